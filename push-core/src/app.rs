@@ -1,0 +1,199 @@
+//! Apps: one mobile / web product of a tenant, with its per-vendor settings.
+
+use crate::ids::TenantId;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use time::OffsetDateTime;
+
+/// An app of a tenant. Its id is global (the ingest contract names apps without a tenant).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct App {
+    /// Globally unique id chosen by the tenant, e.g. `chat-prod`.
+    pub id: String,
+    /// The owning tenant.
+    pub tenant_id: TenantId,
+    /// Display name.
+    pub name: String,
+    /// Per-vendor settings.
+    pub settings: AppSettings,
+    /// When it was created.
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    /// When it was last changed.
+    #[serde(with = "time::serde::rfc3339")]
+    pub updated_at: OffsetDateTime,
+}
+
+/// Per-vendor settings of an app. Each section is optional: an app that never uses a
+/// vendor leaves it out.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AppSettings {
+    /// Apple settings.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub apns: Option<ApnsSettings>,
+    /// Android settings shared by FCM and the Chinese vendors.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub android: Option<AndroidSettings>,
+    /// WeChat settings.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wechat: Option<WechatSettings>,
+}
+
+/// APNs settings of an app.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApnsSettings {
+    /// The bundle id, which is the base `apns-topic`.
+    pub bundle_id: String,
+    /// The environment for devices that do not say which one their token belongs to.
+    #[serde(default)]
+    pub default_environment: ApnsEnvironment,
+}
+
+/// Which APNs environment a token belongs to.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ApnsEnvironment {
+    /// `api.push.apple.com`: App Store, TestFlight and ad-hoc builds.
+    #[default]
+    Production,
+    /// `api.sandbox.push.apple.com`: development builds.
+    Sandbox,
+}
+
+impl ApnsEnvironment {
+    /// The wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ApnsEnvironment::Production => "production",
+            ApnsEnvironment::Sandbox => "sandbox",
+        }
+    }
+
+    /// Parses the wire name.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "production" => Some(Self::Production),
+            "sandbox" => Some(Self::Sandbox),
+            _ => None,
+        }
+    }
+}
+
+/// Android settings of an app.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AndroidSettings {
+    /// The application package name, e.g. `com.example.chat`.
+    pub package_name: String,
+}
+
+/// WeChat settings of an app.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WechatSettings {
+    /// AppID of the official account, for template messages.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub official_account_app_id: Option<String>,
+    /// AppID of the mini program, for subscribe messages.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mini_program_app_id: Option<String>,
+    /// Default template per message category (`category` → template id), used when a
+    /// notification names no template of its own.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub templates: BTreeMap<String, String>,
+}
+
+impl AppSettings {
+    /// Every problem with the settings as `(field path, reason)`.
+    pub fn problems(&self) -> Vec<(String, String)> {
+        let mut out = Vec::new();
+        if let Some(apns) = &self.apns {
+            check_dotted_name(&apns.bundle_id, "settings.apns.bundle_id", &mut out);
+        }
+        if let Some(android) = &self.android {
+            check_dotted_name(
+                &android.package_name,
+                "settings.android.package_name",
+                &mut out,
+            );
+        }
+        if let Some(wechat) = &self.wechat {
+            for (path, value) in [
+                (
+                    "settings.wechat.official_account_app_id",
+                    &wechat.official_account_app_id,
+                ),
+                (
+                    "settings.wechat.mini_program_app_id",
+                    &wechat.mini_program_app_id,
+                ),
+            ] {
+                if let Some(v) = value
+                    && (v.is_empty()
+                        || v.len() > 64
+                        || !v.chars().all(|c| c.is_ascii_alphanumeric()))
+                {
+                    out.push((
+                        path.to_string(),
+                        "must be 1-64 letters and digits".to_string(),
+                    ));
+                }
+            }
+        }
+        out
+    }
+}
+
+fn check_dotted_name(value: &str, path: &str, out: &mut Vec<(String, String)>) {
+    let ok = !value.is_empty()
+        && value.len() <= 255
+        && value.split('.').all(|part| {
+            !part.is_empty()
+                && part
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        });
+    if !ok {
+        out.push((
+            path.to_string(),
+            "must be a dotted name like com.example.chat".to_string(),
+        ));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn settings_reject_unknown_fields() {
+        let err =
+            serde_json::from_str::<AppSettings>(r#"{"apns":{"bundle_id":"a.b","topic":"x"}}"#);
+        assert!(err.is_err());
+    }
+
+    #[test]
+    fn settings_problems_name_the_field() {
+        let settings: AppSettings = serde_json::from_str(
+            r#"{"apns":{"bundle_id":"com..bad"},"android":{"package_name":"com.example.chat"},
+                "wechat":{"official_account_app_id":"wx 1"}}"#,
+        )
+        .unwrap();
+        let paths: Vec<String> = settings.problems().into_iter().map(|(p, _)| p).collect();
+        assert_eq!(
+            paths,
+            vec![
+                "settings.apns.bundle_id",
+                "settings.wechat.official_account_app_id"
+            ]
+        );
+    }
+
+    #[test]
+    fn default_environment_is_production() {
+        let s: ApnsSettings = serde_json::from_str(r#"{"bundle_id":"com.example"}"#).unwrap();
+        assert_eq!(s.default_environment, ApnsEnvironment::Production);
+    }
+}

@@ -1,0 +1,33 @@
+//! pushgate's domain model and ports.
+//!
+//! Everything the rest of pushgate agrees on lives here: tenants, apps, devices, the ingest
+//! message (contract 1 of DESIGN.md) and its validation, deliveries with their state machine,
+//! receipt events, credential metadata and secrets, and the [`Store`] port that the SQL
+//! backends implement. This crate depends on no backend, adapter or broker.
+
+pub mod app;
+pub mod channel;
+pub mod credential;
+pub mod delivery;
+pub mod device;
+pub mod ids;
+pub mod notification;
+pub mod receipt;
+pub mod store;
+pub mod tenant;
+pub mod validation;
+
+pub use app::{AndroidSettings, ApnsEnvironment, ApnsSettings, App, AppSettings, WechatSettings};
+pub use channel::Channel;
+pub use credential::{
+    CredentialKind, CredentialMeta, CredentialSecret, CredentialState, NewCredentialVersion,
+    SealedCredential, Secret,
+};
+pub use delivery::{Delivery, DeliveryState, IllegalTransition, Transition};
+pub use device::{Device, DeviceRegistration, DeviceStatus};
+pub use ids::{ApiKeyId, DeliveryId, TenantId};
+pub use notification::{IngestMessage, NotificationContent, Options, Priority, Target};
+pub use receipt::ReceiptEvent;
+pub use store::{Store, StoreError, StoreResult, StoredCredential, StoredNotification};
+pub use tenant::{ApiKey, NewApiKey, Tenant};
+pub use validation::{AppSource, Problem, validate_ingest};

@@ -1,0 +1,178 @@
+//! The storage port: everything pushgate keeps, behind one object-safe trait.
+//!
+//! Two backends implement it (PostgreSQL and SQLite, in the `pushgate` crate) and pass
+//! one shared conformance suite. Rules every implementation keeps:
+//! - app ids, device ids and user ids are compared exactly (case-sensitive);
+//! - a state change of a delivery and its receipt row are written in one transaction, and
+//!   only if the state machine of [`crate::DeliveryState`] allows it;
+//! - secrets reach the store only sealed ([`crate::SealedCredential`]).
+
+use crate::app::App;
+use crate::channel::Channel;
+use crate::credential::{CredentialMeta, NewCredentialVersion, SealedCredential};
+use crate::delivery::{Delivery, DeliveryState, Transition};
+use crate::device::{Device, DeviceRegistration};
+use crate::ids::{ApiKeyId, DeliveryId, TenantId};
+use crate::notification::IngestMessage;
+use crate::receipt::ReceiptEvent;
+use crate::tenant::{ApiKey, NewApiKey, Tenant};
+use async_trait::async_trait;
+use time::OffsetDateTime;
+
+/// What went wrong in the store, grouped by what the caller should do.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The thing addressed does not exist.
+    #[error("not found: {0}")]
+    NotFound(String),
+    /// It exists already (a unique id was taken).
+    #[error("conflict: {0}")]
+    Conflict(String),
+    /// A delivery state change the state machine forbids, or a stale one.
+    #[error("delivery {id} is {from}; it cannot become {to}")]
+    IllegalTransition {
+        /// The delivery.
+        id: DeliveryId,
+        /// Its current state.
+        from: DeliveryState,
+        /// The state asked for.
+        to: DeliveryState,
+    },
+    /// The database cannot be reached or failed; retrying later may work.
+    #[error("store unavailable: {0}")]
+    Unavailable(String),
+    /// A row could not be read back (corruption or a schema mismatch).
+    #[error("stored data is unreadable: {0}")]
+    Corrupt(String),
+}
+
+/// Shorthand for store results.
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// A stored notification: the validated ingest message and when it was accepted.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredNotification {
+    /// The message as accepted.
+    pub message: IngestMessage,
+    /// When it was accepted (ttl counts from here).
+    pub accepted_at: OffsetDateTime,
+}
+
+/// The active sealed credential of an app and channel, with its metadata.
+#[derive(Debug, Clone)]
+pub struct StoredCredential {
+    /// Its metadata.
+    pub meta: CredentialMeta,
+    /// The sealed secret.
+    pub sealed: SealedCredential,
+}
+
+/// Everything pushgate persists.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Answers when the database is reachable (`/readyz`).
+    async fn ping(&self) -> StoreResult<()>;
+
+    /// Creates a tenant.
+    async fn create_tenant(&self, name: &str) -> StoreResult<Tenant>;
+    /// One tenant.
+    async fn get_tenant(&self, id: TenantId) -> StoreResult<Option<Tenant>>;
+    /// All tenants, oldest first.
+    async fn list_tenants(&self) -> StoreResult<Vec<Tenant>>;
+
+    /// Stores a new API key (hash only). `NotFound` for an unknown tenant.
+    async fn create_api_key(&self, key: NewApiKey) -> StoreResult<ApiKey>;
+    /// The unrevoked key with this hash.
+    async fn find_api_key(&self, hash: &str) -> StoreResult<Option<ApiKey>>;
+    /// A tenant's keys, revoked ones included.
+    async fn list_api_keys(&self, tenant: TenantId) -> StoreResult<Vec<ApiKey>>;
+    /// Revokes a key of the tenant; false when it has no such unrevoked key.
+    async fn revoke_api_key(&self, tenant: TenantId, key: ApiKeyId) -> StoreResult<bool>;
+
+    /// Creates an app; `Conflict` when the id is taken (by any tenant).
+    async fn create_app(&self, app: &App) -> StoreResult<()>;
+    /// One app by id, whoever owns it.
+    async fn get_app(&self, id: &str) -> StoreResult<Option<App>>;
+    /// A tenant's apps, by id.
+    async fn list_apps(&self, tenant: TenantId) -> StoreResult<Vec<App>>;
+    /// Saves the name and settings of an existing app; `NotFound` otherwise.
+    async fn update_app(&self, app: &App) -> StoreResult<()>;
+
+    /// Registers or refreshes a device by (app, device id), reviving it if it was
+    /// deactivated. A token held by another device of the app (same channel) moves to this
+    /// one: the other device loses its token and is deactivated with the reason.
+    async fn upsert_device(
+        &self,
+        reg: &DeviceRegistration,
+        now: OffsetDateTime,
+    ) -> StoreResult<Device>;
+    /// One device.
+    async fn get_device(&self, app: &str, device_id: &str) -> StoreResult<Option<Device>>;
+    /// The devices with these ids (unknown ids are left out).
+    async fn get_devices(&self, app: &str, device_ids: &[String]) -> StoreResult<Vec<Device>>;
+    /// Deletes a device; false when there was none.
+    async fn delete_device(&self, app: &str, device_id: &str) -> StoreResult<bool>;
+    /// Stops pushes to a device, keeping its row and the reason; false when there was none.
+    async fn deactivate_device(
+        &self,
+        app: &str,
+        device_id: &str,
+        reason: &str,
+        now: OffsetDateTime,
+    ) -> StoreResult<bool>;
+    /// A user's devices, by device id; only active ones unless `include_inactive`.
+    async fn list_user_devices(
+        &self,
+        app: &str,
+        user_id: &str,
+        include_inactive: bool,
+    ) -> StoreResult<Vec<Device>>;
+
+    /// Stores a notification unless (app, id) exists; true when it was new.
+    async fn insert_notification(
+        &self,
+        message: &IngestMessage,
+        now: OffsetDateTime,
+    ) -> StoreResult<bool>;
+    /// One notification.
+    async fn get_notification(
+        &self,
+        app: &str,
+        id: &str,
+    ) -> StoreResult<Option<StoredNotification>>;
+
+    /// Stores queued deliveries with their `queued` receipts, all or none. A delivery for a
+    /// (notification, device) that already has one is skipped, so a replayed ingest adds
+    /// nothing; answers how many were new.
+    async fn insert_deliveries(&self, deliveries: &[Delivery]) -> StoreResult<usize>;
+    /// Applies a state change and records its receipt atomically; `IllegalTransition` when
+    /// the delivery's current state does not allow it.
+    async fn transition_delivery(
+        &self,
+        id: DeliveryId,
+        t: &Transition,
+        now: OffsetDateTime,
+    ) -> StoreResult<Delivery>;
+    /// One delivery.
+    async fn get_delivery(&self, id: DeliveryId) -> StoreResult<Option<Delivery>>;
+    /// The deliveries of a notification, by device id.
+    async fn deliveries_of(&self, app: &str, notification_id: &str) -> StoreResult<Vec<Delivery>>;
+    /// The receipts of a delivery, oldest first.
+    async fn receipts_of(&self, id: DeliveryId) -> StoreResult<Vec<ReceiptEvent>>;
+
+    /// Stores a new credential version (number = previous highest + 1) and makes it the
+    /// active one; the previous active version becomes inactive.
+    async fn insert_credential(
+        &self,
+        c: &NewCredentialVersion,
+        now: OffsetDateTime,
+    ) -> StoreResult<CredentialMeta>;
+    /// Every version of every channel of an app, by channel then version.
+    async fn list_credentials(&self, app: &str) -> StoreResult<Vec<CredentialMeta>>;
+    /// The active version for an app and channel.
+    async fn active_credential(
+        &self,
+        app: &str,
+        channel: Channel,
+    ) -> StoreResult<Option<StoredCredential>>;
+}
