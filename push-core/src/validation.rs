@@ -119,8 +119,11 @@ impl Validator {
         let overrides = self.overrides(root.get("overrides"));
         let wechat = self.wechat(root.get("wechat"));
 
-        if notification.is_none() && data.as_ref().is_none_or(|d| d.is_empty()) && wechat.is_none()
-        {
+        let has_data = root
+            .get("data")
+            .and_then(Value::as_object)
+            .is_some_and(|d| !d.is_empty());
+        if !has_data && root.get("notification").is_none() && root.get("wechat").is_none() {
             self.push("", "nothing to deliver: give notification, data or wechat");
         }
         if let (Some(o), Some(n)) = (&options, &notification)
