@@ -238,7 +238,8 @@ pub struct CredentialMeta {
     pub id: Uuid,
     /// The app.
     pub app_id: String,
-    /// The channel it serves.
+    /// The channel it serves. Named `vendor` in JSON, as in the API path.
+    #[serde(rename = "vendor", alias = "channel")]
     pub channel: Channel,
     /// 1, 2, 3… per app and channel.
     pub version: i64,

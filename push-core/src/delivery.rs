@@ -183,7 +183,8 @@ pub struct Delivery {
     pub notification_id: String,
     /// The device.
     pub device_id: String,
-    /// The channel used.
+    /// The channel used. Named `vendor` in JSON, as in the API and receipts.
+    #[serde(rename = "vendor", alias = "channel")]
     pub channel: Channel,
     /// Where it stands.
     pub state: DeliveryState,

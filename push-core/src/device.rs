@@ -14,7 +14,8 @@ pub struct Device {
     pub device_id: String,
     /// The user signed in on the device.
     pub user_id: String,
-    /// The channel that wakes it.
+    /// The channel that wakes it. Named `vendor` in JSON, as in the API and receipts.
+    #[serde(rename = "vendor", alias = "channel")]
     pub channel: Channel,
     /// The vendor token (an openid for WeChat). `None` once the token moved to another device.
     pub token: Option<String>,

@@ -1,0 +1,106 @@
+//! The HTTP API (`/v1`, JSON): tenants and keys, apps, devices, credentials, health and
+//! metrics. Every failure answers `{ "error": { "code", "message" } }`.
+
+mod apps;
+pub mod auth;
+mod credentials;
+mod devices;
+pub mod error;
+mod extract;
+mod health;
+mod http_metrics;
+mod tenants;
+
+use crate::vault::Vault;
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post, put};
+use error::ApiError;
+use metrics_exporter_prometheus::PrometheusHandle;
+use push_core::{Secret, Store};
+use std::sync::Arc;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
+use tower_http::trace::TraceLayer;
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    /// Persistence.
+    pub store: Arc<dyn Store>,
+    /// Seals and opens credentials.
+    pub vault: Arc<Vault>,
+    /// The operator token for `/v1/tenants`.
+    pub admin_token: Secret,
+    /// Renders `/metrics`.
+    pub metrics: PrometheusHandle,
+    /// Largest accepted request body.
+    pub max_body_bytes: usize,
+}
+
+/// The whole API as an axum router.
+pub fn router(state: AppState) -> Router {
+    let body_limit = state.max_body_bytes;
+    let v1 = Router::new()
+        .route("/tenants", post(tenants::create).get(tenants::list))
+        .route("/tenants/{tenant}", get(tenants::get))
+        .route(
+            "/tenants/{tenant}/keys",
+            post(tenants::create_key).get(tenants::list_keys),
+        )
+        .route(
+            "/tenants/{tenant}/keys/{key}",
+            axum::routing::delete(tenants::revoke_key),
+        )
+        .route("/apps", post(apps::create).get(apps::list))
+        .route("/apps/{app}", get(apps::get).patch(apps::update))
+        .route(
+            "/apps/{app}/devices/{device}",
+            put(devices::register)
+                .get(devices::get)
+                .delete(devices::delete),
+        )
+        .route(
+            "/apps/{app}/users/{user}/devices",
+            get(devices::list_for_user),
+        )
+        .route("/apps/{app}/credentials", get(credentials::list))
+        .route("/apps/{app}/credentials/{vendor}", put(credentials::upload));
+    Router::new()
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .route("/metrics", get(health::metrics))
+        .nest("/v1", v1)
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(body_limit))
+        .layer(axum::middleware::from_fn(http_metrics::record))
+        .layer(TraceLayer::new_for_http())
+        .layer(SetSensitiveRequestHeadersLayer::new([
+            axum::http::header::AUTHORIZATION,
+        ]))
+        .layer(CatchPanicLayer::custom(|_| {
+            ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "internal error; see the server log",
+            )
+            .into_response()
+        }))
+        .with_state(state)
+}
+
+async fn not_found() -> Response {
+    ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such route").into_response()
+}
+
+async fn method_not_allowed() -> Response {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "method not allowed on this route",
+    )
+    .into_response()
+}

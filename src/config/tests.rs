@@ -1,0 +1,160 @@
+//! Layering and checks of the configuration, with hermetic environments (`figment::Jail`).
+
+use super::*;
+use figment::Jail;
+
+fn load_in(jail: &Jail, file: Option<&str>, flags: &ConfigFlags) -> Result<Config, ConfigError> {
+    let path = file.map(|_| jail.directory().join("pushgate.toml"));
+    Config::load(path.as_deref(), flags)
+}
+
+#[test]
+fn no_configuration_means_embedded_defaults() {
+    Jail::expect_with(|jail| {
+        let c = load_in(jail, None, &ConfigFlags::default()).map_err(|e| e.to_string())?;
+        assert_eq!(c.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(c.effective_database_url(), "sqlite://./data/pushgate.db");
+        assert!(c.is_embedded());
+        assert_eq!(c.amqp_prefix, "pushgate");
+        Ok(())
+    });
+}
+
+#[test]
+fn flags_override_environment_which_overrides_file() {
+    Jail::expect_with(|jail| {
+        jail.create_file(
+            "pushgate.toml",
+            "listen = \"127.0.0.1:7000\"\nlog_level = \"debug\"\namqp_prefix = \"filep\"\n",
+        )?;
+        jail.set_env("PUSHGATE_LISTEN", "127.0.0.1:7001");
+        jail.set_env("PUSHGATE_AMQP_PREFIX", "envp");
+        let flags = ConfigFlags {
+            listen: Some("127.0.0.1:7002".parse().map_err(|_| "addr")?),
+            ..Default::default()
+        };
+        let c = load_in(jail, Some("pushgate.toml"), &flags).map_err(|e| e.to_string())?;
+        assert_eq!(c.listen.to_string(), "127.0.0.1:7002", "flag wins");
+        assert_eq!(c.amqp_prefix, "envp", "environment beats file");
+        assert_eq!(c.log_level, "debug", "file beats default");
+        Ok(())
+    });
+}
+
+#[test]
+fn postgres_url_switches_backend_and_needs_an_admin_token() {
+    Jail::expect_with(|jail| {
+        jail.set_env("PUSHGATE_DATABASE_URL", "postgres://postgres@127.0.0.1/pg");
+        let err = load_in(jail, None, &ConfigFlags::default())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("admin_token"), "{err}");
+        jail.set_env("PUSHGATE_ADMIN_TOKEN", "0123456789abcdef-admin");
+        let c = load_in(jail, None, &ConfigFlags::default()).map_err(|e| e.to_string())?;
+        assert!(!c.is_embedded());
+        Ok(())
+    });
+}
+
+#[test]
+fn unrelated_pushgate_variables_are_ignored() {
+    Jail::expect_with(|jail| {
+        jail.set_env("PUSHGATE_TEST_DATABASE_URL", "postgres://x");
+        load_in(jail, None, &ConfigFlags::default()).map_err(|e| e.to_string())?;
+        Ok(())
+    });
+}
+
+#[test]
+fn numeric_looking_secrets_stay_strings() {
+    Jail::expect_with(|jail| {
+        jail.set_env("PUSHGATE_ADMIN_TOKEN", "12345678901234567890");
+        let c = load_in(jail, None, &ConfigFlags::default()).map_err(|e| e.to_string())?;
+        assert_eq!(
+            c.admin_token
+                .as_ref()
+                .map(|t| t.expose().to_string())
+                .as_deref(),
+            Some("12345678901234567890")
+        );
+        Ok(())
+    });
+}
+
+#[test]
+fn invalid_values_name_the_key() {
+    let cases: &[(&str, &str, &str)] = &[
+        ("PUSHGATE_LISTEN", "not-an-address", "listen"),
+        ("PUSHGATE_DATABASE_URL", "mysql://x", "database_url"),
+        ("PUSHGATE_AMQP_URL", "http://x", "amqp_url"),
+        ("PUSHGATE_AMQP_PREFIX", "bad prefix", "amqp_prefix"),
+        ("PUSHGATE_ADMIN_TOKEN", "short", "admin_token"),
+        ("PUSHGATE_MAX_BODY_BYTES", "ten", "max_body_bytes"),
+        ("PUSHGATE_LOG_FORMAT", "xml", "log_format"),
+        ("PUSHGATE_LOG_LEVEL", "=[", "log_level"),
+    ];
+    for (var, value, key) in cases {
+        Jail::expect_with(|jail| {
+            jail.set_env(var, value);
+            let err = load_in(jail, None, &ConfigFlags::default())
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains(key), "{var}={value}: {err}");
+            Ok(())
+        });
+    }
+}
+
+#[test]
+fn unknown_file_keys_are_rejected_with_their_name() {
+    Jail::expect_with(|jail| {
+        jail.create_file("pushgate.toml", "lisen = \"127.0.0.1:1\"\n")?;
+        let err = load_in(jail, Some("pushgate.toml"), &ConfigFlags::default())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("lisen"), "{err}");
+        Ok(())
+    });
+}
+
+#[test]
+fn a_missing_config_file_is_an_error() {
+    Jail::expect_with(|jail| {
+        let err = load_in(jail, Some("absent.toml"), &ConfigFlags::default())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("pushgate.toml") || err.contains("No such file"),
+            "{err}"
+        );
+        Ok(())
+    });
+}
+
+#[test]
+fn secrets_are_not_echoed_in_errors_or_debug() {
+    Jail::expect_with(|jail| {
+        jail.set_env("PUSHGATE_MASTER_KEY", "SUPER-SECRET-MASTER");
+        jail.set_env("PUSHGATE_MASTER_KEY_FILE", "/tmp/x");
+        let err = load_in(jail, None, &ConfigFlags::default())
+            .unwrap_err()
+            .to_string();
+        assert!(!err.contains("SUPER-SECRET-MASTER"), "{err}");
+        Ok(())
+    });
+    let c = Config {
+        admin_token: Some(Secret::new("ADMIN-SECRET-TOKEN-1")),
+        ..Config::default()
+    };
+    assert!(!format!("{c:?}").contains("ADMIN-SECRET-TOKEN-1"));
+}
+
+#[test]
+fn the_example_config_parses() {
+    let example = concat!(env!("CARGO_MANIFEST_DIR"), "/pushgate.example.toml");
+    let c = Config::from_figment(
+        Figment::from(Serialized::defaults(Config::default())).merge(Toml::file_exact(example)),
+    )
+    .unwrap();
+    assert_eq!(c.amqp_prefix, "pushgate");
+}

@@ -1,0 +1,10 @@
+//! The pushgate service: configuration, storage backends, the credential vault, the
+//! HTTP API and the wiring that runs them. The domain model and ports live in `push-core`.
+
+pub mod api;
+pub mod config;
+pub mod credentials;
+pub mod service;
+pub mod store;
+pub mod telemetry;
+pub mod vault;

@@ -1,0 +1,191 @@
+//! Wiring: `Application::build` opens the store, loads the master key, binds the listener;
+//! `run_until_stopped` serves until the shutdown token fires, then drains.
+
+use crate::api::{self, AppState};
+use crate::config::Config;
+use crate::store::SqlStore;
+use crate::vault::{MasterKeySource, Vault, VaultError, load_keyring};
+use anyhow::{Context, bail};
+use base64::Engine;
+use push_core::{Secret, Store};
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+/// A built pushgate instance, bound and connected, not yet serving.
+pub struct Application {
+    listener: TcpListener,
+    router: axum::Router,
+    grace: Duration,
+}
+
+impl Application {
+    /// Opens and migrates the store, loads (or, embedded, generates) the master key and the
+    /// admin token, and binds the listener. Fails with a clear message on any of them.
+    pub async fn build(config: &Config) -> anyhow::Result<Self> {
+        let store = open_store(config).await?;
+        let vault = Vault::new(load_master_keys(config)?);
+        let admin_token = match &config.admin_token {
+            Some(token) => token.clone(),
+            None if config.is_embedded() => generated_admin_token(&config.data_dir)?,
+            None => bail!("invalid configuration: admin_token: is required with PostgreSQL"),
+        };
+        let listener = TcpListener::bind(config.listen)
+            .await
+            .with_context(|| format!("cannot listen on {}", config.listen))?;
+        let state = AppState {
+            store: Arc::new(store),
+            vault: Arc::new(vault),
+            admin_token,
+            metrics: crate::telemetry::metrics(),
+            max_body_bytes: config.max_body_bytes,
+        };
+        Ok(Self {
+            listener,
+            router: api::router(state),
+            grace: Duration::from_secs(config.shutdown_grace_seconds),
+        })
+    }
+
+    /// The bound address (useful with port 0).
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    /// Serves until `shutdown` is cancelled, then lets in-flight requests finish for up to
+    /// the configured grace period.
+    pub async fn run_until_stopped(self, shutdown: CancellationToken) -> anyhow::Result<()> {
+        let addr = self.listener.local_addr()?;
+        tracing::info!(%addr, "pushgate listening");
+        let server = axum::serve(self.listener, self.router)
+            .with_graceful_shutdown(shutdown.clone().cancelled_owned())
+            .into_future();
+        let mut server = tokio::spawn(server);
+        tokio::select! {
+            result = &mut server => return Ok(result??),
+            () = shutdown.cancelled() => {}
+        }
+        tracing::info!(
+            grace_seconds = self.grace.as_secs(),
+            "shutting down; draining requests"
+        );
+        match tokio::time::timeout(self.grace, &mut server).await {
+            Ok(result) => Ok(result??),
+            Err(_) => {
+                server.abort();
+                tracing::warn!("grace period over; closing remaining connections");
+                Ok(())
+            }
+        }
+    }
+}
+
+/// Connects to the configured database and applies migrations.
+pub async fn open_store(config: &Config) -> anyhow::Result<SqlStore> {
+    if config.is_embedded() && config.database_url.is_none() {
+        std::fs::create_dir_all(&config.data_dir).with_context(|| {
+            format!("cannot create data directory {}", config.data_dir.display())
+        })?;
+    }
+    let store = SqlStore::connect(&config.effective_database_url())
+        .await
+        .context("cannot open the database")?;
+    store
+        .migrate()
+        .await
+        .context("cannot apply database migrations")?;
+    store.ping().await.context("the database does not answer")?;
+    Ok(store)
+}
+
+fn load_master_keys(config: &Config) -> anyhow::Result<crate::vault::Keyring> {
+    let generate_into = config.is_embedded().then_some(config.data_dir.as_path());
+    let loaded = load_keyring(
+        config.master_key.as_ref().map(Secret::expose),
+        config.master_key_file.as_deref(),
+        generate_into,
+    );
+    let (keyring, source) = match loaded {
+        Ok(found) => found,
+        Err(VaultError::NoMasterKey) => bail!(
+            "invalid configuration: master_key: is required with PostgreSQL (set PUSHGATE_MASTER_KEY or master_key_file; generate one with `openssl rand -base64 32`)"
+        ),
+        Err(e) => return Err(anyhow::anyhow!("invalid configuration: master_key: {e}")),
+    };
+    match &source {
+        MasterKeySource::Generated(path) => tracing::warn!(
+            path = %path.display(),
+            key_id = keyring.current().id(),
+            "generated a new master key for the embedded default; back it up, credentials cannot be read without it"
+        ),
+        other => {
+            tracing::info!(source = ?other, key_id = keyring.current().id(), "master key loaded")
+        }
+    }
+    Ok(keyring)
+}
+
+/// Reads `<data_dir>/admin.token`, creating it with a random token on first start.
+fn generated_admin_token(data_dir: &Path) -> anyhow::Result<Secret> {
+    let path = data_dir.join("admin.token");
+    if let Ok(text) = std::fs::read_to_string(&path) {
+        let token = text.trim();
+        if token.chars().count() >= 16 {
+            return Ok(Secret::new(token));
+        }
+        bail!(
+            "{} holds no usable admin token (at least 16 characters)",
+            path.display()
+        );
+    }
+    std::fs::create_dir_all(data_dir)
+        .with_context(|| format!("cannot create {}", data_dir.display()))?;
+    let mut bytes = [0u8; 32];
+    aws_lc_rs::rand::fill(&mut bytes)
+        .map_err(|_| anyhow::anyhow!("the system random source failed"))?;
+    let token = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options
+        .open(&path)
+        .with_context(|| format!("cannot create {}", path.display()))?;
+    file.write_all(token.as_bytes())
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    tracing::warn!(path = %path.display(), "generated an admin token for the embedded default; read it from this file");
+    Ok(Secret::new(token))
+}
+
+/// A token cancelled on SIGINT or SIGTERM.
+pub fn shutdown_on_signals() -> CancellationToken {
+    let token = CancellationToken::new();
+    let trigger = token.clone();
+    tokio::spawn(async move {
+        let ctrl_c = tokio::signal::ctrl_c();
+        #[cfg(unix)]
+        let terminate = async {
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(mut s) => {
+                    s.recv().await;
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "cannot listen for SIGTERM");
+                    std::future::pending::<()>().await;
+                }
+            }
+        };
+        #[cfg(not(unix))]
+        let terminate = std::future::pending::<()>();
+        tokio::select! {
+            _ = ctrl_c => tracing::info!("SIGINT received"),
+            () = terminate => tracing::info!("SIGTERM received"),
+        }
+        trigger.cancel();
+    });
+    token
+}

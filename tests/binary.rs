@@ -1,0 +1,285 @@
+//! The `pushgate` binary as an operator runs it: embedded defaults with no configuration,
+//! configuration errors, PostgreSQL start-up rules, `migrate`, and graceful shutdown.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::io::Read;
+use std::net::TcpListener;
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_pushgate");
+
+/// A command with a clean environment: no PUSHGATE_ variables from the caller leak in.
+fn pushgate(dir: &Path) -> Command {
+    let mut cmd = Command::new(BIN);
+    cmd.current_dir(dir)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default());
+    cmd
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn wait_for_health(port: u16, child: &mut Child) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while Instant::now() < deadline {
+        if let Some(status) = child.try_wait().unwrap() {
+            let mut err = String::new();
+            child
+                .stderr
+                .take()
+                .unwrap()
+                .read_to_string(&mut err)
+                .unwrap();
+            panic!("pushgate exited early with {status}: {err}");
+        }
+        if let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) {
+            use std::io::Write;
+            s.write_all(b"GET /healthz HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n")
+                .unwrap();
+            let mut resp = String::new();
+            let _ = s.read_to_string(&mut resp);
+            if resp.starts_with("HTTP/1.1 200") {
+                return;
+            }
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    panic!("pushgate did not become healthy on port {port}");
+}
+
+fn terminate(child: &mut Child) -> std::process::ExitStatus {
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "pushgate did not stop after SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn run(cmd: &mut Command) -> Output {
+    cmd.stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn runs_on_embedded_defaults_without_any_configuration_and_stops_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    // Only the port differs from the defaults, so parallel tests do not collide.
+    let mut child = pushgate(dir.path())
+        .args(["--listen", &format!("127.0.0.1:{port}")])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_for_health(port, &mut child);
+    for file in ["data/pushgate.db", "data/master.key", "data/admin.token"] {
+        assert!(dir.path().join(file).exists(), "{file} missing");
+    }
+    let status = terminate(&mut child);
+    assert!(status.success(), "graceful shutdown exits 0, got {status}");
+    let mut log = String::new();
+    child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut log)
+        .unwrap();
+    let token = std::fs::read_to_string(dir.path().join("data/admin.token")).unwrap();
+    let key = std::fs::read_to_string(dir.path().join("data/master.key")).unwrap();
+    assert!(!log.contains(token.trim()), "the admin token was logged");
+    assert!(!log.contains(key.trim()), "the master key was logged");
+    assert!(
+        log.contains("admin.token"),
+        "the log says where the admin token is: {log}"
+    );
+}
+
+#[test]
+fn a_restart_reuses_the_generated_master_key_and_admin_token() {
+    let dir = tempfile::tempdir().unwrap();
+    let read = |file: &str| std::fs::read_to_string(dir.path().join("data").join(file)).unwrap();
+    let serve_once = || {
+        let port = free_port();
+        let mut child = pushgate(dir.path())
+            .args(["--listen", &format!("127.0.0.1:{port}")])
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        wait_for_health(port, &mut child);
+        assert!(terminate(&mut child).success());
+    };
+    serve_once();
+    let (key, token) = (read("master.key"), read("admin.token"));
+    serve_once();
+    assert_eq!((read("master.key"), read("admin.token")), (key, token));
+}
+
+#[test]
+fn migrate_applies_migrations_and_exits() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run(pushgate(dir.path()).arg("migrate"));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(dir.path().join("data/pushgate.db").exists());
+    let out = run(pushgate(dir.path()).arg("migrate"));
+    assert!(out.status.success(), "migrating twice is harmless");
+}
+
+#[test]
+fn invalid_configuration_names_the_key_and_exits_non_zero() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run(pushgate(dir.path()).env("PUSHGATE_LISTEN", "nowhere"));
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("listen"), "{err}");
+
+    std::fs::write(
+        dir.path().join("bad.toml"),
+        "database_url = \"mysql://db\"\n",
+    )
+    .unwrap();
+    let out = run(pushgate(dir.path()).args(["--config", "bad.toml"]));
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("database_url"));
+}
+
+#[test]
+fn postgres_without_a_master_key_refuses_to_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run(pushgate(dir.path())
+        .env(
+            "PUSHGATE_DATABASE_URL",
+            "postgres://postgres@127.0.0.1:5432/postgres",
+        )
+        .env("PUSHGATE_ADMIN_TOKEN", "an-admin-token-for-tests"));
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("master_key"), "{err}");
+    assert!(
+        !dir.path().join("data/master.key").exists(),
+        "no key is generated for PostgreSQL"
+    );
+}
+
+#[test]
+fn help_lists_the_commands() {
+    let out = run(pushgate(Path::new(".")).arg("--help"));
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    for word in [
+        "serve",
+        "migrate",
+        "--config",
+        "--database-url",
+        "--log-format",
+    ] {
+        assert!(text.contains(word), "--help lacks {word}: {text}");
+    }
+}
+
+/// The URL of a fresh, empty PostgreSQL database, or a panic that says how to fix it.
+fn fresh_postgres_database() -> String {
+    let base = std::env::var("PUSHGATE_TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_string());
+    let name = format!("pushgate_test_bin_{}", uuid::Uuid::new_v4().simple());
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        use sqlx::Connection;
+        let mut conn = sqlx::PgConnection::connect(&base)
+            .await
+            .unwrap_or_else(|e| {
+                panic!("PostgreSQL is unreachable at {base} (set PUSHGATE_TEST_DATABASE_URL): {e}")
+            });
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+            .execute(&mut conn)
+            .await
+            .unwrap();
+    });
+    match base.rsplit_once('/') {
+        Some((server, _)) => format!("{server}/{name}"),
+        None => panic!("PUSHGATE_TEST_DATABASE_URL has no database part: {base}"),
+    }
+}
+
+#[test]
+fn serves_on_postgres_with_configured_secrets() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = fresh_postgres_database();
+    let port = free_port();
+    let key = "9sRJq6mN2fB0kX4vL8wT1yZ3cE5gH7jA0pQ2rS4uV6w=";
+    let out = run(pushgate(dir.path())
+        .arg("migrate")
+        .env("PUSHGATE_DATABASE_URL", &url)
+        .env("PUSHGATE_ADMIN_TOKEN", "postgres-admin-token-1")
+        .env("PUSHGATE_MASTER_KEY", key));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut child = pushgate(dir.path())
+        .args([
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--log-format",
+            "json",
+        ])
+        .env("PUSHGATE_DATABASE_URL", &url)
+        .env("PUSHGATE_ADMIN_TOKEN", "postgres-admin-token-1")
+        .env("PUSHGATE_MASTER_KEY", key)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_for_health(port, &mut child);
+    assert!(
+        !dir.path().join("data").exists(),
+        "nothing embedded is created with PostgreSQL"
+    );
+    let status = terminate(&mut child);
+    assert!(status.success(), "{status}");
+    let mut log = String::new();
+    child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut log)
+        .unwrap();
+    assert!(
+        log.lines()
+            .any(|l| l.starts_with('{') && l.contains("\"level\"")),
+        "json logs expected: {log}"
+    );
+    assert!(
+        !log.contains(key) && !log.contains("postgres-admin-token-1"),
+        "a secret was logged"
+    );
+}
