@@ -1,0 +1,113 @@
+-- pushgate schema, PostgreSQL. migrations/sqlite/0001_init.sql has the same tables and
+-- columns; types differ only where the dialect must.
+--
+-- Conventions (so one SQL text per query works through sqlx's Any driver on both):
+-- ids are TEXT (UUIDs as text), timestamps BIGINT unix milliseconds, JSON is TEXT, sealed
+-- secrets BYTEA, no booleans. Text keys use the "C" collation so that ORDER BY sorts by
+-- code point, as SQLite does, whatever the database's default collation.
+
+CREATE TABLE tenants (
+    id          TEXT COLLATE "C" NOT NULL PRIMARY KEY,
+    name        TEXT NOT NULL,
+    created_at  BIGINT NOT NULL
+);
+
+CREATE TABLE api_keys (
+    id          TEXT COLLATE "C" NOT NULL PRIMARY KEY,
+    tenant_id   TEXT COLLATE "C" NOT NULL REFERENCES tenants (id) ON DELETE CASCADE,
+    label       TEXT NOT NULL,
+    prefix      TEXT NOT NULL,
+    hash        TEXT COLLATE "C" NOT NULL,   -- hex SHA-256 of the key; the key is never stored
+    created_at  BIGINT NOT NULL,
+    revoked_at  BIGINT
+);
+CREATE UNIQUE INDEX api_keys_by_hash ON api_keys (hash);
+CREATE INDEX api_keys_by_tenant ON api_keys (tenant_id, created_at);
+
+CREATE TABLE apps (
+    id          TEXT COLLATE "C" NOT NULL PRIMARY KEY,   -- global: the ingest contract names apps alone
+    tenant_id   TEXT COLLATE "C" NOT NULL REFERENCES tenants (id),
+    name        TEXT NOT NULL,
+    settings    TEXT NOT NULL,                           -- JSON of push_core::AppSettings
+    created_at  BIGINT NOT NULL,
+    updated_at  BIGINT NOT NULL
+);
+CREATE INDEX apps_by_tenant ON apps (tenant_id, id);
+
+CREATE TABLE devices (
+    app_id              TEXT COLLATE "C" NOT NULL REFERENCES apps (id) ON DELETE CASCADE,
+    device_id           TEXT COLLATE "C" NOT NULL,
+    user_id             TEXT COLLATE "C" NOT NULL,
+    channel             TEXT COLLATE "C" NOT NULL,
+    token               TEXT COLLATE "C",          -- NULL once the token moved to another device
+    apns_environment    TEXT,
+    last_seen_at        BIGINT NOT NULL,
+    created_at          BIGINT NOT NULL,
+    deactivated_at      BIGINT,                    -- NULL while active
+    deactivation_reason TEXT,
+    PRIMARY KEY (app_id, device_id),
+    CHECK ((deactivated_at IS NULL) = (deactivation_reason IS NULL))
+);
+CREATE UNIQUE INDEX devices_by_token ON devices (app_id, channel, token) WHERE token IS NOT NULL;
+CREATE INDEX devices_by_user ON devices (app_id, user_id, device_id);
+
+CREATE TABLE notifications (
+    app_id      TEXT COLLATE "C" NOT NULL REFERENCES apps (id) ON DELETE CASCADE,
+    id          TEXT COLLATE "C" NOT NULL,         -- the producer's idempotency key
+    message     TEXT NOT NULL,                     -- JSON of push_core::IngestMessage
+    accepted_at BIGINT NOT NULL,
+    PRIMARY KEY (app_id, id)
+);
+
+-- device_id is plain text, not a foreign key: deleting a device keeps its deliveries.
+CREATE TABLE deliveries (
+    id                TEXT COLLATE "C" NOT NULL PRIMARY KEY,
+    app_id            TEXT COLLATE "C" NOT NULL,
+    notification_id   TEXT COLLATE "C" NOT NULL,
+    device_id         TEXT COLLATE "C" NOT NULL,
+    channel           TEXT COLLATE "C" NOT NULL,
+    state             TEXT COLLATE "C" NOT NULL,
+    reason            TEXT,
+    vendor_message_id TEXT,
+    attempts          BIGINT NOT NULL,
+    created_at        BIGINT NOT NULL,
+    updated_at        BIGINT NOT NULL,
+    FOREIGN KEY (app_id, notification_id) REFERENCES notifications (app_id, id) ON DELETE CASCADE
+);
+-- One delivery per notification and device; also serves "deliveries of a notification".
+CREATE UNIQUE INDEX deliveries_by_notification ON deliveries (app_id, notification_id, device_id);
+
+-- One row per state a delivery entered, in order of seq.
+CREATE TABLE receipts (
+    seq               BIGSERIAL PRIMARY KEY,
+    delivery_id       TEXT COLLATE "C" NOT NULL REFERENCES deliveries (id) ON DELETE CASCADE,
+    app_id            TEXT COLLATE "C" NOT NULL,
+    notification_id   TEXT COLLATE "C" NOT NULL,
+    device_id         TEXT COLLATE "C" NOT NULL,
+    channel           TEXT COLLATE "C" NOT NULL,
+    state             TEXT COLLATE "C" NOT NULL,
+    reason            TEXT,
+    vendor_message_id TEXT,
+    recorded_at       BIGINT NOT NULL
+);
+CREATE INDEX receipts_by_delivery ON receipts (delivery_id, seq);
+
+CREATE TABLE credentials (
+    id            TEXT COLLATE "C" NOT NULL PRIMARY KEY,
+    app_id        TEXT COLLATE "C" NOT NULL REFERENCES apps (id) ON DELETE CASCADE,
+    channel       TEXT COLLATE "C" NOT NULL,
+    version       BIGINT NOT NULL,                 -- 1, 2, 3… per app and channel
+    kind          TEXT NOT NULL,
+    fingerprint   TEXT NOT NULL,
+    public_fields TEXT NOT NULL,                   -- JSON object of non-secret identifiers
+    state         TEXT COLLATE "C" NOT NULL CHECK (state IN ('active', 'inactive')),
+    not_after     BIGINT,
+    created_at    BIGINT NOT NULL,
+    activated_at  BIGINT,
+    kek_id        TEXT NOT NULL,                   -- the master key that wrapped the data key
+    wrapped_dek   BYTEA NOT NULL,
+    ciphertext    BYTEA NOT NULL,
+    UNIQUE (app_id, channel, version)
+);
+-- At most one active version per app and channel.
+CREATE UNIQUE INDEX credentials_active ON credentials (app_id, channel) WHERE state = 'active';

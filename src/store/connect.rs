@@ -1,0 +1,348 @@
+//! Opening the pool: which backend a URL names, creating a SQLite file and its directory,
+//! SQLite pragmas (WAL, foreign keys, busy timeout), and keeping passwords out of errors.
+
+use super::Backend;
+use push_core::StoreError;
+use sqlx::any::AnyPoolOptions;
+use sqlx::{AnyConnection, AnyPool};
+use sqlx::{Connection, Executor};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// How long connecting, or waiting for a pooled connection, may take.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a SQLite writer waits for the write lock before failing.
+const SQLITE_BUSY_TIMEOUT_MS: u32 = 5_000;
+
+/// What a database URL names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Target {
+    /// A PostgreSQL server; the URL as given.
+    Postgres(String),
+    /// A SQLite file: the URL rebuilt around its absolute path, and whether it is read-only.
+    SqliteFile { url: String, read_only: bool },
+    /// A private in-memory SQLite database.
+    SqliteMemory,
+}
+
+/// Connects to `database_url`, checking that the database answers before returning.
+pub(super) async fn open(database_url: &str) -> Result<(AnyPool, Backend), StoreError> {
+    sqlx::any::install_default_drivers();
+    let shown = redact(database_url);
+    let fail = |why: String| {
+        StoreError::Unavailable(scrub(
+            &format!("cannot open database {shown}: {why}"),
+            database_url,
+        ))
+    };
+    match parse(database_url).map_err(fail)? {
+        Target::Postgres(url) => {
+            // One direct connection first: a pool would retry an unreachable server until its
+            // timeout and then report only that it timed out.
+            probe(&url).await.map_err(fail)?.close().await.ok();
+            let pool = AnyPoolOptions::new()
+                .acquire_timeout(CONNECT_TIMEOUT)
+                .connect(&url)
+                .await
+                .map_err(|e| fail(e.to_string()))?;
+            Ok((pool, Backend::Postgres))
+        }
+        Target::SqliteFile { url, read_only } => {
+            let mut conn = probe(&url).await.map_err(fail)?;
+            if !read_only {
+                enable_wal(&mut conn).await.map_err(fail)?;
+            }
+            conn.close().await.ok();
+            let pool = AnyPoolOptions::new()
+                .acquire_timeout(CONNECT_TIMEOUT)
+                .after_connect(|conn, _| Box::pin(sqlite_pragmas(conn)))
+                .connect(&url)
+                .await
+                .map_err(|e| fail(e.to_string()))?;
+            Ok((pool, Backend::Sqlite))
+        }
+        Target::SqliteMemory => {
+            // Every new connection to `:memory:` would be a new, empty database, and the
+            // database vanishes with its last connection: keep exactly one, forever.
+            let pool = AnyPoolOptions::new()
+                .max_connections(1)
+                .min_connections(1)
+                .idle_timeout(None)
+                .max_lifetime(None)
+                .acquire_timeout(CONNECT_TIMEOUT)
+                .after_connect(|conn, _| Box::pin(sqlite_pragmas(conn)))
+                .connect("sqlite::memory:")
+                .await
+                .map_err(|e| fail(e.to_string()))?;
+            Ok((pool, Backend::Sqlite))
+        }
+    }
+}
+
+/// Opens one connection, with a deadline.
+async fn probe(url: &str) -> Result<AnyConnection, String> {
+    match tokio::time::timeout(CONNECT_TIMEOUT, AnyConnection::connect(url)).await {
+        Ok(Ok(conn)) => Ok(conn),
+        Ok(Err(e)) => Err(e.to_string()),
+        Err(_) => Err(format!(
+            "no answer within {} seconds",
+            CONNECT_TIMEOUT.as_secs()
+        )),
+    }
+}
+
+/// Switches a SQLite file to WAL mode (a lasting property of the file), once, before the
+/// pool opens several connections that could race for the exclusive lock this needs.
+async fn enable_wal(conn: &mut AnyConnection) -> Result<(), String> {
+    let mode: String = sqlx::query_scalar("PRAGMA journal_mode = WAL")
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(|e| format!("enabling WAL: {e}"))?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        tracing::warn!(journal_mode = %mode, "SQLite refused WAL mode; concurrent readers will wait for writers");
+    }
+    Ok(())
+}
+
+/// Per-connection SQLite settings. sqlx already sets both by default; they are repeated
+/// here because the store relies on them.
+async fn sqlite_pragmas(conn: &mut AnyConnection) -> Result<(), sqlx::Error> {
+    conn.execute("PRAGMA foreign_keys = ON").await?;
+    let busy = format!("PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}");
+    conn.execute(sqlx::AssertSqlSafe(busy)).await?;
+    Ok(())
+}
+
+/// Works out what `url` names; for a SQLite file, creates its parent directory.
+fn parse(url: &str) -> Result<Target, String> {
+    let lower = url.to_ascii_lowercase();
+    if lower.starts_with("postgres://") || lower.starts_with("postgresql://") {
+        return Ok(Target::Postgres(url.to_string()));
+    }
+    let Some(rest) = strip_prefix_ignore_case(url, "sqlite://")
+        .or_else(|| strip_prefix_ignore_case(url, "sqlite:"))
+    else {
+        return Err("unsupported URL; expected postgres://, postgresql:// or sqlite:".to_string());
+    };
+    let (database, query) = match rest.split_once('?') {
+        Some((database, query)) => (database, query),
+        None => (rest, ""),
+    };
+    let params: Vec<(&str, &str)> = query
+        .split('&')
+        .filter(|p| !p.is_empty())
+        .map(|p| p.split_once('=').unwrap_or((p, "")))
+        .collect();
+    let mode = params.iter().find(|(k, _)| *k == "mode").map(|(_, v)| *v);
+    if database == ":memory:" || mode == Some("memory") {
+        return Ok(Target::SqliteMemory);
+    }
+    let read_only = mode == Some("ro");
+    let path = PathBuf::from(percent_decode(database)?);
+    let path = absolute_file(&path, !read_only)?;
+    let mut query = query.to_string();
+    if mode.is_none() {
+        // Create the file when it does not exist.
+        if !query.is_empty() {
+            query.push('&');
+        }
+        query.push_str("mode=rwc");
+    }
+    Ok(Target::SqliteFile {
+        url: format!("sqlite://{}?{query}", percent_encode_path(&path)?),
+        read_only,
+    })
+}
+
+/// The absolute path of a SQLite file, creating its parent directory if `create` is set.
+/// The parent is canonicalised, so the rebuilt URL has no `.`/`..` segments to normalise.
+/// (Blocking file-system calls, made once at start-up.)
+fn absolute_file(path: &Path, create: bool) -> Result<PathBuf, String> {
+    let Some(name) = path.file_name() else {
+        return Err("the SQLite URL names no file".to_string());
+    };
+    let parent = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    if create {
+        std::fs::create_dir_all(parent)
+            .map_err(|e| format!("creating directory {}: {e}", parent.display()))?;
+    }
+    let parent = std::fs::canonicalize(parent)
+        .map_err(|e| format!("directory {}: {e}", parent.display()))?;
+    Ok(parent.join(name))
+}
+
+fn strip_prefix_ignore_case<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
+    let head = s.get(..prefix.len())?;
+    head.eq_ignore_ascii_case(prefix)
+        .then(|| &s[prefix.len()..])
+}
+
+/// Percent-encodes a path for a `sqlite://` URL (sqlx decodes it again).
+fn percent_encode_path(path: &Path) -> Result<String, String> {
+    let Some(text) = path.to_str() else {
+        return Err("the SQLite path is not valid UTF-8".to_string());
+    };
+    let mut out = String::with_capacity(text.len());
+    for b in text.bytes() {
+        if b.is_ascii_alphanumeric() || b"/-_.~".contains(&b) {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    Ok(out)
+}
+
+/// Decodes `%XX` escapes.
+fn percent_decode(s: &str) -> Result<String, String> {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%'
+            && let Some(hex) = s.get(i + 1..i + 3)
+            && let Ok(b) = u8::from_str_radix(hex, 16)
+        {
+            out.push(b);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).map_err(|_| "the SQLite path is not valid UTF-8".to_string())
+}
+
+/// `url` with its password (userinfo or `password=` parameter) replaced by `***`.
+pub(super) fn redact(url: &str) -> String {
+    let (main, query) = match url.split_once('?') {
+        Some((m, q)) => (m, Some(q)),
+        None => (url, None),
+    };
+    let mut out = match main.split_once("://") {
+        Some((scheme, rest)) => {
+            let end = rest.find('/').unwrap_or(rest.len());
+            let (authority, path) = rest.split_at(end);
+            let authority = match authority.rsplit_once('@') {
+                Some((userinfo, host)) => match userinfo.split_once(':') {
+                    Some((user, _password)) => format!("{user}:***@{host}"),
+                    None => authority.to_string(),
+                },
+                None => authority.to_string(),
+            };
+            format!("{scheme}://{authority}{path}")
+        }
+        None => main.to_string(),
+    };
+    if let Some(query) = query {
+        let params: Vec<String> = query
+            .split('&')
+            .map(|p| match p.split_once('=') {
+                Some((k, _)) if k.eq_ignore_ascii_case("password") => format!("{k}=***"),
+                _ => p.to_string(),
+            })
+            .collect();
+        out.push('?');
+        out.push_str(&params.join("&"));
+    }
+    out
+}
+
+/// The passwords in `url`, as written and percent-decoded.
+fn passwords(url: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    let (main, query) = match url.split_once('?') {
+        Some((m, q)) => (m, Some(q)),
+        None => (url, None),
+    };
+    if let Some((_, rest)) = main.split_once("://") {
+        let authority = &rest[..rest.find('/').unwrap_or(rest.len())];
+        if let Some((userinfo, _)) = authority.rsplit_once('@')
+            && let Some((_, password)) = userinfo.split_once(':')
+        {
+            found.push(password.to_string());
+        }
+    }
+    for p in query.unwrap_or("").split('&') {
+        if let Some((k, v)) = p.split_once('=')
+            && k.eq_ignore_ascii_case("password")
+        {
+            found.push(v.to_string());
+        }
+    }
+    let decoded: Vec<String> = found
+        .iter()
+        .filter_map(|p| percent_decode(p).ok())
+        .collect();
+    found.extend(decoded);
+    found.retain(|p| !p.is_empty());
+    found
+}
+
+/// `message` with every password of `url` replaced by `***`, in case a driver echoed it.
+fn scrub(message: &str, url: &str) -> String {
+    passwords(url)
+        .iter()
+        .fold(message.to_string(), |m, p| m.replace(p.as_str(), "***"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redact_hides_passwords_only() {
+        assert_eq!(
+            redact("postgres://app:s3cr%40t@db.example:5432/push?sslmode=require"),
+            "postgres://app:***@db.example:5432/push?sslmode=require"
+        );
+        assert_eq!(
+            redact("postgresql://db/push?user=app&password=hunter2"),
+            "postgresql://db/push?user=app&password=***"
+        );
+        assert_eq!(redact("postgres://app@db/push"), "postgres://app@db/push");
+        assert_eq!(redact("sqlite://data/push.db"), "sqlite://data/push.db");
+    }
+
+    #[test]
+    fn scrub_removes_raw_and_decoded_passwords() {
+        let url = "postgres://app:s3cr%40t@db/push?password=other";
+        let message = "failed for s3cr%40t, s3cr@t and other";
+        assert_eq!(scrub(message, url), "failed for ***, *** and ***");
+    }
+
+    #[test]
+    fn percent_coding_round_trips() {
+        let path = Path::new("/tmp/a dir/push#1?.db");
+        let encoded = percent_encode_path(path).unwrap_or_default();
+        assert_eq!(encoded, "/tmp/a%20dir/push%231%3F.db");
+        assert_eq!(percent_decode(&encoded).ok().as_deref(), path.to_str());
+    }
+
+    #[test]
+    fn urls_name_their_backend() {
+        assert_eq!(
+            parse("postgresql://u@h/db"),
+            Ok(Target::Postgres("postgresql://u@h/db".into()))
+        );
+        assert_eq!(parse("sqlite::memory:"), Ok(Target::SqliteMemory));
+        assert_eq!(parse("sqlite://:memory:"), Ok(Target::SqliteMemory));
+        assert!(parse("mysql://h/db").is_err());
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("new").join("push.db");
+        let Ok(Target::SqliteFile { url, read_only }) =
+            parse(&format!("sqlite:{}", file.display()))
+        else {
+            panic!("not a SQLite file target");
+        };
+        assert!(!read_only);
+        assert!(
+            url.starts_with("sqlite:///") && url.ends_with("/new/push.db?mode=rwc"),
+            "{url}"
+        );
+        assert!(file.parent().unwrap().is_dir(), "parent directory created");
+    }
+}

@@ -1,0 +1,168 @@
+//! [`push_core::Store`] for [`SqlStore`]: each method hands over to the file of its area.
+
+use super::SqlStore;
+use super::error::db_error;
+use async_trait::async_trait;
+use push_core::{
+    ApiKey, ApiKeyId, App, Channel, CredentialMeta, Delivery, DeliveryId, Device,
+    DeviceRegistration, IngestMessage, NewApiKey, NewCredentialVersion, ReceiptEvent, Store,
+    StoreResult, StoredCredential, StoredNotification, Tenant, TenantId, Transition,
+};
+use time::OffsetDateTime;
+
+#[async_trait]
+impl Store for SqlStore {
+    async fn ping(&self) -> StoreResult<()> {
+        sqlx::query("SELECT 1")
+            .execute(&self.pool)
+            .await
+            .map_err(|e| db_error(e, "ping"))?;
+        Ok(())
+    }
+
+    async fn create_tenant(&self, name: &str) -> StoreResult<Tenant> {
+        self.create_tenant_impl(name).await
+    }
+
+    async fn get_tenant(&self, id: TenantId) -> StoreResult<Option<Tenant>> {
+        self.get_tenant_impl(id).await
+    }
+
+    async fn list_tenants(&self) -> StoreResult<Vec<Tenant>> {
+        self.list_tenants_impl().await
+    }
+
+    async fn create_api_key(&self, key: NewApiKey) -> StoreResult<ApiKey> {
+        self.create_api_key_impl(key).await
+    }
+
+    async fn find_api_key(&self, hash: &str) -> StoreResult<Option<ApiKey>> {
+        self.find_api_key_impl(hash).await
+    }
+
+    async fn list_api_keys(&self, tenant: TenantId) -> StoreResult<Vec<ApiKey>> {
+        self.list_api_keys_impl(tenant).await
+    }
+
+    async fn revoke_api_key(&self, tenant: TenantId, key: ApiKeyId) -> StoreResult<bool> {
+        self.revoke_api_key_impl(tenant, key).await
+    }
+
+    async fn create_app(&self, app: &App) -> StoreResult<()> {
+        self.create_app_impl(app).await
+    }
+
+    async fn get_app(&self, id: &str) -> StoreResult<Option<App>> {
+        self.get_app_impl(id).await
+    }
+
+    async fn list_apps(&self, tenant: TenantId) -> StoreResult<Vec<App>> {
+        self.list_apps_impl(tenant).await
+    }
+
+    async fn update_app(&self, app: &App) -> StoreResult<()> {
+        self.update_app_impl(app).await
+    }
+
+    async fn upsert_device(
+        &self,
+        reg: &DeviceRegistration,
+        now: OffsetDateTime,
+    ) -> StoreResult<Device> {
+        self.upsert_device_impl(reg, now).await
+    }
+
+    async fn get_device(&self, app: &str, device_id: &str) -> StoreResult<Option<Device>> {
+        self.get_device_impl(app, device_id).await
+    }
+
+    async fn get_devices(&self, app: &str, device_ids: &[String]) -> StoreResult<Vec<Device>> {
+        self.get_devices_impl(app, device_ids).await
+    }
+
+    async fn delete_device(&self, app: &str, device_id: &str) -> StoreResult<bool> {
+        self.delete_device_impl(app, device_id).await
+    }
+
+    async fn deactivate_device(
+        &self,
+        app: &str,
+        device_id: &str,
+        reason: &str,
+        now: OffsetDateTime,
+    ) -> StoreResult<bool> {
+        self.deactivate_device_impl(app, device_id, reason, now)
+            .await
+    }
+
+    async fn list_user_devices(
+        &self,
+        app: &str,
+        user_id: &str,
+        include_inactive: bool,
+    ) -> StoreResult<Vec<Device>> {
+        self.list_user_devices_impl(app, user_id, include_inactive)
+            .await
+    }
+
+    async fn insert_notification(
+        &self,
+        message: &IngestMessage,
+        now: OffsetDateTime,
+    ) -> StoreResult<bool> {
+        self.insert_notification_impl(message, now).await
+    }
+
+    async fn get_notification(
+        &self,
+        app: &str,
+        id: &str,
+    ) -> StoreResult<Option<StoredNotification>> {
+        self.get_notification_impl(app, id).await
+    }
+
+    async fn insert_deliveries(&self, deliveries: &[Delivery]) -> StoreResult<usize> {
+        self.insert_deliveries_impl(deliveries).await
+    }
+
+    async fn transition_delivery(
+        &self,
+        id: DeliveryId,
+        t: &Transition,
+        now: OffsetDateTime,
+    ) -> StoreResult<Delivery> {
+        self.transition_delivery_impl(id, t, now).await
+    }
+
+    async fn get_delivery(&self, id: DeliveryId) -> StoreResult<Option<Delivery>> {
+        self.get_delivery_impl(id).await
+    }
+
+    async fn deliveries_of(&self, app: &str, notification_id: &str) -> StoreResult<Vec<Delivery>> {
+        self.deliveries_of_impl(app, notification_id).await
+    }
+
+    async fn receipts_of(&self, id: DeliveryId) -> StoreResult<Vec<ReceiptEvent>> {
+        self.receipts_of_impl(id).await
+    }
+
+    async fn insert_credential(
+        &self,
+        c: &NewCredentialVersion,
+        now: OffsetDateTime,
+    ) -> StoreResult<CredentialMeta> {
+        self.insert_credential_impl(c, now).await
+    }
+
+    async fn list_credentials(&self, app: &str) -> StoreResult<Vec<CredentialMeta>> {
+        self.list_credentials_impl(app).await
+    }
+
+    async fn active_credential(
+        &self,
+        app: &str,
+        channel: Channel,
+    ) -> StoreResult<Option<StoredCredential>> {
+        self.active_credential_impl(app, channel).await
+    }
+}
