@@ -68,7 +68,7 @@ fn registration(app: &App, device_id: &str, body: RegisterDevice) -> ApiResult<D
         Some(Channel::Apns) => {
             if token.len() < 64
                 || token.len() > 200
-                || token.len() % 2 != 0
+                || !token.len().is_multiple_of(2)
                 || !token.chars().all(|c| c.is_ascii_hexdigit())
             {
                 problem(

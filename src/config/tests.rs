@@ -1,5 +1,8 @@
 //! Layering and checks of the configuration, with hermetic environments (`figment::Jail`).
 
+// figment::Jail closures return figment::Error, which is large by design.
+#![allow(clippy::result_large_err)]
+
 use super::*;
 use figment::Jail;
 
