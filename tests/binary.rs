@@ -202,8 +202,8 @@ fn help_lists_the_commands() {
     }
 }
 
-/// The URL of a fresh, empty PostgreSQL database, or a panic that says how to fix it.
-fn fresh_postgres_database() -> String {
+/// The URL and name of a fresh, empty PostgreSQL database, or a panic that says how to fix it.
+fn fresh_postgres_database() -> (String, String) {
     let base = std::env::var("PUSHGATE_TEST_DATABASE_URL")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_string());
     let name = format!("pushgate_test_bin_{}", uuid::Uuid::new_v4().simple());
@@ -224,15 +224,34 @@ fn fresh_postgres_database() -> String {
             .unwrap();
     });
     match base.rsplit_once('/') {
-        Some((server, _)) => format!("{server}/{name}"),
+        Some((server, _)) => (format!("{server}/{name}"), name),
         None => panic!("PUSHGATE_TEST_DATABASE_URL has no database part: {base}"),
     }
+}
+
+fn drop_postgres_database(name: &str) {
+    let base = std::env::var("PUSHGATE_TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_string());
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        use sqlx::Connection;
+        let mut conn = sqlx::PgConnection::connect(&base).await.unwrap();
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+        )))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    });
 }
 
 #[test]
 fn serves_on_postgres_with_configured_secrets() {
     let dir = tempfile::tempdir().unwrap();
-    let url = fresh_postgres_database();
+    let (url, db_name) = fresh_postgres_database();
     let port = free_port();
     let key = "9sRJq6mN2fB0kX4vL8wT1yZ3cE5gH7jA0pQ2rS4uV6w=";
     let out = run(pushgate(dir.path())
@@ -282,4 +301,5 @@ fn serves_on_postgres_with_configured_secrets() {
         !log.contains(key) && !log.contains("postgres-admin-token-1"),
         "a secret was logged"
     );
+    drop_postgres_database(&db_name);
 }

@@ -31,3 +31,10 @@ pub use receipt::ReceiptEvent;
 pub use store::{Store, StoreError, StoreResult, StoredCredential, StoredNotification};
 pub use tenant::{ApiKey, NewApiKey, Tenant};
 pub use validation::{AppSource, Problem, validate_ingest};
+
+/// The current time at millisecond precision, the precision every store keeps, so a value
+/// answered right after a write equals the value read back later.
+pub fn now() -> time::OffsetDateTime {
+    let now = time::OffsetDateTime::now_utc();
+    now.replace_millisecond(now.millisecond()).unwrap_or(now)
+}

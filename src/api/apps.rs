@@ -9,7 +9,6 @@ use axum::http::StatusCode;
 use push_core::ids::check_external_id;
 use push_core::{App, AppSettings, Problem};
 use serde::Deserialize;
-use time::OffsetDateTime;
 
 /// Body of `POST /v1/apps`.
 #[derive(Debug, Deserialize)]
@@ -76,7 +75,7 @@ pub async fn create(
     ApiJson(body): ApiJson<CreateApp>,
 ) -> ApiResult<(StatusCode, ApiJson<App>)> {
     check(body.name.as_deref(), &body.settings, Some(&body.id))?;
-    let now = OffsetDateTime::now_utc();
+    let now = push_core::now();
     let app = App {
         name: body
             .name
@@ -130,7 +129,7 @@ pub async fn update(
         app.settings = settings;
     }
     check(Some(&app.name), &app.settings, None)?;
-    app.updated_at = OffsetDateTime::now_utc();
+    app.updated_at = push_core::now();
     state.store.update_app(&app).await?;
     tracing::info!(app = %app.id, "app updated");
     Ok(ApiJson(app))
