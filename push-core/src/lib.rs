@@ -5,6 +5,7 @@
 //! receipt events, credential metadata and secrets, and the [`Store`] port that the SQL
 //! backends implement. This crate depends on no backend, adapter or broker.
 
+pub mod adapter;
 pub mod app;
 pub mod channel;
 pub mod credential;
@@ -15,6 +16,7 @@ pub mod notification;
 pub mod receipt;
 pub mod store;
 pub mod tenant;
+pub mod token_cache;
 pub mod validation;
 
 pub use app::{AndroidSettings, ApnsEnvironment, ApnsSettings, App, AppSettings, WechatSettings};

@@ -1,0 +1,66 @@
+//! Explicit adapter registration: the binary builds one registry, in one visible list.
+
+use super::{Adapter, AdapterExt};
+use crate::channel::Channel;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+/// The adapters of a running pushgate, by channel.
+#[derive(Default, Clone)]
+pub struct AdapterRegistry {
+    by_channel: BTreeMap<Channel, Arc<dyn Adapter>>,
+}
+
+/// Two adapters claimed one channel.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("channel {channel} is served by both {first} and {second}")]
+pub struct DuplicateChannel {
+    /// The contested channel.
+    pub channel: Channel,
+    /// The adapter registered first.
+    pub first: &'static str,
+    /// The one registered second.
+    pub second: &'static str,
+}
+
+impl AdapterRegistry {
+    /// An empty registry.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds an adapter for every channel it serves; refuses a channel already taken.
+    pub fn register(&mut self, adapter: Arc<dyn Adapter>) -> Result<(), DuplicateChannel> {
+        let info = adapter.info();
+        if let Some(channel) = info
+            .channels
+            .iter()
+            .find(|c| self.by_channel.contains_key(c))
+        {
+            let first = self
+                .by_channel
+                .get(channel)
+                .map(|a| a.vendor())
+                .unwrap_or_default();
+            return Err(DuplicateChannel {
+                channel: *channel,
+                first,
+                second: info.vendor,
+            });
+        }
+        for channel in info.channels {
+            self.by_channel.insert(*channel, Arc::clone(&adapter));
+        }
+        Ok(())
+    }
+
+    /// The adapter of a channel.
+    pub fn get(&self, channel: Channel) -> Option<&Arc<dyn Adapter>> {
+        self.by_channel.get(&channel)
+    }
+
+    /// The channels with an adapter.
+    pub fn channels(&self) -> impl Iterator<Item = Channel> + '_ {
+        self.by_channel.keys().copied()
+    }
+}
