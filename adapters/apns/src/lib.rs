@@ -1,0 +1,1 @@
+//! APNs adapter (being written).

@@ -1,0 +1,1 @@
+//! FCM adapter (being written).
