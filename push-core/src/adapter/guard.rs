@@ -4,13 +4,15 @@
 //! keeps one app's flood from starving the others.
 
 use super::{
-    Adapter, AdapterHealth, AdapterInfo, CheckError, CredentialRef, Outcome, SendRequest,
-    TargetResult, same_outcome,
+    Adapter, AdapterHealth, AdapterInfo, CheckError, CredentialFacts, CredentialRef, Outcome,
+    SendRequest, TargetResult, same_outcome,
 };
 use crate::app::App;
+use crate::credential::CredentialSecret;
 use async_trait::async_trait;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
+use time::OffsetDateTime;
 use tokio::sync::Semaphore;
 use tokio::time::Instant;
 use uuid::Uuid;
@@ -126,6 +128,15 @@ impl Adapter for Guard {
                 )
             }
         }
+    }
+
+    fn verify_credential(
+        &self,
+        app: &App,
+        secret: &CredentialSecret,
+        now: OffsetDateTime,
+    ) -> Result<CredentialFacts, CheckError> {
+        self.inner.verify_credential(app, secret, now)
     }
 
     async fn check_credential(

@@ -170,9 +170,22 @@ pub enum AdapterHealth {
     },
 }
 
-/// The error of a live credential check.
+/// What an offline credential check learnt.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CredentialFacts {
+    /// When the credential stops working (certificates).
+    pub not_after: Option<OffsetDateTime>,
+    /// The topics (bundle ids) a certificate may push to.
+    pub topics: Vec<String>,
+}
+
+/// The error of a credential check.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CheckError {
+    /// The credential itself is wrong (does not parse, wrong key type, bad password, wrong
+    /// topics, expired); the message says which, without any secret.
+    #[error("{0}")]
+    Invalid(String),
     /// The vendor refused the credential.
     #[error("the vendor refused the credential: {0}")]
     Refused(String),
@@ -190,6 +203,16 @@ pub trait Adapter: Send + Sync + 'static {
     /// Sends one message to up to `max_batch` targets. Returns exactly one result per target;
     /// never sleeps or retries.
     async fn send(&self, request: SendRequest<'_>) -> Vec<TargetResult>;
+
+    /// Checks a credential offline, before it is stored: it parses, the key type is right, a
+    /// .p12 opens with its password, a certificate's topics include the app's bundle id, it
+    /// is not expired at `now`. Answers what it learnt (certificate expiry, topics).
+    fn verify_credential(
+        &self,
+        app: &App,
+        secret: &CredentialSecret,
+        now: OffsetDateTime,
+    ) -> Result<CredentialFacts, CheckError>;
 
     /// Obtains a vendor auth token (or makes the cheapest authenticated call) with this
     /// credential, to prove it works. Never sends a notification.

@@ -1,7 +1,7 @@
 //! The guard's policies against a slow stand-in adapter, on paused time.
 
 use super::*;
-use crate::adapter::{Capabilities, SendTarget};
+use crate::adapter::{Capabilities, CredentialFacts, SendTarget};
 use crate::app::AppSettings;
 use crate::channel::Channel;
 use crate::credential::{CredentialSecret, Secret};
@@ -44,6 +44,14 @@ impl Adapter for Slow {
                 vendor_message_id: None,
             },
         )
+    }
+    fn verify_credential(
+        &self,
+        _: &App,
+        _: &CredentialSecret,
+        _: OffsetDateTime,
+    ) -> Result<CredentialFacts, CheckError> {
+        Ok(CredentialFacts::default())
     }
     async fn check_credential(&self, _: &App, _: &CredentialRef) -> Result<(), CheckError> {
         tokio::time::sleep(self.delay).await;
