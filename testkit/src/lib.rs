@@ -1,1 +1,7 @@
-//! Conformance suites (being written).
+//! Dev-only test support for pushgate: a scripted stub adapter for dispatcher tests, and
+//! the adapter conformance suite that every vendor adapter runs against the simulator.
+//! Nothing outside `[dev-dependencies]` may depend on this crate.
+
+pub mod stub;
+
+pub use stub::{RecordedSend, StubAdapter};
