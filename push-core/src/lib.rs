@@ -13,6 +13,7 @@ pub mod delivery;
 pub mod device;
 pub mod ids;
 pub mod notification;
+pub mod queue;
 pub mod receipt;
 pub mod store;
 pub mod tenant;
