@@ -1,0 +1,181 @@
+//! The offline delivery pipeline (DESIGN.md, data flow): the ingest consumer and one worker
+//! per vendor, each reading its queue with bounded prefetch and explicit acks.
+//!
+//! Ack rules: a message is acked only after its effects are stored; a message that can never
+//! be processed (invalid, unknown app, not a job) is dead-lettered with the reason, so it
+//! never blocks the queue; a transient failure (store or broker down) releases it for
+//! redelivery after a pause.
+
+pub mod credentials;
+pub mod events;
+pub mod ingest;
+pub mod job;
+pub mod worker;
+
+use futures::future::BoxFuture;
+use ingest::Ingestor;
+use job::VendorJob;
+use push_core::queue::{Acker, Queue, QueueError, QueueName, Received};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+use worker::VendorWorker;
+
+/// Pause before a message that failed transiently is released for redelivery, so an outage
+/// does not turn into a hot loop.
+const TRANSIENT_PAUSE: Duration = Duration::from_millis(500);
+
+/// The running stages.
+pub struct Pipeline {
+    queue: Arc<dyn Queue>,
+    ingestor: Ingestor,
+    workers: Vec<Arc<VendorWorker>>,
+    prefetch: u16,
+}
+
+/// What one consumed message came to.
+enum Settle {
+    Ack,
+    Dead(String),
+    Release,
+}
+
+impl Pipeline {
+    /// The pipeline over an ingest stage and vendor workers.
+    pub fn new(
+        queue: Arc<dyn Queue>,
+        ingestor: Ingestor,
+        workers: Vec<Arc<VendorWorker>>,
+        prefetch: u16,
+    ) -> Self {
+        Self {
+            queue,
+            ingestor,
+            workers,
+            prefetch,
+        }
+    }
+
+    /// Consumes every queue until `shutdown`, then lets in-flight messages finish.
+    pub async fn run(self, shutdown: CancellationToken) -> Result<(), QueueError> {
+        let vendors: Vec<String> = self
+            .workers
+            .iter()
+            .map(|w| w.vendor().to_string())
+            .collect();
+        self.queue.prepare(&vendors).await?;
+        let mut loops = JoinSet::new();
+        let ingestor = self.ingestor.clone();
+        loops.spawn(consume(
+            Arc::clone(&self.queue),
+            QueueName::Ingest,
+            self.prefetch,
+            shutdown.clone(),
+            Arc::new(move |msg: Received| {
+                let ingestor = ingestor.clone();
+                Box::pin(async move {
+                    match ingestor.process(&msg.envelope.body).await {
+                        Ok(done) => {
+                            tracing::debug!(app = %done.app, notification = %done.id, new = done.new, deliveries = done.dispatched, "ingested");
+                            Settle::Ack
+                        }
+                        Err(e) if e.is_permanent() => Settle::Dead(e.to_string()),
+                        Err(e) => {
+                            tracing::warn!(error = %e, "ingest failed; will retry");
+                            Settle::Release
+                        }
+                    }
+                }) as BoxFuture<'static, Settle>
+            }),
+        ));
+        for worker in self.workers {
+            let queue_name = QueueName::Vendor(worker.vendor().to_string());
+            loops.spawn(consume(
+                Arc::clone(&self.queue),
+                queue_name,
+                self.prefetch,
+                shutdown.clone(),
+                Arc::new(move |msg: Received| {
+                    let worker = Arc::clone(&worker);
+                    Box::pin(async move {
+                        let Some(job) = VendorJob::from_envelope(&msg.envelope) else {
+                            return Settle::Dead("not a vendor job".into());
+                        };
+                        match worker.handle(&job, msg.redelivered).await {
+                            Ok(()) => Settle::Ack,
+                            Err(e) => {
+                                tracing::warn!(error = %e, vendor = worker.vendor(), "job failed; will retry");
+                                Settle::Release
+                            }
+                        }
+                    }) as BoxFuture<'static, Settle>
+                }),
+            ));
+        }
+        let mut result = Ok(());
+        while let Some(joined) = loops.join_next().await {
+            if let Ok(Err(e)) = joined {
+                tracing::error!(error = %e, "a queue consumer stopped");
+                result = Err(e);
+            }
+        }
+        result
+    }
+}
+
+type Handler = Arc<dyn Fn(Received) -> BoxFuture<'static, Settle> + Send + Sync>;
+
+/// One consumer loop: at most `prefetch` messages in work at once; on shutdown it stops
+/// taking messages and waits for those in work.
+async fn consume(
+    queue: Arc<dyn Queue>,
+    name: QueueName,
+    prefetch: u16,
+    shutdown: CancellationToken,
+    handler: Handler,
+) -> Result<(), QueueError> {
+    let (mut subscription, acker) = queue.subscribe(&name, prefetch).await?;
+    let slots = Arc::new(Semaphore::new(usize::from(prefetch.max(1))));
+    let mut in_work = JoinSet::new();
+    loop {
+        let Ok(permit) = Arc::clone(&slots).acquire_owned().await else {
+            break;
+        };
+        let next = tokio::select! {
+            () = shutdown.cancelled() => None,
+            next = subscription.next() => next,
+        };
+        let Some(message) = next else { break };
+        let (handler, acker) = (Arc::clone(&handler), Arc::clone(&acker));
+        in_work.spawn(async move {
+            let _permit = permit;
+            settle(&*acker, message.clone(), handler(message).await).await;
+        });
+        while in_work.try_join_next().is_some() {}
+    }
+    tracing::info!(queue = %name, in_work = in_work.len(), "consumer stopping; draining");
+    while in_work.join_next().await.is_some() {}
+    Ok(())
+}
+
+async fn settle(acker: &dyn Acker, message: Received, outcome: Settle) {
+    let result = match outcome {
+        Settle::Ack => acker.ack(&[message.tag]).await,
+        Settle::Dead(reason) => {
+            tracing::warn!(%reason, "message dead-lettered");
+            acker
+                .dead_letter(message.tag, &message.envelope, &reason)
+                .await
+        }
+        Settle::Release => {
+            tokio::time::sleep(TRANSIENT_PAUSE).await;
+            acker.release(message.tag).await
+        }
+    };
+    if let Err(e) = result {
+        // A stale tag after a reconnect: the broker redelivers the message.
+        tracing::warn!(error = %e, "could not settle a message; it will be redelivered");
+    }
+}

@@ -1,0 +1,421 @@
+//! A vendor worker: takes jobs from its vendor queue, sends through the adapter behind a
+//! per-app [`Guard`], and turns each outcome into a stored state change, a receipt event and,
+//! for retries, a delayed job.
+//!
+//! Order of effects per delivery: the state change is stored first, then (for a retry) the
+//! delayed job is published, then the job is acked — so a crash never acks work that is not
+//! recorded. A job redelivered after a crash treats its deliveries still in `sending` as
+//! abandoned and sends them again (the rare duplicate is the price of never losing one).
+
+use super::credentials::{CredentialCache, CredentialError};
+use super::events::{EventPublisher, TokenInvalidEvent};
+use super::job::VendorJob;
+use push_core::adapter::{
+    Adapter, CredentialRef, Guard, GuardConfig, Outcome, RetryDecision, RetryPolicy, SendRequest,
+    SendTarget, TargetResult,
+};
+use push_core::queue::{Queue, QueueError, QueueName};
+use push_core::store::StoredNotification;
+use push_core::{
+    App, Channel, Delivery, DeliveryId, DeliveryState, Device, Store, StoreError, Transition,
+};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+use time::OffsetDateTime;
+
+/// A failure that leaves the job to be retried whole (release, not ack).
+#[derive(Debug, thiserror::Error)]
+pub enum WorkerError {
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The queue failed.
+    #[error(transparent)]
+    Queue(#[from] QueueError),
+}
+
+/// One vendor's worker.
+pub struct VendorWorker {
+    vendor: &'static str,
+    adapter: Arc<dyn Adapter>,
+    store: Arc<dyn Store>,
+    queue: Arc<dyn Queue>,
+    credentials: Arc<CredentialCache>,
+    events: EventPublisher,
+    policy: RetryPolicy,
+    guard_config: GuardConfig,
+    guards: Mutex<HashMap<String, Arc<Guard>>>,
+}
+
+/// A delivery on its way out, with what the outcome handling needs.
+struct InFlight {
+    delivery: Delivery,
+    device: Device,
+}
+
+impl VendorWorker {
+    /// A worker for `adapter`'s vendor.
+    pub fn new(
+        adapter: Arc<dyn Adapter>,
+        store: Arc<dyn Store>,
+        queue: Arc<dyn Queue>,
+        credentials: Arc<CredentialCache>,
+        policy: RetryPolicy,
+        guard_config: GuardConfig,
+    ) -> Self {
+        let events = EventPublisher::new(Arc::clone(&queue));
+        Self {
+            vendor: adapter.info().vendor,
+            adapter,
+            store,
+            queue,
+            credentials,
+            events,
+            policy,
+            guard_config,
+            guards: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The vendor name (and queue).
+    pub fn vendor(&self) -> &'static str {
+        self.vendor
+    }
+
+    /// The app's own guard: one app's flood or slow credential cannot use up another's budget.
+    fn guard(&self, app: &str) -> Arc<Guard> {
+        let mut guards = self.guards.lock().unwrap_or_else(PoisonError::into_inner);
+        Arc::clone(
+            guards.entry(app.to_string()).or_insert_with(|| {
+                Arc::new(Guard::new(Arc::clone(&self.adapter), self.guard_config))
+            }),
+        )
+    }
+
+    /// Handles one job. `Ok` means every delivery of it is settled or rescheduled: ack it.
+    pub async fn handle(&self, job: &VendorJob, redelivered: bool) -> Result<(), WorkerError> {
+        let Some(notification) = self
+            .store
+            .get_notification(&job.app, &job.notification)
+            .await?
+        else {
+            tracing::warn!(app = %job.app, notification = %job.notification, "job for an unknown notification dropped");
+            return Ok(());
+        };
+        let Some(app) = self.store.get_app(&job.app).await? else {
+            return Ok(());
+        };
+        let mut by_channel: BTreeMap<Channel, Vec<InFlight>> = BTreeMap::new();
+        for id in &job.deliveries {
+            if let Some(flight) = self.prepare(*id, &notification, redelivered).await? {
+                by_channel
+                    .entry(flight.delivery.channel)
+                    .or_default()
+                    .push(flight);
+            }
+        }
+        for (channel, flights) in by_channel {
+            let outcomes = self.send(&app, channel, &notification, &flights).await;
+            for flight in flights {
+                let outcome =
+                    outcomes
+                        .get(&flight.delivery.id)
+                        .cloned()
+                        .unwrap_or(Outcome::Retry {
+                            after: None,
+                            reason: "the adapter gave no outcome for this target".into(),
+                        });
+                self.apply(&notification, flight, outcome).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Loads a delivery and moves it to `sending`, or settles it (expired, device gone), or
+    /// skips it (another worker has it, or it is done).
+    async fn prepare(
+        &self,
+        id: DeliveryId,
+        n: &StoredNotification,
+        redelivered: bool,
+    ) -> Result<Option<InFlight>, WorkerError> {
+        let Some(mut delivery) = self.store.get_delivery(id).await? else {
+            return Ok(None);
+        };
+        if delivery.state == DeliveryState::Sending && redelivered {
+            // The worker that set `sending` died before recording an outcome.
+            let reason = "resent after a worker stopped mid-send".to_string();
+            match self.transition(id, Transition::Retry { reason }).await? {
+                Some(d) => delivery = d,
+                None => return Ok(None),
+            }
+        }
+        if delivery.state != DeliveryState::Queued {
+            return Ok(None);
+        }
+        let now = push_core::now();
+        if let Some(ttl) = n.message.options.ttl
+            && now >= n.accepted_at + Duration::from_secs(ttl)
+        {
+            self.settle(id, Transition::Expired).await?;
+            return Ok(None);
+        }
+        let device = match self
+            .store
+            .get_device(&delivery.app_id, &delivery.device_id)
+            .await?
+        {
+            Some(device) if device.is_active() => device,
+            Some(_) => {
+                self.settle(
+                    id,
+                    Transition::Failed {
+                        reason: "device deactivated".into(),
+                    },
+                )
+                .await?;
+                return Ok(None);
+            }
+            None => {
+                self.settle(
+                    id,
+                    Transition::Failed {
+                        reason: "device deleted".into(),
+                    },
+                )
+                .await?;
+                return Ok(None);
+            }
+        };
+        Ok(self
+            .transition(id, Transition::Sending)
+            .await?
+            .map(|delivery| InFlight { delivery, device }))
+    }
+
+    /// Sends to one channel's targets; every target gets an outcome. An `AuthFailed` answer
+    /// makes the adapter forget its auth token, and those targets are tried once more.
+    async fn send(
+        &self,
+        app: &App,
+        channel: Channel,
+        n: &StoredNotification,
+        flights: &[InFlight],
+    ) -> HashMap<DeliveryId, Outcome> {
+        let targets: Vec<SendTarget> = flights
+            .iter()
+            .map(|f| SendTarget {
+                delivery_id: f.delivery.id,
+                device_id: f.device.device_id.clone(),
+                channel,
+                token: f.device.token.clone().unwrap_or_default(),
+                apns_environment: f.device.apns_environment,
+            })
+            .collect();
+        let credential = match self.credentials.active(&app.id, channel).await {
+            Ok(c) => c,
+            Err(e) => {
+                let reason = match &e {
+                    CredentialError::Missing(_) | CredentialError::Sealed(..) => e.to_string(),
+                    CredentialError::Store(_) => {
+                        "storage unavailable while loading the credential".into()
+                    }
+                };
+                return targets
+                    .iter()
+                    .map(|t| {
+                        (
+                            t.delivery_id,
+                            Outcome::Retry {
+                                after: None,
+                                reason: reason.clone(),
+                            },
+                        )
+                    })
+                    .collect();
+            }
+        };
+        let guard = self.guard(&app.id);
+        let mut outcomes = self.call(&guard, app, &credential, n, &targets).await;
+        let refused: Vec<SendTarget> = targets
+            .iter()
+            .filter(|t| {
+                matches!(
+                    outcomes.get(&t.delivery_id),
+                    Some(Outcome::AuthFailed { .. })
+                )
+            })
+            .cloned()
+            .collect();
+        if !refused.is_empty() {
+            tracing::warn!(app = %app.id, vendor = self.vendor, version = credential.version, "vendor refused auth; refreshing once");
+            guard.forget_auth(credential.id);
+            outcomes.extend(self.call(&guard, app, &credential, n, &refused).await);
+        }
+        outcomes
+    }
+
+    async fn call(
+        &self,
+        guard: &Guard,
+        app: &App,
+        credential: &CredentialRef,
+        n: &StoredNotification,
+        targets: &[SendTarget],
+    ) -> HashMap<DeliveryId, Outcome> {
+        let request = SendRequest {
+            app,
+            credential,
+            message: &n.message,
+            accepted_at: n.accepted_at,
+            targets,
+        };
+        let started = std::time::Instant::now();
+        let results: Vec<TargetResult> = guard.send(request).await;
+        metrics::histogram!("pushgate_vendor_send_seconds", "vendor" => self.vendor)
+            .record(started.elapsed().as_secs_f64());
+        results
+            .into_iter()
+            .map(|r| (r.delivery_id, r.outcome))
+            .collect()
+    }
+
+    /// Records what became of one delivery.
+    async fn apply(
+        &self,
+        n: &StoredNotification,
+        flight: InFlight,
+        outcome: Outcome,
+    ) -> Result<(), WorkerError> {
+        let InFlight { delivery, device } = flight;
+        metrics::counter!("pushgate_deliveries_total", "vendor" => self.vendor, "app" => delivery.app_id.clone(), "outcome" => outcome.kind())
+            .increment(1);
+        let id = delivery.id;
+        match outcome {
+            Outcome::Accepted { vendor_message_id } => {
+                self.settle(id, Transition::Accepted { vendor_message_id })
+                    .await
+            }
+            Outcome::Rejected { reason } => self.settle(id, Transition::Failed { reason }).await,
+            Outcome::InvalidToken {
+                reason,
+                invalid_since,
+            } => {
+                // A token registered again after the vendor declared it dead is kept.
+                let re_registered = invalid_since.is_some_and(|since| device.last_seen_at > since);
+                if !re_registered {
+                    self.deactivate(&device, &reason).await?;
+                }
+                self.settle(
+                    id,
+                    Transition::Failed {
+                        reason: format!("invalid token: {reason}"),
+                    },
+                )
+                .await
+            }
+            Outcome::AuthFailed { reason } => {
+                tracing::error!(app = %delivery.app_id, vendor = self.vendor, %reason, "credential refused after a refresh; deliveries wait");
+                metrics::counter!("pushgate_credential_auth_failures_total", "vendor" => self.vendor, "app" => delivery.app_id.clone()).increment(1);
+                self.reschedule(n, &delivery, None, format!("auth failed: {reason}"))
+                    .await
+            }
+            Outcome::Retry { after, reason } => self.reschedule(n, &delivery, after, reason).await,
+        }
+    }
+
+    /// Puts a delivery back on the queue after a backoff, or ends it when the policy says so.
+    async fn reschedule(
+        &self,
+        n: &StoredNotification,
+        d: &Delivery,
+        after: Option<Duration>,
+        reason: String,
+    ) -> Result<(), WorkerError> {
+        let remaining = n.message.options.ttl.map(|ttl| {
+            let deadline = n.accepted_at + Duration::from_secs(ttl);
+            Duration::try_from(deadline - OffsetDateTime::now_utc()).unwrap_or(Duration::ZERO)
+        });
+        match self.policy.decide(d.attempts, after, remaining, jitter()) {
+            RetryDecision::After(delay) => {
+                if self
+                    .transition(d.id, Transition::Retry { reason })
+                    .await?
+                    .is_some()
+                {
+                    let job = VendorJob::new(&d.app_id, &d.notification_id, vec![d.id]);
+                    self.queue
+                        .publish(
+                            &QueueName::Vendor(self.vendor.to_string()),
+                            vec![job.to_envelope()],
+                            Some(delay),
+                        )
+                        .await?;
+                }
+                Ok(())
+            }
+            RetryDecision::AttemptsExhausted => {
+                let reason = format!("gave up after {} attempts: {reason}", d.attempts);
+                self.settle(d.id, Transition::Failed { reason }).await
+            }
+            RetryDecision::WouldExpire => self.settle(d.id, Transition::Expired).await,
+        }
+    }
+
+    async fn deactivate(&self, device: &Device, reason: &str) -> Result<(), WorkerError> {
+        let now = push_core::now();
+        if self
+            .store
+            .deactivate_device(&device.app_id, &device.device_id, reason, now)
+            .await?
+        {
+            metrics::counter!("pushgate_tokens_invalidated_total", "vendor" => self.vendor, "app" => device.app_id.clone()).increment(1);
+            tracing::info!(app = %device.app_id, device = %device.device_id, vendor = self.vendor, reason, "device deactivated");
+            let event = TokenInvalidEvent {
+                app: &device.app_id,
+                device_id: &device.device_id,
+                user_id: &device.user_id,
+                vendor: device.channel,
+                reason,
+                at: now,
+            };
+            self.events.token_invalid(&event).await;
+        }
+        Ok(())
+    }
+
+    /// A state change with its receipt event; `None` when the state machine refused it
+    /// (someone else moved the delivery first).
+    async fn transition(
+        &self,
+        id: DeliveryId,
+        t: Transition,
+    ) -> Result<Option<Delivery>, WorkerError> {
+        match self
+            .store
+            .transition_delivery(id, &t, push_core::now())
+            .await
+        {
+            Ok(d) => {
+                self.events.receipt(&d).await;
+                Ok(Some(d))
+            }
+            Err(StoreError::IllegalTransition { .. }) => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    async fn settle(&self, id: DeliveryId, t: Transition) -> Result<(), WorkerError> {
+        self.transition(id, t).await.map(|_| ())
+    }
+}
+
+/// A number in `[0, 1)` for retry jitter.
+fn jitter() -> f64 {
+    let mut bytes = [0u8; 8];
+    match aws_lc_rs::rand::fill(&mut bytes) {
+        Ok(()) => (u64::from_le_bytes(bytes) >> 11) as f64 / (1u64 << 53) as f64,
+        Err(_) => 0.5,
+    }
+}
