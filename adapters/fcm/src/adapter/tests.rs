@@ -1,0 +1,1 @@
+//! Tests of the adapter that need no network.
