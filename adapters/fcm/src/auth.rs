@@ -336,4 +336,4 @@ pub(crate) fn token_answer(
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

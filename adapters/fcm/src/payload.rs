@@ -263,4 +263,4 @@ fn data_with_click(message: &IngestMessage) -> BTreeMap<String, String> {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

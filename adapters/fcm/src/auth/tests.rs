@@ -75,21 +75,21 @@ fn the_assertion_is_rs256_with_google_claims() {
 }
 
 #[test]
-fn a_foreign_key_does_not_verify() {
+fn a_tampered_assertion_does_not_verify() {
     let other = edited(|f| {
         f.remove("private_key_id");
     });
     let sa = ServiceAccount::parse(&other).unwrap();
     let jwt = sa.assertion(1).unwrap();
     assert_eq!(jsonwebtoken::decode_header(&jwt).unwrap().kid, None);
-    let wrong = DecodingKey::from_rsa_pem(PUBLIC_KEY.as_bytes()).unwrap();
+    let public = DecodingKey::from_rsa_pem(PUBLIC_KEY.as_bytes()).unwrap();
     let mut tampered = jwt.clone();
     tampered.pop();
     tampered.push(if jwt.ends_with('A') { 'B' } else { 'A' });
     let mut v = Validation::new(Algorithm::RS256);
     v.validate_exp = false;
     v.validate_aud = false;
-    assert!(jsonwebtoken::decode::<Claims>(&tampered, &wrong, &v).is_err());
+    assert!(jsonwebtoken::decode::<Claims>(&tampered, &public, &v).is_err());
 }
 
 #[test]
