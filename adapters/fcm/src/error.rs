@@ -100,128 +100,37 @@ const fn rule(on: On, action: Action, advice: &'static str) -> Rule {
 }
 
 /// The one table, searched in order within each level.
+#[rustfmt::skip]
 pub(crate) const RULES: &[Rule] = &[
     // FcmError.errorCode (fcm.md §6.2)
-    rule(
-        On::FcmError("UNSPECIFIED_ERROR"),
-        Action::FallThrough,
-        "no further information",
-    ),
-    rule(
-        On::FcmError("INVALID_ARGUMENT"),
-        Action::InvalidArgument,
-        "FCM refused the message; fix the payload or overrides",
-    ),
-    rule(
-        On::FcmError("UNREGISTERED"),
-        Action::InvalidToken,
-        "the app was uninstalled or the token expired or rotated",
-    ),
-    rule(
-        On::FcmError("SENDER_ID_MISMATCH"),
-        Action::InvalidToken,
-        "the token belongs to another Firebase project; if frequent, check the credential's project",
-    ),
-    rule(
-        On::FcmError("QUOTA_EXCEEDED"),
-        Action::RetryQuota,
-        "project or device message rate exceeded",
-    ),
-    rule(
-        On::FcmError("UNAVAILABLE"),
-        Action::Retry,
-        "FCM is overloaded",
-    ),
-    rule(
-        On::FcmError("INTERNAL"),
-        Action::Retry,
-        "FCM had an internal error",
-    ),
-    rule(
-        On::FcmError("THIRD_PARTY_AUTH_ERROR"),
-        Action::RejectedConfig,
-        "the APNs key/certificate (or Web Push key) in the Firebase console is invalid or missing; fix it there — the device token is kept",
-    ),
-    rule(
-        On::FcmError("APNS_AUTH_ERROR"),
-        Action::RejectedConfig,
-        "the APNs key/certificate in the Firebase console is invalid or missing; fix it there — the device token is kept",
-    ),
+    rule(On::FcmError("UNSPECIFIED_ERROR"), Action::FallThrough, "no further information"),
+    rule(On::FcmError("INVALID_ARGUMENT"), Action::InvalidArgument, "FCM refused the message; fix the payload or overrides"),
+    rule(On::FcmError("UNREGISTERED"), Action::InvalidToken, "the app was uninstalled or the token expired or rotated"),
+    rule(On::FcmError("SENDER_ID_MISMATCH"), Action::InvalidToken, "the token belongs to another Firebase project; if frequent, check the credential's project"),
+    rule(On::FcmError("QUOTA_EXCEEDED"), Action::RetryQuota, "project or device message rate exceeded"),
+    rule(On::FcmError("UNAVAILABLE"), Action::Retry, "FCM is overloaded"),
+    rule(On::FcmError("INTERNAL"), Action::Retry, "FCM had an internal error"),
+    rule(On::FcmError("THIRD_PARTY_AUTH_ERROR"), Action::RejectedConfig, "the APNs key/certificate (or Web Push key) in the Firebase console is invalid or missing; fix it there — the device token is kept"),
+    rule(On::FcmError("APNS_AUTH_ERROR"), Action::RejectedConfig, "the APNs key/certificate in the Firebase console is invalid or missing; fix it there — the device token is kept"),
     // google.rpc.Status without an FcmError (fcm.md §6.3)
-    rule(
-        On::Status("INVALID_ARGUMENT"),
-        Action::InvalidArgument,
-        "FCM refused the message; fix the payload or overrides",
-    ),
-    rule(
-        On::Status("UNAUTHENTICATED"),
-        Action::AuthFailed,
-        "the access token was refused; a new one is fetched",
-    ),
-    rule(
-        On::Status("PERMISSION_DENIED"),
-        Action::AuthFailedConfig,
-        "give the service account the Firebase Cloud Messaging permission and enable the FCM API in its Cloud project",
-    ),
-    rule(
-        On::Status("NOT_FOUND"),
-        Action::AuthFailedConfig,
-        "no such project: check the service account's project_id and base_url",
-    ),
-    rule(
-        On::Status("RESOURCE_EXHAUSTED"),
-        Action::RetryQuota,
-        "quota exceeded",
-    ),
-    rule(
-        On::Status("UNAVAILABLE"),
-        Action::Retry,
-        "FCM is unavailable",
-    ),
-    rule(
-        On::Status("INTERNAL"),
-        Action::Retry,
-        "FCM had an internal error",
-    ),
-    rule(
-        On::Status("DEADLINE_EXCEEDED"),
-        Action::Retry,
-        "FCM could not answer in time",
-    ),
+    rule(On::Status("INVALID_ARGUMENT"), Action::InvalidArgument, "FCM refused the message; fix the payload or overrides"),
+    rule(On::Status("UNAUTHENTICATED"), Action::AuthFailed, "the access token was refused; a new one is fetched"),
+    rule(On::Status("PERMISSION_DENIED"), Action::AuthFailedConfig, "give the service account the Firebase Cloud Messaging permission and enable the FCM API in its Cloud project"),
+    rule(On::Status("NOT_FOUND"), Action::AuthFailedConfig, "no such project: check the service account's project_id and base_url"),
+    rule(On::Status("RESOURCE_EXHAUSTED"), Action::RetryQuota, "quota exceeded"),
+    rule(On::Status("UNAVAILABLE"), Action::Retry, "FCM is unavailable"),
+    rule(On::Status("INTERNAL"), Action::Retry, "FCM had an internal error"),
+    rule(On::Status("DEADLINE_EXCEEDED"), Action::Retry, "FCM could not answer in time"),
     // HTTP status alone
-    rule(
-        On::Http(400, 400),
-        Action::InvalidArgument,
-        "FCM refused the request; fix the payload or overrides",
-    ),
-    rule(
-        On::Http(401, 401),
-        Action::AuthFailed,
-        "the access token was refused; a new one is fetched",
-    ),
-    rule(
-        On::Http(403, 403),
-        Action::AuthFailedConfig,
-        "forbidden: check the service account's permissions and that the FCM API is enabled",
-    ),
-    rule(
-        On::Http(404, 404),
-        Action::AuthFailedConfig,
-        "not found: check the service account's project_id and base_url",
-    ),
+    rule(On::Http(400, 400), Action::InvalidArgument, "FCM refused the request; fix the payload or overrides"),
+    rule(On::Http(401, 401), Action::AuthFailed, "the access token was refused; a new one is fetched"),
+    rule(On::Http(403, 403), Action::AuthFailedConfig, "forbidden: check the service account's permissions and that the FCM API is enabled"),
+    rule(On::Http(404, 404), Action::AuthFailedConfig, "not found: check the service account's project_id and base_url"),
     rule(On::Http(408, 408), Action::Retry, "request timeout"),
     rule(On::Http(429, 429), Action::RetryQuota, "too many requests"),
-    rule(
-        On::Http(400, 499),
-        Action::Rejected,
-        "FCM refused the request",
-    ),
+    rule(On::Http(400, 499), Action::Rejected, "FCM refused the request"),
     rule(On::Http(500, 599), Action::Retry, "FCM server error"),
-    rule(
-        On::Http(0, 999),
-        Action::Retry,
-        "unexpected HTTP status; check base_url",
-    ),
+    rule(On::Http(0, 999), Action::Retry, "unexpected HTTP status; check base_url"),
 ];
 
 #[derive(Deserialize, Default)]
