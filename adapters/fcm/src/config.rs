@@ -4,7 +4,7 @@
 //! simulator (or a corporate proxy) needs nothing but this section: `base_url`, `auth_url`
 //! and `ca_file` — the tenants' service-account files stay as Google issued them.
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 use std::time::Duration;
 use url::Url;
@@ -16,8 +16,19 @@ pub(crate) const DEFAULT_ANDROID_CHANNEL_ID: &str = "messages";
 /// The default request timeout, 10 seconds.
 pub(crate) const DEFAULT_REQUEST_TIMEOUT_SECONDS: u64 = 10;
 
-/// Configuration of the FCM HTTP v1 adapter. Unknown keys are refused.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+/// Configuration of the FCM HTTP v1 adapter. Unknown keys are refused. It serialises too,
+/// so it can sit in a layered config whose defaults are serialised (figment).
+///
+/// ```toml
+/// [vendors.fcm]
+/// base_url = "https://fcm.googleapis.com"
+/// # auth_url = "https://127.0.0.1:8443/token"   # replaces every token_uri
+/// # ca_file = "certs/dev-ca.pem"                # extra trusted roots
+/// request_timeout_seconds = 10
+/// android_channel_id = "messages"
+/// check_with_dry_run = true
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct FcmConfig {
     /// Where `POST /v1/projects/{project_id}/messages:send` goes. A path prefix is kept
@@ -84,6 +95,16 @@ mod tests {
         assert_eq!(c.request_timeout(), Duration::from_secs(10));
         assert_eq!(c.android_channel_id, "messages");
         assert!(c.check_with_dry_run);
+    }
+
+    #[test]
+    fn it_round_trips_through_serde() {
+        let c = FcmConfig {
+            ca_file: Some("certs/dev-ca.pem".into()),
+            ..FcmConfig::default()
+        };
+        let back: FcmConfig = serde_json::from_value(serde_json::to_value(&c).unwrap()).unwrap();
+        assert_eq!(back, c);
     }
 
     #[test]
