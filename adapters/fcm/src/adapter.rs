@@ -86,12 +86,21 @@ impl FcmAdapter {
                 | Outcome::InvalidToken { reason, .. } => reason.clone(),
                 Outcome::Accepted { .. } => String::new(),
             };
-            tracing::warn!(vendor = VENDOR, %reason, "fcm degraded");
             AdapterHealth::Degraded { reason }
         } else {
             AdapterHealth::Healthy
         };
-        *self.health.lock().unwrap_or_else(PoisonError::into_inner) = health;
+        let mut current = self.health.lock().unwrap_or_else(PoisonError::into_inner);
+        // Log changes only: an outage must not log once per message.
+        if *current != health {
+            match &health {
+                AdapterHealth::Degraded { reason } => {
+                    tracing::warn!(vendor = VENDOR, %reason, "fcm degraded");
+                }
+                AdapterHealth::Healthy => tracing::info!(vendor = VENDOR, "fcm healthy again"),
+            }
+        }
+        *current = health;
     }
 
     /// Fails every target alike (auth or credential problem before any send).
