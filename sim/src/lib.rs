@@ -1,1 +1,42 @@
-//! Vendor simulator (being written).
+//! push-sim: faithful local fakes of the push vendors' APIs, with fault injection, for tests,
+//! benchmarks and sandboxes. Built from the vendor references in `../shared/vendors/`
+//! ("Testing against a simulator"), never from pushgate's adapters.
+//!
+//! ```no_run
+//! # async fn demo() -> anyhow::Result<()> {
+//! let sim = push_sim::Sim::start(push_sim::SimConfig { preload_dev: true, ..Default::default() }).await?;
+//! let apns = sim.apns_sandbox_url();        // https://127.0.0.1:<port>, HTTP/2 only
+//! let token_url = sim.fcm_token_url();      // https://127.0.0.1:<port>/token
+//! sim.control().counters();                 // what it saw
+//! sim.shutdown().await;
+//! # Ok(()) }
+//! ```
+//!
+//! Layout: `server.rs` is the vendor-neutral TLS/HTTP server; each vendor is one module
+//! (`apns/`, `fcm/`) with its state and an [`Endpoint`](server::Endpoint) implementation;
+//! `control/` is the control API. Adding a vendor is adding a module, a listener in `sim.rs`
+//! and its control operations.
+
+mod apns;
+mod clock;
+mod config;
+pub mod control;
+mod counters;
+pub mod dev;
+mod faults;
+mod fcm;
+mod pubkey;
+mod record;
+mod server;
+mod sim;
+mod state;
+mod tls;
+mod wire;
+
+pub use config::{
+    DEFAULT_APNS_PRODUCTION_PORT, DEFAULT_APNS_SANDBOX_PORT, DEFAULT_CONTROL_PORT,
+    DEFAULT_FCM_PORT, SimConfig, repo_certs_dir,
+};
+pub use control::Control;
+pub use control::types;
+pub use sim::Sim;

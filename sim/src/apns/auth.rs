@@ -1,0 +1,178 @@
+//! Token-based APNs authentication (apns.md §4.1): ES256 provider JWT verification, the
+//! one-hour `iat` limit on the sim clock, the 20-minute token-update rule and the connection
+//! binding rules.
+
+use std::sync::{Arc, Mutex};
+
+use jsonwebtoken::{Algorithm, Validation};
+
+use super::keys::{KeyRegistry, SigningKey};
+use super::reason::Reason;
+use crate::control::types::ApnsEnvironment;
+use crate::record::lock;
+
+/// A provider token older than this is expired.
+pub(crate) const TOKEN_LIFETIME_SECS: i64 = 3600;
+/// A connection may switch to a new provider token only this long after the previous switch.
+pub(crate) const MIN_UPDATE_INTERVAL_SECS: i64 = 20 * 60;
+/// An `iat` further than this in the future is rejected as invalid (catches millisecond `iat`).
+const MAX_FUTURE_IAT_SECS: i64 = 3600;
+
+/// The provider-token state of one connection.
+#[derive(Debug, Default)]
+pub(crate) struct TokenConnection {
+    bound: Option<Arc<SigningKey>>,
+    current: Option<String>,
+    changed_at_secs: i64,
+}
+
+/// Checks the `authorization` header of a request on a token-authenticated connection and
+/// returns the key that signed it.
+pub(crate) fn authenticate(
+    keys: &KeyRegistry,
+    conn: &Mutex<TokenConnection>,
+    env: ApnsEnvironment,
+    authorization: Option<&str>,
+    now_secs: i64,
+) -> Result<Arc<SigningKey>, Reason> {
+    let Some(value) = authorization.map(str::trim).filter(|v| !v.is_empty()) else {
+        return Err(Reason::MissingProviderToken);
+    };
+    let jwt = bearer(value).ok_or(Reason::InvalidProviderToken)?;
+    let key = verify_jwt(keys, jwt, now_secs)?;
+    if !key.environments.contains(&env) {
+        return Err(Reason::BadEnvironmentKeyIdInToken);
+    }
+    let mut c = lock(conn);
+    if let Some(bound) = &c.bound
+        && !bound.may_share_connection_with(&key)
+    {
+        return Err(Reason::UnrelatedKeyIdInToken);
+    }
+    if c.current.as_deref() != Some(jwt) {
+        if c.current.is_some() && now_secs - c.changed_at_secs < MIN_UPDATE_INTERVAL_SECS {
+            return Err(Reason::TooManyProviderTokenUpdates);
+        }
+        c.current = Some(jwt.to_string());
+        c.changed_at_secs = now_secs;
+    }
+    if c.bound.is_none() {
+        c.bound = Some(key.clone());
+    }
+    Ok(key)
+}
+
+fn bearer(value: &str) -> Option<&str> {
+    let (scheme, rest) = value.split_once(' ')?;
+    let jwt = rest.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !jwt.is_empty()).then_some(jwt)
+}
+
+/// Verifies signature, `alg`, `kid`, `iss` and `iat` of a provider JWT.
+fn verify_jwt(keys: &KeyRegistry, jwt: &str, now_secs: i64) -> Result<Arc<SigningKey>, Reason> {
+    let header = jsonwebtoken::decode_header(jwt).map_err(|_| Reason::InvalidProviderToken)?;
+    if header.alg != Algorithm::ES256 {
+        return Err(Reason::InvalidProviderToken);
+    }
+    let kid = header.kid.ok_or(Reason::InvalidProviderToken)?;
+    let key = keys.key(&kid).ok_or(Reason::InvalidProviderToken)?;
+    let mut validation = Validation::new(Algorithm::ES256);
+    validation.required_spec_claims.clear();
+    validation.validate_exp = false;
+    validation.validate_aud = false;
+    let claims = jsonwebtoken::decode::<serde_json::Value>(jwt, &key.decoding, &validation)
+        .map_err(|_| Reason::InvalidProviderToken)?
+        .claims;
+    if claims.get("iss").and_then(|v| v.as_str()) != Some(key.team_id.as_str()) {
+        return Err(Reason::InvalidProviderToken);
+    }
+    let iat = claims
+        .get("iat")
+        .and_then(|v| v.as_i64())
+        .ok_or(Reason::InvalidProviderToken)?;
+    if iat > now_secs + MAX_FUTURE_IAT_SECS {
+        return Err(Reason::InvalidProviderToken);
+    }
+    if now_secs - iat > TOKEN_LIFETIME_SECS {
+        return Err(Reason::ExpiredProviderToken);
+    }
+    Ok(key)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use crate::control::types::ApnsKeySpec;
+    use jsonwebtoken::{EncodingKey, Header};
+
+    const P8: &str = include_str!("../../../certs/apns-authkey.p8");
+
+    fn registry() -> KeyRegistry {
+        let keys = KeyRegistry::default();
+        keys.add_key(&ApnsKeySpec {
+            key_id: "ABC123DEFG".into(),
+            team_id: "TEAM123456".into(),
+            private_key_pem: Some(P8.into()),
+            environments: vec![ApnsEnvironment::Sandbox],
+            ..Default::default()
+        })
+        .unwrap();
+        keys
+    }
+
+    fn jwt(kid: &str, iss: &str, iat: i64) -> String {
+        let mut h = Header::new(Algorithm::ES256);
+        h.kid = Some(kid.into());
+        let key = EncodingKey::from_ec_pem(P8.as_bytes()).unwrap();
+        let t =
+            jsonwebtoken::encode(&h, &serde_json::json!({"iss": iss, "iat": iat}), &key).unwrap();
+        format!("bearer {t}")
+    }
+
+    #[test]
+    fn rules_in_order() {
+        let keys = registry();
+        let conn = Mutex::new(TokenConnection::default());
+        let sandbox = ApnsEnvironment::Sandbox;
+        let now = 1_800_000_000;
+        let auth = |h: &str, env, now| authenticate(&keys, &conn, env, Some(h), now).map(|_| ());
+        assert_eq!(
+            auth("bearer x.y.z", sandbox, now),
+            Err(Reason::InvalidProviderToken)
+        );
+        assert_eq!(
+            auth(&jwt("NOPE", "TEAM123456", now), sandbox, now),
+            Err(Reason::InvalidProviderToken)
+        );
+        assert_eq!(
+            auth(&jwt("ABC123DEFG", "OTHER", now), sandbox, now),
+            Err(Reason::InvalidProviderToken)
+        );
+        assert_eq!(
+            auth(&jwt("ABC123DEFG", "TEAM123456", now - 3601), sandbox, now),
+            Err(Reason::ExpiredProviderToken)
+        );
+        assert_eq!(
+            auth(&jwt("ABC123DEFG", "TEAM123456", now * 1000), sandbox, now),
+            Err(Reason::InvalidProviderToken)
+        );
+        let first = jwt("ABC123DEFG", "TEAM123456", now);
+        assert_eq!(
+            auth(&first, ApnsEnvironment::Production, now),
+            Err(Reason::BadEnvironmentKeyIdInToken)
+        );
+        assert_eq!(auth(&first, sandbox, now), Ok(()));
+        assert_eq!(auth(&first, sandbox, now + 60), Ok(()));
+        let second = jwt("ABC123DEFG", "TEAM123456", now + 1);
+        assert_eq!(
+            auth(&second, sandbox, now + 60),
+            Err(Reason::TooManyProviderTokenUpdates)
+        );
+        assert_eq!(auth(&second, sandbox, now + 1201), Ok(()));
+        assert_eq!(
+            authenticate(&keys, &conn, sandbox, None, now).map(|_| ()),
+            Err(Reason::MissingProviderToken)
+        );
+    }
+}

@@ -1,0 +1,315 @@
+//! The APNs endpoint: one request through faults, routing, authentication, topic, header,
+//! payload and device-token checks, in that order; the answer is recorded and, when
+//! accepted, kept as the stored notification of its (token, topic).
+
+use std::sync::{Arc, Mutex};
+
+use http::request::Parts;
+use http::{Request, Response};
+use hyper::body::Incoming;
+
+use super::auth::{self, TokenConnection};
+use super::cert::CertIdentity;
+use super::reason::Reason;
+use super::validate::{self, PushType};
+use crate::control::types::{ApnsEnvironment, RecordedResponse, RequestRecord, Vendor};
+use crate::counters::Event;
+use crate::faults::FaultAction;
+use crate::server::{ConnInfo, Endpoint};
+use crate::state::SimState;
+use crate::wire::{self, Body, ReadBody};
+
+/// Bodies are read up to this size; anything longer is `PayloadTooLarge` anyway.
+const MAX_READ: usize = 64 * 1024;
+
+/// One APNs personality.
+#[derive(Debug)]
+pub(crate) struct ApnsEndpoint {
+    env: ApnsEnvironment,
+    state: Arc<SimState>,
+}
+
+impl ApnsEndpoint {
+    /// The personality for `env`.
+    pub(crate) fn new(env: ApnsEnvironment, state: Arc<SimState>) -> Self {
+        ApnsEndpoint { env, state }
+    }
+}
+
+/// How a connection authenticates, fixed at the handshake.
+#[derive(Debug)]
+pub(crate) enum ApnsConn {
+    /// No client certificate: every request carries a provider JWT.
+    Token {
+        id: u64,
+        state: Mutex<TokenConnection>,
+    },
+    /// A verified client certificate (`None`: it names no usable topic → `BadCertificate`).
+    Certificate {
+        id: u64,
+        identity: Option<CertIdentity>,
+    },
+}
+
+impl ApnsConn {
+    fn id(&self) -> u64 {
+        match self {
+            ApnsConn::Token { id, .. } | ApnsConn::Certificate { id, .. } => *id,
+        }
+    }
+}
+
+/// The outcome of one request.
+#[derive(Debug, Default)]
+struct Answer {
+    status: u16,
+    reason: Option<String>,
+    timestamp: Option<i64>,
+    retry_after: Option<String>,
+    token: Option<String>,
+    topic: Option<String>,
+}
+
+impl Answer {
+    fn fail(&mut self, reason: Reason) {
+        self.status = reason.status();
+        self.reason = Some(reason.as_str().to_string());
+    }
+}
+
+impl Endpoint for ApnsEndpoint {
+    type Conn = ApnsConn;
+
+    fn vendor(&self) -> Vendor {
+        Vendor::Apns
+    }
+
+    fn name(&self) -> &'static str {
+        match self.env {
+            ApnsEnvironment::Production => "apns-production",
+            ApnsEnvironment::Sandbox => "apns-sandbox",
+        }
+    }
+
+    fn open(&self, info: ConnInfo) -> ApnsConn {
+        match info.peer_certs.first() {
+            Some(der) => ApnsConn::Certificate {
+                id: info.id,
+                identity: CertIdentity::from_der(der),
+            },
+            None => ApnsConn::Token {
+                id: info.id,
+                state: Mutex::new(TokenConnection::default()),
+            },
+        }
+    }
+
+    async fn handle(&self, conn: &ApnsConn, req: Request<Incoming>) -> Response<Body> {
+        let core = &self.state.core;
+        core.counters
+            .count(Vendor::Apns, self.name(), Event::Request);
+        let at_ms = core.clock.now_ms();
+        let (parts, body) = req.into_parts();
+        let body = wire::read_body(body, MAX_READ).await;
+        let latency = core.faults.latency(Vendor::Apns);
+        if !latency.is_zero() {
+            tokio::time::sleep(latency).await;
+        }
+        let mut answer = Answer {
+            status: 200,
+            ..Answer::default()
+        };
+        self.process(conn, &parts, &body, &mut answer);
+        self.respond(conn, &parts, &body, answer, at_ms)
+    }
+}
+
+impl ApnsEndpoint {
+    fn process(&self, conn: &ApnsConn, parts: &Parts, body: &ReadBody, answer: &mut Answer) {
+        let path = parts
+            .uri
+            .path_and_query()
+            .map(|p| p.as_str())
+            .unwrap_or("/");
+        answer.token = validate::route(&parts.method, path)
+            .ok()
+            .map(str::to_ascii_lowercase);
+        match self.state.core.faults.decide(Vendor::Apns) {
+            FaultAction::None => {}
+            FaultAction::Unavailable => return answer.fail(Reason::ServiceUnavailable),
+            FaultAction::Error(e) => {
+                answer.status = e.status;
+                answer.reason = Some(e.reason);
+                answer.retry_after = e.retry_after;
+                return;
+            }
+        }
+        if let Err(reason) = self.check(conn, parts, body, answer) {
+            answer.fail(reason);
+        }
+    }
+
+    fn check(
+        &self,
+        conn: &ApnsConn,
+        parts: &Parts,
+        body: &ReadBody,
+        answer: &mut Answer,
+    ) -> Result<(), Reason> {
+        let path = parts
+            .uri
+            .path_and_query()
+            .map(|p| p.as_str())
+            .unwrap_or("/");
+        let token = validate::route(&parts.method, path)?;
+        let headers = &parts.headers;
+        if validate::has_duplicate_headers(headers) {
+            return Err(Reason::DuplicateHeaders);
+        }
+        let payload: Option<serde_json::Value> = serde_json::from_slice(&body.bytes).ok();
+        let push_type = validate::push_type(headers, payload.as_ref())?;
+        let header_topic = validate::text(headers, "apns-topic").filter(|t| !t.is_empty());
+        let (topic, bundle) = self.authorize(conn, parts, header_topic, push_type)?;
+        answer.topic = Some(topic.clone());
+        validate::options(headers, push_type)?;
+        if body.too_large || body.bytes.len() > push_type.max_payload() {
+            return Err(Reason::PayloadTooLarge);
+        }
+        if body.bytes.is_empty() {
+            return Err(Reason::PayloadEmpty);
+        }
+        let core = &self.state.core;
+        let accept_unknown = core.settings().accept_unknown_tokens;
+        self.state
+            .apns
+            .devices
+            .check(
+                self.env,
+                token,
+                &bundle,
+                accept_unknown,
+                core.clock.now_ms(),
+            )
+            .map_err(|(reason, timestamp)| {
+                answer.timestamp = timestamp;
+                reason
+            })
+    }
+
+    /// Authenticates the request and resolves its topic; returns (topic, bundle id).
+    fn authorize(
+        &self,
+        conn: &ApnsConn,
+        parts: &Parts,
+        header_topic: Option<&str>,
+        push_type: PushType,
+    ) -> Result<(String, String), Reason> {
+        match conn {
+            ApnsConn::Certificate { identity, .. } => {
+                let id = identity.as_ref().ok_or(Reason::BadCertificate)?;
+                if !id.environments.contains(&self.env) {
+                    return Err(Reason::BadCertificateEnvironment);
+                }
+                let topic = header_topic
+                    .or(id.default_topic())
+                    .ok_or(Reason::MissingTopic)?;
+                let bundle = push_type.bundle_of(topic)?;
+                if id.topics.iter().any(|t| t == topic) {
+                    return Ok((topic.to_string(), bundle.to_string()));
+                }
+                let foreign = push_type.suffix.is_empty()
+                    && validate::foreign_suffix_base(topic)
+                        .is_some_and(|b| id.topics.iter().any(|t| t == b));
+                Err(if foreign {
+                    Reason::BadTopic
+                } else {
+                    Reason::TopicDisallowed
+                })
+            }
+            ApnsConn::Token { state, .. } => {
+                let keys = &self.state.apns.keys;
+                let authorization = validate::text(&parts.headers, "authorization");
+                let now = self.state.core.clock.now_secs();
+                let key = auth::authenticate(keys, state, self.env, authorization, now)?;
+                let topic = header_topic.ok_or(Reason::MissingTopic)?;
+                let bundle = push_type.bundle_of(topic)?;
+                let allowed = |b: &str| {
+                    keys.team_has(&key.team_id, b)
+                        && key.topics.as_ref().is_none_or(|t| t.contains(b))
+                };
+                if allowed(bundle) {
+                    return Ok((topic.to_string(), bundle.to_string()));
+                }
+                let foreign = push_type.suffix.is_empty()
+                    && validate::foreign_suffix_base(topic).is_some_and(allowed);
+                Err(if foreign {
+                    Reason::BadTopic
+                } else {
+                    Reason::TopicDisallowed
+                })
+            }
+        }
+    }
+
+    fn respond(
+        &self,
+        conn: &ApnsConn,
+        parts: &Parts,
+        body: &ReadBody,
+        answer: Answer,
+        at_ms: i64,
+    ) -> Response<Body> {
+        let apns_id = validate::text(&parts.headers, "apns-id")
+            .filter(|id| validate::is_uuid(id))
+            .map(str::to_string)
+            .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+        let mut headers = vec![("apns-id".to_string(), apns_id)];
+        if self.env == ApnsEnvironment::Sandbox {
+            headers.push(("apns-unique-id".into(), uuid::Uuid::new_v4().to_string()));
+        }
+        if let Some(r) = &answer.retry_after {
+            headers.push(("retry-after".into(), r.clone()));
+        }
+        let body_out = match &answer.reason {
+            None => Vec::new(),
+            Some(reason) => {
+                let mut j = serde_json::json!({ "reason": reason });
+                if answer.status == 410 {
+                    j["timestamp"] = answer.timestamp.unwrap_or(at_ms).into();
+                }
+                j.to_string().into_bytes()
+            }
+        };
+        let record = RequestRecord {
+            seq: 0,
+            at_ms,
+            vendor: Vendor::Apns,
+            endpoint: self.name().to_string(),
+            connection: conn.id(),
+            http_version: wire::version_text(parts.version),
+            method: parts.method.to_string(),
+            path: parts
+                .uri
+                .path_and_query()
+                .map(|p| p.to_string())
+                .unwrap_or_default(),
+            headers: wire::header_pairs(&parts.headers),
+            body: String::from_utf8_lossy(&body.bytes).into_owned(),
+            token: answer.token.clone(),
+            topic: answer.topic.clone(),
+            dry_run: false,
+            response: RecordedResponse {
+                status: answer.status,
+                headers: headers.clone(),
+                body: String::from_utf8_lossy(&body_out).into_owned(),
+            },
+        };
+        let record = self.state.core.recorder.push(record);
+        if answer.status == 200
+            && let (Some(token), Some(topic)) = (&answer.token, &answer.topic)
+        {
+            self.state.apns.store(self.env, token, topic, record);
+        }
+        wire::response(answer.status, &headers, body_out)
+    }
+}

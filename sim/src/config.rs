@@ -1,0 +1,88 @@
+//! [`SimConfig`]: where the sim listens, which TLS material it uses, its initial settings.
+
+use std::net::{IpAddr, Ipv4Addr};
+use std::path::PathBuf;
+
+/// Port of FCM and its `/token` endpoint in the binary (matches `token_uri` of
+/// `certs/fcm-service-account.json`).
+pub const DEFAULT_FCM_PORT: u16 = 8443;
+/// Port of the APNs production personality in the binary.
+pub const DEFAULT_APNS_PRODUCTION_PORT: u16 = 8444;
+/// Port of the APNs sandbox personality in the binary.
+pub const DEFAULT_APNS_SANDBOX_PORT: u16 = 8445;
+/// Port of the HTTP control API in the binary.
+pub const DEFAULT_CONTROL_PORT: u16 = 8440;
+
+/// The `certs/` directory of this repository.
+pub fn repo_certs_dir() -> PathBuf {
+    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../certs"))
+}
+
+/// How to start a [`Sim`](crate::Sim). `Default`: loopback, ephemeral ports (0), the TLS
+/// material of `certs/`, unknown tokens accepted, nothing preloaded.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SimConfig {
+    /// Address every port binds to (default 127.0.0.1).
+    pub bind: IpAddr,
+    /// APNs production port (0: ephemeral).
+    pub apns_production_port: u16,
+    /// APNs sandbox port (0: ephemeral).
+    pub apns_sandbox_port: u16,
+    /// FCM + OAuth2 token endpoint port (0: ephemeral).
+    pub fcm_port: u16,
+    /// Control API port (0: ephemeral).
+    pub control_port: u16,
+    /// The sim's TLS certificate chain (PEM), default `certs/sim.pem`.
+    pub tls_cert: PathBuf,
+    /// Its private key (PEM), default `certs/sim.key`.
+    pub tls_key: PathBuf,
+    /// The CA that signed `tls_cert` and that APNs client certificates must chain to;
+    /// clients trust it. Default `certs/dev-ca.pem`.
+    pub ca_cert: PathBuf,
+    /// Where `preload_dev` reads the dev identities from, default `certs/`.
+    pub dev_certs_dir: PathBuf,
+    /// Initial value of the `accept_unknown_tokens` setting (default true).
+    pub accept_unknown_tokens: bool,
+    /// Register the dev identities of `dev_certs_dir` at start and on every reset.
+    pub preload_dev: bool,
+    /// `SETTINGS_MAX_CONCURRENT_STREAMS` of every HTTP/2 connection (default 1000, what APNs
+    /// has been seen to advertise).
+    pub max_concurrent_streams: u32,
+    /// Requests kept in the request log (oldest dropped first; default 100,000).
+    pub max_recorded_requests: usize,
+}
+
+impl Default for SimConfig {
+    fn default() -> Self {
+        let certs = repo_certs_dir();
+        SimConfig {
+            bind: IpAddr::V4(Ipv4Addr::LOCALHOST),
+            apns_production_port: 0,
+            apns_sandbox_port: 0,
+            fcm_port: 0,
+            control_port: 0,
+            tls_cert: certs.join("sim.pem"),
+            tls_key: certs.join("sim.key"),
+            ca_cert: certs.join("dev-ca.pem"),
+            dev_certs_dir: certs,
+            accept_unknown_tokens: true,
+            preload_dev: false,
+            max_concurrent_streams: 1000,
+            max_recorded_requests: 100_000,
+        }
+    }
+}
+
+impl SimConfig {
+    /// The default configuration on the binary's fixed ports (8443 FCM, 8444 APNs
+    /// production, 8445 APNs sandbox, 8440 control).
+    pub fn fixed_ports() -> Self {
+        SimConfig {
+            apns_production_port: DEFAULT_APNS_PRODUCTION_PORT,
+            apns_sandbox_port: DEFAULT_APNS_SANDBOX_PORT,
+            fcm_port: DEFAULT_FCM_PORT,
+            control_port: DEFAULT_CONTROL_PORT,
+            ..SimConfig::default()
+        }
+    }
+}

@@ -1,0 +1,94 @@
+//! The `push-sim` binary: serves the simulated vendors on fixed loopback ports until SIGINT
+//! or SIGTERM. See sim/README.md.
+
+use std::net::IpAddr;
+use std::path::PathBuf;
+
+use clap::Parser;
+use push_sim::{Sim, SimConfig};
+
+/// Faithful local fakes of APNs and FCM, with a control API for fault injection.
+#[derive(Debug, Parser)]
+#[command(name = "push-sim", version)]
+struct Args {
+    /// Address to bind every port to.
+    #[arg(long, env = "PUSH_SIM_BIND", default_value = "127.0.0.1")]
+    bind: IpAddr,
+    /// FCM HTTP v1 + OAuth2 `/token` port (certs/fcm-service-account.json points here).
+    #[arg(long, env = "PUSH_SIM_FCM_PORT", default_value_t = push_sim::DEFAULT_FCM_PORT)]
+    fcm_port: u16,
+    /// APNs production port.
+    #[arg(long, env = "PUSH_SIM_APNS_PRODUCTION_PORT", default_value_t = push_sim::DEFAULT_APNS_PRODUCTION_PORT)]
+    apns_production_port: u16,
+    /// APNs sandbox port.
+    #[arg(long, env = "PUSH_SIM_APNS_SANDBOX_PORT", default_value_t = push_sim::DEFAULT_APNS_SANDBOX_PORT)]
+    apns_sandbox_port: u16,
+    /// HTTP control API port.
+    #[arg(long, env = "PUSH_SIM_CONTROL_PORT", default_value_t = push_sim::DEFAULT_CONTROL_PORT)]
+    control_port: u16,
+    /// Register the dev identities of the certs directory (APNs key ABC123DEFG / team
+    /// TEAM123456 / com.example.chat, FCM project pushgate-test).
+    #[arg(long)]
+    preload_dev: bool,
+    /// Answer BadDeviceToken / INVALID_ARGUMENT for tokens nobody registered.
+    #[arg(long)]
+    reject_unknown_tokens: bool,
+    /// Directory with sim.pem, sim.key, dev-ca.pem and the dev identities.
+    #[arg(long, env = "PUSH_SIM_CERTS_DIR")]
+    certs_dir: Option<PathBuf>,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .init();
+    let args = Args::parse();
+    let mut config = SimConfig {
+        bind: args.bind,
+        apns_production_port: args.apns_production_port,
+        apns_sandbox_port: args.apns_sandbox_port,
+        fcm_port: args.fcm_port,
+        control_port: args.control_port,
+        accept_unknown_tokens: !args.reject_unknown_tokens,
+        preload_dev: args.preload_dev,
+        ..SimConfig::default()
+    };
+    if let Some(dir) = args.certs_dir {
+        config.tls_cert = dir.join("sim.pem");
+        config.tls_key = dir.join("sim.key");
+        config.ca_cert = dir.join("dev-ca.pem");
+        config.dev_certs_dir = dir;
+    }
+    let sim = Sim::start(config).await?;
+    println!("APNs production {}", sim.apns_production_url());
+    println!("APNs sandbox    {}", sim.apns_sandbox_url());
+    println!(
+        "FCM             {}  (token: {})",
+        sim.fcm_url(),
+        sim.fcm_token_url()
+    );
+    println!("control         {}", sim.control_url());
+    println!("trust           {}", sim.ca_pem_path().display());
+    wait_for_signal().await?;
+    tracing::info!("shutting down");
+    sim.shutdown().await;
+    Ok(())
+}
+
+async fn wait_for_signal() -> anyhow::Result<()> {
+    #[cfg(unix)]
+    {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+        tokio::select! {
+            r = tokio::signal::ctrl_c() => r?,
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    tokio::signal::ctrl_c().await?;
+    Ok(())
+}
