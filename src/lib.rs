@@ -4,6 +4,7 @@
 pub mod api;
 pub mod config;
 pub mod credentials;
+pub mod queue;
 pub mod pipeline;
 pub mod service;
 pub mod store;

@@ -93,6 +93,12 @@ impl SqlStore {
         self.backend
     }
 
+    /// The connection pool, for components that keep their own tables in the same database
+    /// (the embedded queue).
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
     /// Closes the pool, waiting for connections in use to be returned.
     pub async fn close(&self) {
         self.pool.close().await;
