@@ -15,7 +15,8 @@ pub const DEFAULT_CONTROL_PORT: u16 = 8440;
 
 /// The `certs/` directory of this repository.
 pub fn repo_certs_dir() -> PathBuf {
-    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../certs"))
+    let dir = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../certs"));
+    dir.canonicalize().unwrap_or(dir)
 }
 
 /// How to start a [`Sim`](crate::Sim). `Default`: loopback, ephemeral ports (0), the TLS

@@ -1,0 +1,13 @@
+//! Integration tests of push-sim, written against the vendor references only: reqwest as the
+//! client, jsonwebtoken to mint provider tokens and assertions from `certs/`.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+mod apns_auth;
+mod apns_requests;
+mod binary;
+mod control;
+mod faults;
+mod fcm_oauth;
+mod fcm_send;
+mod helpers;
