@@ -53,6 +53,9 @@ impl Faults {
                 return Err("error.status must be an HTTP status (100..=599)".into());
             }
         }
+        if !(0.0..=1.0).contains(&spec.reset_rate) {
+            return Err("reset_rate must be between 0 and 1".into());
+        }
         let refusing = spec.outage == Some(Outage::Refuse);
         lock(&self.specs).insert(vendor, (spec, 0));
         if let Some(tx) = self.refuse.get(&vendor) {
@@ -113,6 +116,16 @@ impl Faults {
             return FaultAction::Error(err.clone());
         }
         FaultAction::None
+    }
+}
+
+impl Faults {
+    /// Whether to reset the connection instead of answering this request of `vendor`.
+    pub(crate) fn reset_now(&self, vendor: Vendor) -> bool {
+        let rate = lock(&self.specs)
+            .get(&vendor)
+            .map_or(0.0, |(s, _)| s.reset_rate);
+        rate > 0.0 && (rate >= 1.0 || random_unit() < rate)
     }
 }
 

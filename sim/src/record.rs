@@ -99,6 +99,7 @@ mod tests {
             token: Some(token.into()),
             topic: None,
             dry_run: false,
+            reset: false,
             response: RecordedResponse {
                 status: 200,
                 headers: vec![],

@@ -32,6 +32,15 @@ pub(crate) struct ConnInfo {
     pub id: u64,
     /// The verified client certificate chain (empty without a client certificate).
     pub peer_certs: Vec<CertificateDer<'static>>,
+    /// Cancelling it drops the connection at once, without answering (fault `reset_rate`).
+    pub reset: CancellationToken,
+}
+
+/// Resets the connection of `reset` instead of answering: the answer is held back until the
+/// connection is gone (at most 30 s, so nothing waits forever).
+pub(crate) async fn reset_connection(reset: &CancellationToken) {
+    reset.cancel();
+    tokio::time::sleep(Duration::from_secs(30)).await;
 }
 
 /// A vendor API served on one port.
@@ -190,9 +199,11 @@ async fn serve_connection<E: Endpoint>(
         .peer_certificates()
         .map(|c| c.iter().map(|c| c.clone().into_owned()).collect())
         .unwrap_or_default();
+    let reset = CancellationToken::new();
     let info = ConnInfo {
         id: state.core.next_connection_id(),
         peer_certs,
+        reset: reset.clone(),
     };
     counters.count(vendor, name, Event::Connected);
     let conn_state = Arc::new(endpoint.open(info));
@@ -212,6 +223,9 @@ async fn serve_connection<E: Endpoint>(
         }
         _ = generation.cancelled() => {
             // Outage: the connection is dropped without a GOAWAY.
+        }
+        _ = reset.cancelled() => {
+            // Injected reset: dropped with requests unanswered.
         }
         _ = shutdown.cancelled() => {
             conn.as_mut().graceful_shutdown();

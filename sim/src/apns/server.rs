@@ -15,7 +15,7 @@ use super::validate::{self, PushType};
 use crate::control::types::{ApnsEnvironment, RecordedResponse, RequestRecord, Vendor};
 use crate::counters::Event;
 use crate::faults::FaultAction;
-use crate::server::{ConnInfo, Endpoint};
+use crate::server::{self, ConnInfo, Endpoint};
 use crate::state::SimState;
 use crate::wire::{self, Body, ReadBody};
 
@@ -41,20 +41,24 @@ impl ApnsEndpoint {
 pub(crate) enum ApnsConn {
     /// No client certificate: every request carries a provider JWT.
     Token {
-        id: u64,
+        /// Connection number and reset switch.
+        info: ConnInfo,
+        /// Provider-token state.
         state: Mutex<TokenConnection>,
     },
     /// A verified client certificate (`None`: it names no usable topic → `BadCertificate`).
     Certificate {
-        id: u64,
+        /// Connection number and reset switch.
+        info: ConnInfo,
+        /// What the certificate allows.
         identity: Option<CertIdentity>,
     },
 }
 
 impl ApnsConn {
-    fn id(&self) -> u64 {
+    fn info(&self) -> &ConnInfo {
         match self {
-            ApnsConn::Token { id, .. } | ApnsConn::Certificate { id, .. } => *id,
+            ApnsConn::Token { info, .. } | ApnsConn::Certificate { info, .. } => info,
         }
     }
 }
@@ -94,11 +98,11 @@ impl Endpoint for ApnsEndpoint {
     fn open(&self, info: ConnInfo) -> ApnsConn {
         match info.peer_certs.first() {
             Some(der) => ApnsConn::Certificate {
-                id: info.id,
                 identity: CertIdentity::from_der(der),
+                info,
             },
             None => ApnsConn::Token {
-                id: info.id,
+                info,
                 state: Mutex::new(TokenConnection::default()),
             },
         }
@@ -119,13 +123,25 @@ impl Endpoint for ApnsEndpoint {
             status: 200,
             ..Answer::default()
         };
-        self.process(conn, &parts, &body, &mut answer);
-        self.respond(conn, &parts, &body, answer, at_ms)
+        let processed = self.process(conn, &parts, &body, &mut answer);
+        let reset = processed && core.faults.reset_now(Vendor::Apns);
+        let response = self.respond(conn, &parts, &body, answer, at_ms, reset);
+        if reset {
+            server::reset_connection(&conn.info().reset).await;
+        }
+        response
     }
 }
 
 impl ApnsEndpoint {
-    fn process(&self, conn: &ApnsConn, parts: &Parts, body: &ReadBody, answer: &mut Answer) {
+    /// Fills `answer`; false if an injected error answered instead of processing.
+    fn process(
+        &self,
+        conn: &ApnsConn,
+        parts: &Parts,
+        body: &ReadBody,
+        answer: &mut Answer,
+    ) -> bool {
         let path = parts
             .uri
             .path_and_query()
@@ -136,17 +152,21 @@ impl ApnsEndpoint {
             .map(str::to_ascii_lowercase);
         match self.state.core.faults.decide(Vendor::Apns) {
             FaultAction::None => {}
-            FaultAction::Unavailable => return answer.fail(Reason::ServiceUnavailable),
+            FaultAction::Unavailable => {
+                answer.fail(Reason::ServiceUnavailable);
+                return false;
+            }
             FaultAction::Error(e) => {
                 answer.status = e.status;
                 answer.reason = Some(e.reason);
                 answer.retry_after = e.retry_after;
-                return;
+                return false;
             }
         }
         if let Err(reason) = self.check(conn, parts, body, answer) {
             answer.fail(reason);
         }
+        true
     }
 
     fn check(
@@ -258,6 +278,7 @@ impl ApnsEndpoint {
         body: &ReadBody,
         answer: Answer,
         at_ms: i64,
+        reset: bool,
     ) -> Response<Body> {
         let apns_id = validate::text(&parts.headers, "apns-id")
             .filter(|id| validate::is_uuid(id))
@@ -285,7 +306,7 @@ impl ApnsEndpoint {
             at_ms,
             vendor: Vendor::Apns,
             endpoint: self.name().to_string(),
-            connection: conn.id(),
+            connection: conn.info().id,
             http_version: wire::version_text(parts.version),
             method: parts.method.to_string(),
             path: parts
@@ -298,6 +319,7 @@ impl ApnsEndpoint {
             token: answer.token.clone(),
             topic: answer.topic.clone(),
             dry_run: false,
+            reset,
             response: RecordedResponse {
                 status: answer.status,
                 headers: headers.clone(),

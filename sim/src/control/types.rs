@@ -283,6 +283,11 @@ pub struct FaultSpec {
     /// Take the vendor down.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub outage: Option<Outage>,
+    /// Share of requests (0.0..=1.0) that are processed and recorded as usual — an accepted
+    /// push counts as accepted — but whose connection is then reset instead of answering, to
+    /// exercise duplicate handling after ambiguous network errors.
+    #[serde(default)]
+    pub reset_rate: f64,
 }
 
 /// An injected error answer, rendered in the vendor's own error format.
@@ -384,6 +389,9 @@ pub struct RequestRecord {
     pub topic: Option<String>,
     /// FCM `validate_only` request (nothing was delivered).
     pub dry_run: bool,
+    /// The connection was reset instead of sending the answer (fault `reset_rate`).
+    #[serde(default)]
+    pub reset: bool,
     /// The answer.
     pub response: RecordedResponse,
 }

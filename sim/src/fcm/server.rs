@@ -12,7 +12,7 @@ use super::{oauth, send};
 use crate::control::types::{RecordedResponse, RequestRecord, Vendor};
 use crate::counters::Event;
 use crate::faults::FaultAction;
-use crate::server::{ConnInfo, Endpoint};
+use crate::server::{self, ConnInfo, Endpoint};
 use crate::state::SimState;
 use crate::wire::{self, Body, ReadBody};
 
@@ -32,10 +32,10 @@ impl FcmEndpoint {
     }
 }
 
-/// Per-connection state: just the connection number.
+/// Per-connection state: the connection number and reset switch.
 #[derive(Debug)]
 pub(crate) struct FcmConn {
-    id: u64,
+    info: ConnInfo,
 }
 
 /// An answer before recording.
@@ -46,6 +46,8 @@ struct Answer {
     token: Option<String>,
     project: Option<String>,
     dry_run: bool,
+    /// Processed normally (not answered by an injected fault).
+    processed: bool,
 }
 
 impl Answer {
@@ -57,6 +59,7 @@ impl Answer {
             token: None,
             project: None,
             dry_run: false,
+            processed: true,
         }
     }
 
@@ -77,7 +80,7 @@ impl Endpoint for FcmEndpoint {
     }
 
     fn open(&self, info: ConnInfo) -> FcmConn {
-        FcmConn { id: info.id }
+        FcmConn { info }
     }
 
     async fn handle(&self, conn: &FcmConn, req: Request<Incoming>) -> Response<Body> {
@@ -101,7 +104,12 @@ impl Endpoint for FcmEndpoint {
                 _ => not_found(parts.uri.path()),
             }
         };
-        self.respond(conn, &parts, &body, answer, at_ms)
+        let reset = answer.processed && core.faults.reset_now(Vendor::Fcm);
+        let response = self.respond(conn, &parts, &body, answer, at_ms, reset);
+        if reset {
+            server::reset_connection(&conn.info.reset).await;
+        }
+        response
     }
 }
 
@@ -109,7 +117,9 @@ impl FcmEndpoint {
     fn token(&self, parts: &Parts, body: &ReadBody) -> Answer {
         if self.state.core.faults.decide(Vendor::Fcm) == FaultAction::Unavailable {
             let e = json!({"error": "temporarily_unavailable", "error_description": "The service is currently unavailable."});
-            return Answer::json(503, json_headers(), &e);
+            let mut a = Answer::json(503, json_headers(), &e);
+            a.processed = false;
+            return a;
         }
         if parts.method != Method::POST {
             let e =
@@ -145,7 +155,10 @@ impl FcmEndpoint {
             }
         };
         let mut answer = match fault {
-            Some(f) => Answer::failure(&f),
+            Some(f) => Answer {
+                processed: false,
+                ..Answer::failure(&f)
+            },
             None => {
                 let authorization = wire_text(parts, "authorization");
                 let out = send::send(
@@ -184,13 +197,14 @@ impl FcmEndpoint {
         body: &ReadBody,
         a: Answer,
         at_ms: i64,
+        reset: bool,
     ) -> Response<Body> {
         let record = RequestRecord {
             seq: 0,
             at_ms,
             vendor: Vendor::Fcm,
             endpoint: self.name().to_string(),
-            connection: conn.id,
+            connection: conn.info.id,
             http_version: wire::version_text(parts.version),
             method: parts.method.to_string(),
             path: parts
@@ -203,6 +217,7 @@ impl FcmEndpoint {
             token: a.token,
             topic: a.project,
             dry_run: a.dry_run,
+            reset,
             response: RecordedResponse {
                 status: a.status,
                 headers: a.headers.clone(),
@@ -246,6 +261,7 @@ fn not_found(path: &str) -> Answer {
         token: None,
         project: None,
         dry_run: false,
+        processed: true,
     }
 }
 

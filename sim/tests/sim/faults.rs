@@ -248,3 +248,54 @@ async fn expiring_access_tokens_forces_one_refresh() {
     );
     sim.shutdown().await;
 }
+
+#[tokio::test]
+async fn reset_after_accept_drops_the_connection_but_records_the_push() {
+    let sim = spawn_sim().await;
+    let client = https_client(&sim);
+    let bearer = access_token(&client, &sim).await;
+    sim.control()
+        .set_faults(
+            Vendor::Fcm,
+            FaultSpec {
+                reset_rate: 1.0,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    let url = format!("{}/v1/projects/{PROJECT}/messages:send", sim.fcm_url());
+    let res = client
+        .post(url)
+        .bearer_auth(&bearer)
+        .json(&json!({"message": {"token": "dup"}}))
+        .send()
+        .await;
+    assert!(res.is_err(), "the client sees a broken connection: {res:?}");
+    let rec = sim.control().requests(push_sim::types::RequestFilter {
+        token: Some("dup".into()),
+        ..Default::default()
+    });
+    assert_eq!(
+        (rec.len(), rec[0].response.status, rec[0].reset),
+        (1, 200, true)
+    );
+    sim.control().clear_faults(Vendor::Fcm);
+    assert_eq!(
+        fcm_send(
+            &client,
+            &sim,
+            PROJECT,
+            Some(&bearer),
+            &json!({"message": {"token": "dup"}})
+        )
+        .await
+        .0,
+        200
+    );
+    let start = Instant::now();
+    sim.shutdown().await;
+    assert!(
+        start.elapsed() < Duration::from_secs(10),
+        "a held-back answer does not delay shutdown"
+    );
+}
