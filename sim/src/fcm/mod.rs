@@ -4,6 +4,7 @@
 mod accounts;
 mod error;
 mod oauth;
+mod proto;
 mod send;
 mod server;
 mod tokens;

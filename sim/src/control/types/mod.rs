@@ -1,0 +1,107 @@
+//! The plain serde types of the control API: the JSON bodies of the HTTP control API and the
+//! arguments and results of the in-process [`Control`](crate::Control) handle are the same types.
+
+mod apns;
+mod faults;
+mod fcm;
+mod log;
+
+pub use apns::*;
+pub use faults::*;
+pub use fcm::*;
+pub use log::*;
+
+use serde::{Deserialize, Serialize};
+
+/// A simulated vendor.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Vendor {
+    /// Apple Push Notification service (both personalities).
+    Apns,
+    /// Firebase Cloud Messaging HTTP v1 (send endpoint and OAuth2 token endpoint).
+    Fcm,
+}
+
+impl Vendor {
+    /// The vendor's name as used in URLs and JSON (`apns`, `fcm`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Vendor::Apns => "apns",
+            Vendor::Fcm => "fcm",
+        }
+    }
+}
+
+/// A request budget per time window; the request after `max_requests` in a window gets 429.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Throttle {
+    /// Requests allowed per window.
+    pub max_requests: u32,
+    /// Window length in seconds (fixed windows on the sim clock).
+    pub window_secs: u64,
+}
+
+/// Runtime settings (`GET /settings`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Settings {
+    /// Accept well-formed tokens nobody registered (APNs: for any topic the credential may
+    /// push to; FCM: for the caller's project). `false`: APNs `BadDeviceToken`, FCM
+    /// `INVALID_ARGUMENT` ("not a valid FCM registration token").
+    pub accept_unknown_tokens: bool,
+    /// `expires_in` of issued FCM access tokens (Google: 3599).
+    pub fcm_access_token_ttl_secs: u64,
+    /// FCM messages per project per minute before 429 `QUOTA_EXCEEDED` (`None`: unlimited;
+    /// Google's default is 600,000).
+    pub fcm_project_quota_per_minute: Option<u64>,
+}
+
+/// A partial update of [`Settings`] (`PUT /settings`); absent fields stay as they are.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SettingsUpdate {
+    /// See [`Settings::accept_unknown_tokens`].
+    #[serde(default)]
+    pub accept_unknown_tokens: Option<bool>,
+    /// See [`Settings::fcm_access_token_ttl_secs`].
+    #[serde(default)]
+    pub fcm_access_token_ttl_secs: Option<u64>,
+    /// See [`Settings::fcm_project_quota_per_minute`]; `0` removes the quota.
+    #[serde(default)]
+    pub fcm_project_quota_per_minute: Option<u64>,
+}
+
+/// Moves the sim clock (`POST /clock/shift`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClockShift {
+    /// Seconds to add to the clock (negative moves it back).
+    pub seconds: i64,
+}
+
+/// The sim clock (`GET /clock`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClockState {
+    /// The sim's now, Unix milliseconds.
+    pub now_ms: i64,
+    /// How far the sim clock is ahead of the host clock, in milliseconds.
+    pub offset_ms: i64,
+}
+
+/// A rejected control operation; the HTTP control API answers it as 400 `{"error": "…"}`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[error("{error}")]
+pub struct ControlError {
+    /// What was wrong.
+    pub error: String,
+}
+
+impl ControlError {
+    /// A control error with this message.
+    pub fn new(error: impl Into<String>) -> Self {
+        ControlError {
+            error: error.into(),
+        }
+    }
+}
