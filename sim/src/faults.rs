@@ -49,8 +49,8 @@ impl Faults {
             if !(0.0..=1.0).contains(&e.rate) {
                 return Err("error.rate must be between 0 and 1".into());
             }
-            if !(100..=599).contains(&e.status) {
-                return Err("error.status must be an HTTP status (100..=599)".into());
+            if !(200..=599).contains(&e.status) {
+                return Err("error.status must be a final HTTP status (200..=599)".into());
             }
         }
         if !(0.0..=1.0).contains(&spec.reset_rate) {
