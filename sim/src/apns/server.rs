@@ -45,6 +45,9 @@ pub(crate) enum ApnsConn {
         info: ConnInfo,
         /// Provider-token state.
         state: Mutex<TokenConnection>,
+        /// Whether a request has been accepted yet. Until then requests on the connection are
+        /// handled one at a time (APNs allows one stream before the first success).
+        accepted: tokio::sync::Mutex<bool>,
     },
     /// A verified client certificate (`None`: it names no usable topic → `BadCertificate`).
     Certificate {
@@ -104,6 +107,7 @@ impl Endpoint for ApnsEndpoint {
             None => ApnsConn::Token {
                 info,
                 state: Mutex::new(TokenConnection::default()),
+                accepted: tokio::sync::Mutex::new(false),
             },
         }
     }
@@ -115,6 +119,10 @@ impl Endpoint for ApnsEndpoint {
         let at_ms = core.clock.now_ms();
         let (parts, body) = req.into_parts();
         let body = wire::read_body(body, MAX_READ).await;
+        let mut first = match conn {
+            ApnsConn::Token { accepted, .. } => Some(accepted.lock().await).filter(|a| !**a),
+            ApnsConn::Certificate { .. } => None,
+        };
         let latency = core.faults.latency(Vendor::Apns);
         if !latency.is_zero() {
             tokio::time::sleep(latency).await;
@@ -124,6 +132,10 @@ impl Endpoint for ApnsEndpoint {
             ..Answer::default()
         };
         let processed = self.process(conn, &parts, &body, &mut answer);
+        if let Some(accepted) = first.as_mut() {
+            **accepted = answer.status == 200;
+        }
+        drop(first);
         let reset = processed && core.faults.reset_now(Vendor::Apns);
         let response = self.respond(conn, &parts, &body, answer, at_ms, reset);
         if reset {

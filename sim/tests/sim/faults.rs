@@ -299,3 +299,45 @@ async fn reset_after_accept_drops_the_connection_but_records_the_push() {
         "a held-back answer does not delay shutdown"
     );
 }
+
+#[tokio::test]
+async fn token_connections_take_one_stream_until_the_first_success() {
+    let sim = spawn_sim().await;
+    let client = apns_client(&sim);
+    let jwt = dev_jwt(now());
+    sim.control()
+        .set_faults(
+            Vendor::Apns,
+            FaultSpec {
+                latency_ms: 200,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    let burst = |n: usize| {
+        let handles: Vec<_> = (0..n)
+            .map(|_| {
+                let (client, base, jwt) = (client.clone(), sim.apns_sandbox_url(), jwt.clone());
+                tokio::spawn(async move { alert(&client, &base, &jwt, TOKEN).await.status })
+            })
+            .collect();
+        async move {
+            let start = Instant::now();
+            for h in handles {
+                assert_eq!(h.await.unwrap(), 200);
+            }
+            start.elapsed()
+        }
+    };
+    let first = burst(3).await;
+    assert!(
+        first >= Duration::from_millis(400),
+        "serialised before the first success: {first:?}"
+    );
+    let later = burst(3).await;
+    assert!(
+        later < Duration::from_millis(400),
+        "concurrent afterwards: {later:?}"
+    );
+    sim.shutdown().await;
+}
