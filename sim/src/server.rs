@@ -139,7 +139,10 @@ async fn accept_loop<E: Endpoint>(
                 }
                 Err(e) => {
                     tracing::warn!(endpoint = endpoint.name(), %addr, error = %e, "rebinding failed");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    tokio::select! {
+                        _ = shutdown.cancelled() => return,
+                        _ = tokio::time::sleep(Duration::from_millis(50)) => {}
+                    }
                 }
             }
             continue;

@@ -10,6 +10,7 @@ use hyper::body::Incoming;
 
 use super::auth::{self, TokenConnection};
 use super::cert::CertIdentity;
+use super::keys::{KeyRegistry, SigningKey};
 use super::reason::Reason;
 use super::validate::{self, PushType};
 use crate::control::types::{ApnsEnvironment, RecordedResponse, RequestRecord, Vendor};
@@ -62,6 +63,36 @@ impl ApnsConn {
     fn info(&self) -> &ConnInfo {
         match self {
             ApnsConn::Token { info, .. } | ApnsConn::Certificate { info, .. } => info,
+        }
+    }
+}
+
+/// What authenticated a request.
+enum Credential<'c> {
+    /// The connection's client certificate.
+    Certificate(&'c CertIdentity),
+    /// The provider token's signing key.
+    Key(Arc<SigningKey>),
+}
+
+impl Credential<'_> {
+    /// The topic of a request without `apns-topic`: only a single-topic certificate has one.
+    fn default_topic(&self) -> Option<&str> {
+        match self {
+            Credential::Certificate(id) => id.default_topic(),
+            Credential::Key(_) => None,
+        }
+    }
+
+    /// Whether this credential may push to `topic` (of app `bundle`): a certificate lists full
+    /// topics; a key's team (and a topic-specific key's scope) lists bundle ids.
+    fn grants(&self, keys: &KeyRegistry, topic: &str, bundle: &str) -> bool {
+        match self {
+            Credential::Certificate(id) => id.topics.iter().any(|t| t == topic),
+            Credential::Key(key) => {
+                keys.team_has(&key.team_id, bundle)
+                    && key.topics.as_ref().is_none_or(|t| t.contains(bundle))
+            }
         }
     }
 }
@@ -198,10 +229,11 @@ impl ApnsEndpoint {
         if validate::has_duplicate_headers(headers) {
             return Err(Reason::DuplicateHeaders);
         }
+        let credential = self.authenticate(conn, parts)?;
         let payload: Option<serde_json::Value> = serde_json::from_slice(&body.bytes).ok();
         let push_type = validate::push_type(headers, payload.as_ref())?;
         let header_topic = validate::text(headers, "apns-topic").filter(|t| !t.is_empty());
-        let (topic, bundle) = self.authorize(conn, parts, header_topic, push_type)?;
+        let (topic, bundle) = self.resolve_topic(&credential, header_topic, push_type)?;
         answer.topic = Some(topic.clone());
         validate::options(headers, push_type)?;
         if body.too_large || body.bytes.len() > push_type.max_payload() {
@@ -228,59 +260,52 @@ impl ApnsEndpoint {
             })
     }
 
-    /// Authenticates the request and resolves its topic; returns (topic, bundle id).
-    fn authorize(
+    /// Authenticates the request: the connection's certificate, or the provider token.
+    fn authenticate<'c>(
         &self,
-        conn: &ApnsConn,
+        conn: &'c ApnsConn,
         parts: &Parts,
-        header_topic: Option<&str>,
-        push_type: PushType,
-    ) -> Result<(String, String), Reason> {
+    ) -> Result<Credential<'c>, Reason> {
         match conn {
             ApnsConn::Certificate { identity, .. } => {
                 let id = identity.as_ref().ok_or(Reason::BadCertificate)?;
                 if !id.environments.contains(&self.env) {
                     return Err(Reason::BadCertificateEnvironment);
                 }
-                let topic = header_topic
-                    .or(id.default_topic())
-                    .ok_or(Reason::MissingTopic)?;
-                let bundle = push_type.bundle_of(topic)?;
-                if id.topics.iter().any(|t| t == topic) {
-                    return Ok((topic.to_string(), bundle.to_string()));
-                }
-                let foreign = push_type.suffix.is_empty()
-                    && validate::foreign_suffix_base(topic)
-                        .is_some_and(|b| id.topics.iter().any(|t| t == b));
-                Err(if foreign {
-                    Reason::BadTopic
-                } else {
-                    Reason::TopicDisallowed
-                })
+                Ok(Credential::Certificate(id))
             }
             ApnsConn::Token { state, .. } => {
-                let keys = &self.state.apns.keys;
                 let authorization = validate::text(&parts.headers, "authorization");
                 let now = self.state.core.clock.now_secs();
-                let key = auth::authenticate(keys, state, self.env, authorization, now)?;
-                let topic = header_topic.ok_or(Reason::MissingTopic)?;
-                let bundle = push_type.bundle_of(topic)?;
-                let allowed = |b: &str| {
-                    keys.team_has(&key.team_id, b)
-                        && key.topics.as_ref().is_none_or(|t| t.contains(b))
-                };
-                if allowed(bundle) {
-                    return Ok((topic.to_string(), bundle.to_string()));
-                }
-                let foreign = push_type.suffix.is_empty()
-                    && validate::foreign_suffix_base(topic).is_some_and(allowed);
-                Err(if foreign {
-                    Reason::BadTopic
-                } else {
-                    Reason::TopicDisallowed
-                })
+                let keys = &self.state.apns.keys;
+                auth::authenticate(keys, state, self.env, authorization, now).map(Credential::Key)
             }
         }
+    }
+
+    /// Resolves the topic a credential may push to; returns (topic, bundle id).
+    fn resolve_topic(
+        &self,
+        credential: &Credential<'_>,
+        header_topic: Option<&str>,
+        push_type: PushType,
+    ) -> Result<(String, String), Reason> {
+        let keys = &self.state.apns.keys;
+        let topic = header_topic
+            .or_else(|| credential.default_topic())
+            .ok_or(Reason::MissingTopic)?;
+        let bundle = push_type.bundle_of(topic)?;
+        if credential.grants(keys, topic, bundle) {
+            return Ok((topic.to_string(), bundle.to_string()));
+        }
+        // An alert/background push to another push type's topic of a permitted app.
+        let foreign = push_type.suffix.is_empty()
+            && validate::foreign_suffix_base(topic).is_some_and(|b| credential.grants(keys, b, b));
+        Err(if foreign {
+            Reason::BadTopic
+        } else {
+            Reason::TopicDisallowed
+        })
     }
 
     fn respond(
