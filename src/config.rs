@@ -47,6 +47,68 @@ pub struct Config {
     pub max_message_bytes: usize,
     /// Seconds a graceful shutdown waits for in-flight work. Default 30.
     pub shutdown_grace_seconds: u64,
+    /// The delivery pipeline's limits (`[pipeline]`).
+    #[serde(default)]
+    pub pipeline: PipelineConfig,
+    /// Vendor endpoints and adapter settings (`[vendors.<vendor>]`); defaults are the
+    /// vendors' real production hosts.
+    #[serde(default, skip_serializing)]
+    pub vendors: crate::adapters::VendorsConfig,
+}
+
+/// Limits of the delivery pipeline.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct PipelineConfig {
+    /// Messages each consumer (ingest, each vendor) holds unacked at once. Default 64.
+    pub prefetch: u16,
+    /// Attempts per delivery before it fails (the first send included). Default 8.
+    pub max_attempts: u32,
+    /// First retry delay in milliseconds (doubles each attempt, with jitter). Default 1000.
+    pub retry_base_ms: u64,
+    /// Longest retry delay in seconds. Default 600.
+    pub retry_max_seconds: u64,
+    /// Longest a vendor call may take before it counts as a retryable failure. Default 30.
+    pub send_timeout_seconds: u64,
+    /// Vendor calls in flight per app and vendor (the bulkhead). Default 32.
+    pub max_in_flight_per_app: usize,
+    /// Deliveries per second per app and vendor; unset = unlimited.
+    pub rate_per_second_per_app: Option<f64>,
+}
+
+impl Default for PipelineConfig {
+    fn default() -> Self {
+        Self {
+            prefetch: 64,
+            max_attempts: 8,
+            retry_base_ms: 1000,
+            retry_max_seconds: 600,
+            send_timeout_seconds: 30,
+            max_in_flight_per_app: 32,
+            rate_per_second_per_app: None,
+        }
+    }
+}
+
+impl PipelineConfig {
+    /// The retry policy these settings describe.
+    pub fn retry_policy(&self) -> push_core::adapter::RetryPolicy {
+        push_core::adapter::RetryPolicy {
+            base: std::time::Duration::from_millis(self.retry_base_ms),
+            max_delay: std::time::Duration::from_secs(self.retry_max_seconds),
+            max_attempts: self.max_attempts,
+        }
+    }
+
+    /// The per-(app, vendor) guard these settings describe.
+    pub fn guard(&self) -> push_core::adapter::GuardConfig {
+        push_core::adapter::GuardConfig {
+            timeout: std::time::Duration::from_secs(self.send_timeout_seconds),
+            max_in_flight: self.max_in_flight_per_app,
+            rate_per_second: self.rate_per_second_per_app,
+            burst: 10,
+        }
+    }
 }
 
 /// Log line format.
@@ -75,6 +137,8 @@ impl Default for Config {
             max_body_bytes: 1024 * 1024,
             max_message_bytes: push_core::validation::DEFAULT_MAX_MESSAGE_BYTES,
             shutdown_grace_seconds: 30,
+            pipeline: PipelineConfig::default(),
+            vendors: crate::adapters::VendorsConfig::default(),
         }
     }
 }
@@ -114,7 +178,7 @@ pub struct ConfigFlags {
 pub struct ConfigError(String);
 
 /// The top-level keys; environment variables outside them (`PUSHGATE_TEST_…`) are ignored.
-const KEYS: [&str; 13] = [
+const KEYS: [&str; 15] = [
     "listen",
     "data_dir",
     "database_url",
@@ -128,6 +192,8 @@ const KEYS: [&str; 13] = [
     "max_body_bytes",
     "max_message_bytes",
     "shutdown_grace_seconds",
+    "pipeline",
+    "vendors",
 ];
 
 /// Keys whose environment values are taken verbatim, never parsed as numbers or booleans.
@@ -224,6 +290,27 @@ impl Config {
             return bad(
                 "max_message_bytes",
                 "must be at least 1024 and at most max_body_bytes",
+            );
+        }
+        let p = &self.pipeline;
+        if p.prefetch == 0 {
+            return bad("pipeline.prefetch", "must be at least 1");
+        }
+        if p.max_attempts == 0 {
+            return bad("pipeline.max_attempts", "must be at least 1");
+        }
+        if p.send_timeout_seconds == 0 {
+            return bad("pipeline.send_timeout_seconds", "must be at least 1");
+        }
+        if p.max_in_flight_per_app == 0 {
+            return bad("pipeline.max_in_flight_per_app", "must be at least 1");
+        }
+        if p.rate_per_second_per_app
+            .is_some_and(|r| !(r > 0.0 && r.is_finite()))
+        {
+            return bad(
+                "pipeline.rate_per_second_per_app",
+                "must be a positive number",
             );
         }
         if tracing_subscriber::EnvFilter::try_new(&self.log_level).is_err() {

@@ -1,6 +1,7 @@
 //! The pushgate service: configuration, storage backends, the credential vault, the
 //! HTTP API and the wiring that runs them. The domain model and ports live in `push-core`.
 
+pub mod adapters;
 pub mod api;
 pub mod config;
 pub mod credentials;

@@ -3,6 +3,11 @@
 
 use crate::api::{self, AppState};
 use crate::config::Config;
+use crate::pipeline::Pipeline;
+use crate::pipeline::credentials::CredentialCache;
+use crate::pipeline::ingest::Ingestor;
+use crate::pipeline::worker::VendorWorker;
+use crate::queue::open_queue;
 use crate::store::SqlStore;
 use crate::vault::{MasterKeySource, Vault, VaultError, load_keyring};
 use anyhow::{Context, bail};
@@ -20,6 +25,7 @@ use tokio_util::sync::CancellationToken;
 pub struct Application {
     listener: TcpListener,
     router: axum::Router,
+    pipeline: Pipeline,
     grace: Duration,
 }
 
@@ -27,8 +33,43 @@ impl Application {
     /// Opens and migrates the store, loads (or, embedded, generates) the master key and the
     /// admin token, and binds the listener. Fails with a clear message on any of them.
     pub async fn build(config: &Config) -> anyhow::Result<Self> {
-        let store = open_store(config).await?;
-        let vault = Vault::new(load_master_keys(config)?);
+        let store = Arc::new(open_store(config).await?);
+        let vault = Arc::new(Vault::new(load_master_keys(config)?));
+        let adapters = Arc::new(crate::adapters::registry(&config.vendors)?);
+        let queue = open_queue(config.amqp_url.as_deref(), &config.amqp_prefix, &store)
+            .await
+            .context("cannot open the queue")?;
+        let dyn_store: Arc<dyn Store> = store.clone();
+        let ingestor = Ingestor::new(
+            Arc::clone(&dyn_store),
+            Arc::clone(&queue),
+            Arc::clone(&adapters),
+            config.max_message_bytes,
+        );
+        let credentials = Arc::new(CredentialCache::new(
+            Arc::clone(&dyn_store),
+            Arc::clone(&vault),
+        ));
+        let workers = adapters
+            .adapters()
+            .into_iter()
+            .map(|adapter| {
+                Arc::new(VendorWorker::new(
+                    adapter,
+                    Arc::clone(&dyn_store),
+                    Arc::clone(&queue),
+                    Arc::clone(&credentials),
+                    config.pipeline.retry_policy(),
+                    config.pipeline.guard(),
+                ))
+            })
+            .collect();
+        let pipeline = Pipeline::new(
+            Arc::clone(&queue),
+            ingestor.clone(),
+            workers,
+            config.pipeline.prefetch,
+        );
         let admin_token = match &config.admin_token {
             Some(token) => token.clone(),
             None if config.is_embedded() => generated_admin_token(&config.data_dir)?,
@@ -38,15 +79,17 @@ impl Application {
             .await
             .with_context(|| format!("cannot listen on {}", config.listen))?;
         let state = AppState {
-            store: Arc::new(store),
-            vault: Arc::new(vault),
+            store: dyn_store,
+            vault,
             admin_token,
             metrics: crate::telemetry::metrics(),
             max_body_bytes: config.max_body_bytes,
+            ingestor,
         };
         Ok(Self {
             listener,
             router: api::router(state),
+            pipeline,
             grace: Duration::from_secs(config.shutdown_grace_seconds),
         })
     }
@@ -56,31 +99,50 @@ impl Application {
         self.listener.local_addr()
     }
 
-    /// Serves until `shutdown` is cancelled, then lets in-flight requests finish for up to
-    /// the configured grace period.
+    /// Serves the API and runs the pipeline until `shutdown` is cancelled, then lets
+    /// in-flight requests and messages finish for up to the configured grace period.
     pub async fn run_until_stopped(self, shutdown: CancellationToken) -> anyhow::Result<()> {
         let addr = self.listener.local_addr()?;
         tracing::info!(%addr, "pushgate listening");
         let server = axum::serve(self.listener, self.router)
             .with_graceful_shutdown(shutdown.clone().cancelled_owned())
             .into_future();
-        let mut server = tokio::spawn(server);
+        let mut tasks = tokio::task::JoinSet::new();
+        tasks.spawn(async move { server.await.map_err(anyhow::Error::from) });
+        let pipeline_stop = shutdown.clone();
+        let pipeline = self.pipeline;
+        tasks.spawn(async move {
+            pipeline
+                .run(pipeline_stop)
+                .await
+                .map_err(anyhow::Error::from)
+        });
+        // The first task to end (a failure, or both after shutdown) stops everything.
         tokio::select! {
-            result = &mut server => return Ok(result??),
+            Some(joined) = tasks.join_next() => {
+                shutdown.cancel();
+                if let Ok(Err(e)) = joined {
+                    tracing::error!(error = %e, "a component failed; shutting down");
+                    drain(tasks, self.grace).await;
+                    return Err(e);
+                }
+            }
             () = shutdown.cancelled() => {}
         }
         tracing::info!(
             grace_seconds = self.grace.as_secs(),
-            "shutting down; draining requests"
+            "shutting down; draining requests and messages"
         );
-        match tokio::time::timeout(self.grace, &mut server).await {
-            Ok(result) => Ok(result??),
-            Err(_) => {
-                server.abort();
-                tracing::warn!("grace period over; closing remaining connections");
-                Ok(())
-            }
-        }
+        drain(tasks, self.grace).await;
+        Ok(())
+    }
+}
+
+/// Waits for the remaining tasks, aborting them after `grace`.
+async fn drain(mut tasks: tokio::task::JoinSet<anyhow::Result<()>>, grace: Duration) {
+    let all = async { while tasks.join_next().await.is_some() {} };
+    if tokio::time::timeout(grace, all).await.is_err() {
+        tracing::warn!("grace period over; abandoning remaining work (it will be redelivered)");
     }
 }
 

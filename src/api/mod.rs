@@ -9,6 +9,7 @@ pub mod error;
 mod extract;
 mod health;
 mod http_metrics;
+mod notifications;
 mod tenants;
 
 use crate::vault::Vault;
@@ -38,6 +39,8 @@ pub struct AppState {
     pub metrics: PrometheusHandle,
     /// Largest accepted request body.
     pub max_body_bytes: usize,
+    /// Validates and enqueues REST notifications.
+    pub ingestor: crate::pipeline::ingest::Ingestor,
 }
 
 /// The whole API as an axum router.
@@ -66,6 +69,8 @@ pub fn router(state: AppState) -> Router {
             "/apps/{app}/users/{user}/devices",
             get(devices::list_for_user),
         )
+        .route("/apps/{app}/notifications", post(notifications::create))
+        .route("/apps/{app}/notifications/{id}", get(notifications::get))
         .route("/apps/{app}/credentials", get(credentials::list))
         .route("/apps/{app}/credentials/{vendor}", put(credentials::upload));
     Router::new()

@@ -59,6 +59,20 @@ impl AdapterRegistry {
         self.by_channel.get(&channel)
     }
 
+    /// Each registered adapter once (an adapter serving several channels appears once), by
+    /// vendor name.
+    pub fn adapters(&self) -> Vec<Arc<dyn Adapter>> {
+        let mut seen = std::collections::BTreeSet::new();
+        let mut out: Vec<Arc<dyn Adapter>> = self
+            .by_channel
+            .values()
+            .filter(|a| seen.insert(a.vendor()))
+            .map(Arc::clone)
+            .collect();
+        out.sort_by_key(|a| a.vendor());
+        out
+    }
+
     /// The channels with an adapter.
     pub fn channels(&self) -> impl Iterator<Item = Channel> + '_ {
         self.by_channel.keys().copied()

@@ -1,0 +1,48 @@
+//! The vendor adapters this binary serves, registered explicitly in one visible list, each
+//! behind its Cargo feature, with its `[vendors.<vendor>]` configuration.
+
+use push_core::adapter::AdapterRegistry;
+use serde::Deserialize;
+
+/// `[vendors.<vendor>]`: each adapter's own configuration (endpoints, extra CA, timeouts).
+/// Every section is optional; the defaults are the vendors' real production hosts.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct VendorsConfig {
+    /// APNs (`[vendors.apns]`).
+    #[cfg(feature = "apns")]
+    pub apns: pushgate_apns::ApnsConfig,
+    /// FCM (`[vendors.fcm]`).
+    #[cfg(feature = "fcm")]
+    pub fcm: pushgate_fcm::FcmConfig,
+}
+
+/// An adapter that could not be built from its configuration.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid configuration: vendors.{vendor}: {message}")]
+pub struct AdapterConfigError {
+    /// The vendor section.
+    pub vendor: &'static str,
+    /// What is wrong (the adapter's own message, naming the field).
+    pub message: String,
+}
+
+/// Builds every enabled adapter.
+pub fn registry(config: &VendorsConfig) -> Result<AdapterRegistry, AdapterConfigError> {
+    #[allow(unused_mut)]
+    let mut registry = AdapterRegistry::new();
+    #[cfg(feature = "apns")]
+    pushgate_apns::register(&mut registry, config.apns.clone()).map_err(|e| {
+        AdapterConfigError {
+            vendor: "apns",
+            message: e.to_string(),
+        }
+    })?;
+    #[cfg(feature = "fcm")]
+    pushgate_fcm::register(&mut registry, config.fcm.clone()).map_err(|e| AdapterConfigError {
+        vendor: "fcm",
+        message: e.to_string(),
+    })?;
+    let _ = config;
+    Ok(registry)
+}

@@ -1,0 +1,516 @@
+//! The delivery pipeline on the embedded queue with stub adapters: ingest, fan-out, every
+//! adapter outcome, ttl, dedupe, poison messages and receipt events.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use push_core::adapter::{AdapterRegistry, GuardConfig, Outcome, RetryPolicy};
+use push_core::queue::{Envelope, Queue, QueueName, REASON_HEADER};
+use push_core::{
+    App, AppSettings, Channel, CredentialSecret, Delivery, DeliveryState, DeviceRegistration,
+    NewCredentialVersion, Secret, Store,
+};
+use pushgate::pipeline::Pipeline;
+use pushgate::pipeline::credentials::CredentialCache;
+use pushgate::pipeline::ingest::Ingestor;
+use pushgate::pipeline::worker::VendorWorker;
+use pushgate::queue::{EmbeddedOptions, EmbeddedQueue};
+use pushgate::store::SqlStore;
+use pushgate::vault::{Keyring, MasterKey, Vault, fingerprint};
+use pushgate_testkit::StubAdapter;
+use serde_json::{Value, json};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+
+const APP: &str = "chat";
+
+struct Harness {
+    _dir: tempfile::TempDir,
+    store: Arc<SqlStore>,
+    queue: Arc<EmbeddedQueue>,
+    fcm: Arc<StubAdapter>,
+    apns: Arc<StubAdapter>,
+    shutdown: CancellationToken,
+    pipeline: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Drop for Harness {
+    fn drop(&mut self) {
+        self.shutdown.cancel();
+    }
+}
+
+/// Fast retries so retry paths finish within a test.
+fn policy() -> RetryPolicy {
+    RetryPolicy {
+        base: Duration::from_millis(20),
+        max_delay: Duration::from_millis(100),
+        max_attempts: 3,
+    }
+}
+
+async fn harness() -> Harness {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("p.db").display());
+    let store = Arc::new(SqlStore::connect(&url).await.unwrap());
+    store.migrate().await.unwrap();
+    let options = EmbeddedOptions {
+        poll_interval: Duration::from_millis(20),
+        ..EmbeddedOptions::default()
+    };
+    let queue = Arc::new(EmbeddedQueue::with_options(&store, options));
+    let fcm = Arc::new(StubAdapter::accepting(Channel::Fcm));
+    let apns = Arc::new(StubAdapter::accepting(Channel::Apns));
+    let vault = Arc::new(Vault::new(Keyring::new(
+        MasterKey::generate().unwrap(),
+        vec![],
+    )));
+
+    let tenant = store.create_tenant("t").await.unwrap();
+    let now = push_core::now();
+    store
+        .create_app(&App {
+            id: APP.into(),
+            tenant_id: tenant.id,
+            name: APP.into(),
+            settings: AppSettings::default(),
+            created_at: now,
+            updated_at: now,
+        })
+        .await
+        .unwrap();
+    for channel in [Channel::Fcm, Channel::Apns] {
+        let secret = match channel {
+            Channel::Fcm => CredentialSecret::FcmServiceAccount {
+                service_account_json: Secret::new("{}"),
+            },
+            _ => CredentialSecret::ApnsP8 {
+                key_id: "ABC123DEFG".into(),
+                team_id: "TEAM123456".into(),
+                private_key: Secret::new("pem"),
+            },
+        };
+        let id = uuid::Uuid::now_v7();
+        let sealed = vault.seal(id, APP, channel, &secret).unwrap();
+        let new = NewCredentialVersion {
+            id,
+            app_id: APP.into(),
+            channel,
+            kind: secret.kind(),
+            fingerprint: fingerprint(&secret),
+            public_fields: secret.public_fields(),
+            not_after: None,
+            sealed,
+        };
+        store.insert_credential(&new, now).await.unwrap();
+    }
+
+    let mut registry = AdapterRegistry::new();
+    registry.register(fcm.clone()).unwrap();
+    registry.register(apns.clone()).unwrap();
+    let registry = Arc::new(registry);
+    let dyn_store: Arc<dyn Store> = store.clone();
+    let dyn_queue: Arc<dyn Queue> = queue.clone();
+    let ingestor = Ingestor::new(
+        dyn_store.clone(),
+        dyn_queue.clone(),
+        registry.clone(),
+        64 * 1024,
+    );
+    let credentials = Arc::new(CredentialCache::new(dyn_store.clone(), vault));
+    let workers = registry
+        .adapters()
+        .into_iter()
+        .map(|a| {
+            Arc::new(VendorWorker::new(
+                a,
+                dyn_store.clone(),
+                dyn_queue.clone(),
+                credentials.clone(),
+                policy(),
+                GuardConfig::default(),
+            ))
+        })
+        .collect();
+    let shutdown = CancellationToken::new();
+    let pipeline = Pipeline::new(dyn_queue, ingestor, workers, 16);
+    let stop = shutdown.clone();
+    let handle = tokio::spawn(async move { pipeline.run(stop).await.unwrap() });
+    Harness {
+        _dir: dir,
+        store,
+        queue,
+        fcm,
+        apns,
+        shutdown,
+        pipeline: Some(handle),
+    }
+}
+
+impl Harness {
+    async fn device(&self, id: &str, user: &str, channel: Channel, token: &str) {
+        let reg = DeviceRegistration {
+            app_id: APP.into(),
+            device_id: id.into(),
+            user_id: user.into(),
+            channel,
+            token: token.into(),
+            apns_environment: None,
+        };
+        self.store
+            .upsert_device(&reg, push_core::now())
+            .await
+            .unwrap();
+    }
+
+    async fn publish(&self, message: Value) {
+        let body = serde_json::to_vec(&message).unwrap();
+        self.queue
+            .publish(&QueueName::Ingest, vec![Envelope::new(body)], None)
+            .await
+            .unwrap();
+    }
+
+    /// The deliveries of a notification once every one is in a final or accepted state.
+    async fn settled(&self, id: &str, expected: usize) -> Vec<Delivery> {
+        for _ in 0..300 {
+            let ds = self.store.deliveries_of(APP, id).await.unwrap();
+            if ds.len() == expected
+                && ds
+                    .iter()
+                    .all(|d| d.state.is_final() || d.state == DeliveryState::Accepted)
+            {
+                return ds;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        panic!(
+            "deliveries of {id} did not settle: {:?}",
+            self.store.deliveries_of(APP, id).await.unwrap()
+        );
+    }
+
+    async fn stop(mut self) {
+        self.shutdown.cancel();
+        if let Some(h) = self.pipeline.take() {
+            tokio::time::timeout(Duration::from_secs(10), h)
+                .await
+                .expect("pipeline drains")
+                .unwrap();
+        }
+    }
+}
+
+fn message(id: &str, to: Value) -> Value {
+    json!({ "id": id, "app": APP, "to": to, "notification": { "title": "Alice", "body": "hi" } })
+}
+
+#[tokio::test]
+async fn a_user_message_reaches_every_active_device_once() {
+    let h = harness().await;
+    h.device("pixel", "alice", Channel::Fcm, "fcm-1").await;
+    h.device("iphone", "alice", Channel::Apns, "apns-1").await;
+    h.device("other", "bob", Channel::Fcm, "fcm-2").await;
+    h.publish(message("n1", json!({ "users": ["alice"] })))
+        .await;
+    let ds = h.settled("n1", 2).await;
+    assert!(
+        ds.iter().all(|d| d.state == DeliveryState::Accepted),
+        "{ds:?}"
+    );
+    assert!(ds.iter().all(|d| {
+        d.vendor_message_id
+            .as_deref()
+            .is_some_and(|m| m.starts_with("stub-"))
+    }));
+    assert_eq!(h.fcm.sends().len(), 1);
+    assert_eq!(h.apns.sends().len(), 1);
+    assert_eq!(h.fcm.sends()[0].targets[0].1, "fcm-1");
+    let receipts = h.store.receipts_of(ds[0].id).await.unwrap();
+    let states: Vec<DeliveryState> = receipts.iter().map(|r| r.state).collect();
+    assert_eq!(
+        states,
+        [
+            DeliveryState::Queued,
+            DeliveryState::Sending,
+            DeliveryState::Accepted
+        ]
+    );
+    h.stop().await;
+}
+
+#[tokio::test]
+async fn a_repeated_id_is_delivered_once() {
+    let h = harness().await;
+    h.device("pixel", "alice", Channel::Fcm, "fcm-1").await;
+    h.publish(message("dup", json!({ "users": ["alice"] })))
+        .await;
+    h.settled("dup", 1).await;
+    h.publish(message("dup", json!({ "users": ["alice"] })))
+        .await;
+    // Give the duplicate time to be processed, then check nothing more was sent.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(h.fcm.sends().len(), 1);
+    assert_eq!(h.store.deliveries_of(APP, "dup").await.unwrap().len(), 1);
+    h.stop().await;
+}
+
+#[tokio::test]
+async fn poison_messages_are_dead_lettered_with_the_reason_and_do_not_block() {
+    let h = harness().await;
+    h.device("pixel", "alice", Channel::Fcm, "fcm-1").await;
+    let (mut dead, dead_acker) = h.queue.subscribe(&QueueName::Dead, 10).await.unwrap();
+    h.queue
+        .publish(&QueueName::Ingest, vec![Envelope::new("{not json")], None)
+        .await
+        .unwrap();
+    h.publish(
+        json!({ "id": "x", "app": "nope", "to": { "users": ["alice"] }, "data": { "k": "v" } }),
+    )
+    .await;
+    h.publish(message("good", json!({ "users": ["alice"] })))
+        .await;
+    h.settled("good", 1).await;
+    let mut reasons = Vec::new();
+    for _ in 0..2 {
+        let m = tokio::time::timeout(Duration::from_secs(5), dead.next())
+            .await
+            .unwrap()
+            .unwrap();
+        reasons.push(
+            m.envelope
+                .headers
+                .get(REASON_HEADER)
+                .cloned()
+                .unwrap_or_default(),
+        );
+        dead_acker.ack(&[m.tag]).await.unwrap();
+    }
+    reasons.sort();
+    assert!(
+        reasons[0].contains("invalid message") && reasons[0].contains("JSON"),
+        "{reasons:?}"
+    );
+    assert!(reasons[1].contains("unknown app"), "{reasons:?}");
+    h.stop().await;
+}
+
+#[tokio::test]
+async fn an_invalid_token_deactivates_the_device_and_is_announced() {
+    let h = harness().await;
+    h.device("pixel", "alice", Channel::Fcm, "dead-token").await;
+    let mut events = h.queue.subscribe_events("#.token_invalid").await.unwrap();
+    h.fcm.script(
+        "dead-token",
+        [Outcome::InvalidToken {
+            reason: "UNREGISTERED".into(),
+            invalid_since: None,
+        }],
+    );
+    h.publish(message("n1", json!({ "devices": ["pixel"] })))
+        .await;
+    let ds = h.settled("n1", 1).await;
+    assert_eq!(ds[0].state, DeliveryState::Failed);
+    assert!(ds[0].reason.as_deref().unwrap().contains("UNREGISTERED"));
+    let device = h.store.get_device(APP, "pixel").await.unwrap().unwrap();
+    assert!(!device.is_active());
+    let (key, body) = tokio::time::timeout(Duration::from_secs(5), events.next())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(key, "chat.token_invalid");
+    let body: Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(
+        (body["device_id"].as_str(), body["user_id"].as_str()),
+        (Some("pixel"), Some("alice"))
+    );
+    assert_eq!(h.fcm.sends().len(), 1, "never retried");
+    h.stop().await;
+}
+
+#[tokio::test]
+async fn retries_back_off_then_succeed_and_give_up_after_max_attempts() {
+    let h = harness().await;
+    h.device("a", "alice", Channel::Fcm, "flaky").await;
+    h.device("b", "bob", Channel::Fcm, "down").await;
+    let retry = || Outcome::Retry {
+        after: None,
+        reason: "UNAVAILABLE".into(),
+    };
+    h.fcm.script("flaky", [retry()]);
+    h.fcm.script("down", [retry(), retry(), retry(), retry()]);
+    h.publish(message("n1", json!({ "devices": ["a", "b"] })))
+        .await;
+    let ds = h.settled("n1", 2).await;
+    let a = ds.iter().find(|d| d.device_id == "a").unwrap();
+    let b = ds.iter().find(|d| d.device_id == "b").unwrap();
+    assert_eq!((a.state, a.attempts), (DeliveryState::Accepted, 2));
+    assert_eq!((b.state, b.attempts), (DeliveryState::Failed, 3));
+    assert!(
+        b.reason
+            .as_deref()
+            .unwrap()
+            .contains("gave up after 3 attempts"),
+        "{b:?}"
+    );
+    h.stop().await;
+}
+
+#[tokio::test]
+async fn auth_failure_refreshes_once_then_succeeds() {
+    let h = harness().await;
+    h.device("a", "alice", Channel::Apns, "tok").await;
+    h.apns.script(
+        "tok",
+        [Outcome::AuthFailed {
+            reason: "ExpiredProviderToken".into(),
+        }],
+    );
+    h.publish(message("n1", json!({ "devices": ["a"] }))).await;
+    let ds = h.settled("n1", 1).await;
+    assert_eq!(ds[0].state, DeliveryState::Accepted);
+    assert_eq!(
+        h.apns.forgotten().len(),
+        1,
+        "the auth token was dropped once"
+    );
+    assert_eq!(h.apns.sends().len(), 2);
+    h.stop().await;
+}
+
+#[tokio::test]
+async fn a_credential_refused_twice_keeps_deliveries_waiting_not_dropped() {
+    let h = harness().await;
+    h.device("a", "alice", Channel::Apns, "tok").await;
+    let refused = || Outcome::AuthFailed {
+        reason: "InvalidProviderToken".into(),
+    };
+    // Refused on the first try and on the refresh; then the tenant fixes it.
+    h.apns.script("tok", [refused(), refused()]);
+    h.publish(message("n1", json!({ "devices": ["a"] }))).await;
+    let ds = h.settled("n1", 1).await;
+    assert_eq!(
+        (ds[0].state, ds[0].attempts),
+        (DeliveryState::Accepted, 2),
+        "retried later, not failed"
+    );
+    h.stop().await;
+}
+
+#[tokio::test]
+async fn rejected_messages_fail_with_the_reason() {
+    let h = harness().await;
+    h.device("a", "alice", Channel::Fcm, "tok").await;
+    h.fcm.script(
+        "tok",
+        [Outcome::Rejected {
+            reason: "payload too large".into(),
+        }],
+    );
+    h.publish(message("n1", json!({ "devices": ["a"] }))).await;
+    let ds = h.settled("n1", 1).await;
+    assert_eq!(
+        (ds[0].state, ds[0].reason.as_deref()),
+        (DeliveryState::Failed, Some("payload too large"))
+    );
+    h.stop().await;
+}
+
+#[tokio::test]
+async fn expired_deliveries_are_not_sent() {
+    let h = harness().await;
+    h.device("a", "alice", Channel::Fcm, "tok").await;
+    h.fcm.script(
+        "tok",
+        [Outcome::Retry {
+            after: Some(Duration::from_secs(5)),
+            reason: "QUOTA_EXCEEDED".into(),
+        }],
+    );
+    let mut m = message("n1", json!({ "devices": ["a"] }));
+    m["options"] = json!({ "ttl": 1 });
+    h.publish(m).await;
+    let ds = h.settled("n1", 1).await;
+    assert_eq!(
+        ds[0].state,
+        DeliveryState::Expired,
+        "a retry past the ttl is not scheduled"
+    );
+    assert_eq!(h.fcm.sends().len(), 1);
+    h.stop().await;
+}
+
+#[tokio::test]
+async fn receipts_are_published_per_state() {
+    let h = harness().await;
+    h.device("a", "alice", Channel::Fcm, "tok").await;
+    let mut events = h.queue.subscribe_events("chat.*").await.unwrap();
+    h.publish(message("n1", json!({ "devices": ["a"] }))).await;
+    h.settled("n1", 1).await;
+    let mut keys = Vec::new();
+    while let Ok(Some((key, body))) =
+        tokio::time::timeout(Duration::from_millis(300), events.next()).await
+    {
+        let body: Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(body["notification_id"], "n1");
+        assert_eq!(body["vendor"], "fcm");
+        keys.push(key);
+    }
+    assert_eq!(keys, ["chat.queued", "chat.sending", "chat.accepted"]);
+    h.stop().await;
+}
+
+#[tokio::test]
+async fn messages_to_devices_without_a_credential_wait_and_fail_after_the_attempts() {
+    let h = harness().await;
+    h.device("a", "alice", Channel::Fcm, "tok").await;
+    // A second app with no credentials.
+    let tenant = h.store.list_tenants().await.unwrap()[0].id;
+    let now = push_core::now();
+    h.store
+        .create_app(&App {
+            id: "bare".into(),
+            tenant_id: tenant,
+            name: "bare".into(),
+            settings: AppSettings::default(),
+            created_at: now,
+            updated_at: now,
+        })
+        .await
+        .unwrap();
+    let reg = DeviceRegistration {
+        app_id: "bare".into(),
+        device_id: "d".into(),
+        user_id: "u".into(),
+        channel: Channel::Fcm,
+        token: "t".into(),
+        apns_environment: None,
+    };
+    h.store.upsert_device(&reg, now).await.unwrap();
+    h.publish(
+        json!({ "id": "m", "app": "bare", "to": { "devices": ["d"] }, "data": { "k": "v" } }),
+    )
+    .await;
+    let mut last = Vec::new();
+    for _ in 0..300 {
+        last = h.store.deliveries_of("bare", "m").await.unwrap();
+        if last.first().is_some_and(|d| d.state.is_final()) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(last[0].state, DeliveryState::Failed, "{last:?}");
+    assert!(
+        last[0]
+            .reason
+            .as_deref()
+            .unwrap()
+            .contains("no active fcm credential"),
+        "{last:?}"
+    );
+    assert!(
+        h.fcm.sends().is_empty(),
+        "nothing was sent without a credential"
+    );
+    h.stop().await;
+}
