@@ -13,7 +13,7 @@
 //! ```
 //!
 //! Layout: `server.rs` is the vendor-neutral TLS/HTTP server; each vendor is one module
-//! (`apns/`, `fcm/`) with its state and an [`Endpoint`](server::Endpoint) implementation;
+//! (`apns/`, `fcm/`) with its state and an `Endpoint` implementation (`server.rs`);
 //! `control/` is the control API. Adding a vendor is adding a module, a listener in `sim.rs`
 //! and its control operations.
 
