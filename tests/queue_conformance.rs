@@ -185,25 +185,19 @@ impl Fixture {
     /// queues or database behind, for inspection.)
     async fn finish(self) {
         let opened = std::mem::take(&mut *self.opened.lock().unwrap());
-        let mut first_rabbit = None;
         for o in opened {
             match o {
-                Opened::Rabbit(q) => {
-                    if first_rabbit.is_none() {
-                        first_rabbit = Some(q);
-                    } else {
-                        q.close().await;
-                    }
-                }
+                Opened::Rabbit(q) => q.close().await,
                 Opened::Embedded(store) => store.close().await,
             }
         }
         match self.kind {
-            Kind::Rabbit { .. } => {
-                if let Some(q) = first_rabbit {
-                    q.delete_topology(&queues()).await.unwrap();
-                    q.close().await;
-                }
+            Kind::Rabbit { url, prefix } => {
+                // On a connection of its own: deleting a queue cancels its consumers, which
+                // must not race with the closing of their channels on the same connection.
+                let q = RabbitQueue::connect(&url, &prefix).await.unwrap();
+                q.delete_topology(&queues()).await.unwrap();
+                q.close().await;
             }
             Kind::Sqlite { .. } => {}
             Kind::Postgres {
@@ -880,5 +874,106 @@ async fn rabbit_subscriptions_end_when_the_queue_closes() {
     let err = own.publish(&apns(), vec![msg(1)], None).await.unwrap_err();
     assert!(matches!(err, QueueError::Unavailable(_)), "{err}");
     drop(q);
+    fx.finish().await;
+}
+
+/// A TCP proxy in front of the broker that a test can cut: while down it drops every
+/// connection through it and refuses new ones.
+struct Proxy {
+    addr: std::net::SocketAddr,
+    up: tokio::sync::watch::Sender<bool>,
+}
+
+impl Proxy {
+    async fn start(upstream: String) -> Proxy {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (up, _) = tokio::sync::watch::channel(true);
+        let state = up.clone();
+        tokio::spawn(async move {
+            while let Ok((mut client, _)) = listener.accept().await {
+                let mut watch = state.subscribe();
+                if !*watch.borrow() {
+                    continue;
+                }
+                let upstream = upstream.clone();
+                tokio::spawn(async move {
+                    let Ok(mut server) = tokio::net::TcpStream::connect(&upstream).await else {
+                        return;
+                    };
+                    tokio::select! {
+                        _ = tokio::io::copy_bidirectional(&mut client, &mut server) => {}
+                        _ = watch.wait_for(|up| !*up) => {}
+                    }
+                });
+            }
+        });
+        Proxy { addr, up }
+    }
+
+    fn set_up(&self, up: bool) {
+        self.up.send_replace(up);
+    }
+}
+
+/// Splits an AMQP URL into (before the host, host:port, after the host).
+fn split_authority(url: &str) -> (String, String, String) {
+    let (scheme, rest) = url.split_once("://").unwrap();
+    let end = rest.find('/').unwrap_or(rest.len());
+    let (authority, path) = rest.split_at(end);
+    let (userinfo, host) = match authority.rsplit_once('@') {
+        Some((u, h)) => (format!("{u}@"), h.to_string()),
+        None => (String::new(), authority.to_string()),
+    };
+    let host = if host.contains(':') {
+        host
+    } else {
+        format!("{host}:5672")
+    };
+    (format!("{scheme}://{userinfo}"), host, path.to_string())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rabbit_publishes_during_an_outage_fail_in_time_and_work_again_after_it() {
+    let fx = Fixture::rabbit();
+    let Kind::Rabbit { url, prefix } = &fx.kind else {
+        unreachable!()
+    };
+    let _ = fx.open().await; // Fails clearly when the broker is down.
+    let (head, broker, tail) = split_authority(url);
+    let proxy = Proxy::start(broker).await;
+    let proxied = format!("{head}{}{tail}", proxy.addr);
+    let publish_timeout = Duration::from_secs(1);
+    let options = RabbitOptions {
+        prefix: prefix.clone(),
+        publish_timeout,
+        max_backoff: Duration::from_millis(200),
+        ..RabbitOptions::default()
+    };
+    let q = RabbitQueue::connect_with(&proxied, options).await.unwrap();
+    q.prepare(&vendors()).await.unwrap();
+    let (mut sub, acker) = q.subscribe(&apns(), 5).await.unwrap();
+    q.publish(&apns(), vec![msg(1)], None).await.unwrap();
+    let r = expect_next(&mut sub, "before the outage").await;
+    acker.ack(&[r.tag]).await.unwrap();
+
+    proxy.set_up(false);
+    let start = Instant::now();
+    let err = q.publish(&apns(), vec![msg(2)], None).await.unwrap_err();
+    let waited = start.elapsed();
+    assert!(matches!(err, QueueError::Unavailable(_)), "{err}");
+    assert!(!err.to_string().contains(":guest@"), "no password: {err}");
+    assert!(
+        waited < publish_timeout + Duration::from_secs(2),
+        "bounded wait, took {waited:?}"
+    );
+
+    proxy.set_up(true);
+    q.publish(&apns(), vec![msg(3)], None).await.unwrap();
+    let r = expect_next(&mut sub, "after the outage, on a new connection").await;
+    assert_eq!(n_of(&r), 3);
+    acker.ack(&[r.tag]).await.unwrap();
+    drop(sub);
+    q.close().await;
     fx.finish().await;
 }
