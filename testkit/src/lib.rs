@@ -2,6 +2,7 @@
 //! the adapter conformance suite that every vendor adapter runs against the simulator.
 //! Nothing outside `[dev-dependencies]` may depend on this crate.
 
+pub mod conformance;
 pub mod stub;
 
 pub use stub::{RecordedSend, StubAdapter};
