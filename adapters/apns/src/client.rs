@@ -85,6 +85,8 @@ pub(crate) struct Connection {
     /// Until a token-auth connection has had an answer other than 403, requests go one
     /// at a time.
     proven: AtomicBool,
+    /// The unproven connection's first request got no answer.
+    broken: AtomicBool,
     first: tokio::sync::Mutex<()>,
 }
 
@@ -118,51 +120,40 @@ impl Connection {
         Self {
             client,
             proven: AtomicBool::new(proven),
+            broken: AtomicBool::new(false),
             first: tokio::sync::Mutex::new(()),
         }
     }
 
-    /// Sends one request and classifies the answer (or the failure to get one).
+    /// Sends one request and classifies the answer (or the failure to get one). On a
+    /// token connection that has not proven its token yet, requests go one at a time; if
+    /// such a first request gets no answer at all, the requests queued behind it fail at
+    /// once (the pool is being replaced) instead of each waiting out its own timeout.
     pub(crate) async fn exchange(&self, outgoing: Outgoing, cert_auth: bool) -> Classified {
-        match self.send(outgoing).await {
-            Ok(raw) => {
-                let after = raw
-                    .retry_after
-                    .as_deref()
-                    .and_then(|v| error::parse_retry_after(v, OffsetDateTime::now_utc()));
-                let mut classified = error::classify_response(raw.status, after, &raw.body);
-                if let Outcome::Accepted { vendor_message_id } = &mut classified.outcome {
-                    *vendor_message_id = raw.apns_id;
-                }
-                classified
-            }
-            Err(e) if e.is_builder() => Classified {
-                outcome: Outcome::Rejected {
-                    reason: format!("the APNs request could not be built: {}", e.without_url()),
-                },
-                reconnect: false,
-                health: HealthEffect::Unchanged,
-            },
-            Err(e) => {
-                let timed_out = e.is_timeout();
-                error::classify_transport(&error_chain(e.without_url()), timed_out, cert_auth)
-            }
-        }
-    }
-
-    /// Sends one request and reads the whole answer.
-    pub(crate) async fn send(&self, outgoing: Outgoing) -> Result<RawResponse, reqwest::Error> {
         if !self.proven.load(Ordering::Acquire) {
             let _only_one = self.first.lock().await;
+            if self.broken.load(Ordering::Acquire) {
+                return Classified {
+                    outcome: Outcome::Retry {
+                        after: None,
+                        reason: "the new APNs connection failed before its first answer"
+                            .to_string(),
+                    },
+                    reconnect: true,
+                    health: HealthEffect::Unchanged,
+                };
+            }
             if !self.proven.load(Ordering::Acquire) {
                 let answer = self.post(outgoing).await;
-                if matches!(&answer, Ok(r) if r.status != 403) {
-                    self.proven.store(true, Ordering::Release);
+                match &answer {
+                    Ok(r) if r.status != 403 => self.proven.store(true, Ordering::Release),
+                    Ok(_) => {}
+                    Err(_) => self.broken.store(true, Ordering::Release),
                 }
-                return answer;
+                return classify(answer, cert_auth);
             }
         }
-        self.post(outgoing).await
+        classify(self.post(outgoing).await, cert_auth)
     }
 
     async fn post(&self, outgoing: Outgoing) -> Result<RawResponse, reqwest::Error> {
@@ -195,6 +186,34 @@ impl Connection {
             apns_id,
             body,
         })
+    }
+}
+
+/// Classifies an answer, or the failure to get one.
+fn classify(answer: Result<RawResponse, reqwest::Error>, cert_auth: bool) -> Classified {
+    match answer {
+        Ok(raw) => {
+            let after = raw
+                .retry_after
+                .as_deref()
+                .and_then(|v| error::parse_retry_after(v, OffsetDateTime::now_utc()));
+            let mut classified = error::classify_response(raw.status, after, &raw.body);
+            if let Outcome::Accepted { vendor_message_id } = &mut classified.outcome {
+                *vendor_message_id = raw.apns_id;
+            }
+            classified
+        }
+        Err(e) if e.is_builder() => Classified {
+            outcome: Outcome::Rejected {
+                reason: format!("the APNs request could not be built: {}", e.without_url()),
+            },
+            reconnect: false,
+            health: HealthEffect::Unchanged,
+        },
+        Err(e) => {
+            let timed_out = e.is_timeout();
+            error::classify_transport(&error_chain(e.without_url()), timed_out, cert_auth)
+        }
     }
 }
 

@@ -107,8 +107,12 @@ async fn an_outage_is_a_retry_and_degrades_health() {
 }
 
 #[tokio::test]
-async fn a_slow_apns_is_a_retry_after_the_request_timeout() {
-    let t = spawn_with(|c| c.request_timeout_seconds = 1).await;
+async fn a_slow_apns_is_a_retry_after_the_request_timeout_not_one_per_device() {
+    let t = spawn_with(|c| {
+        c.request_timeout_seconds = 1;
+        c.connections_per_credential = 1;
+    })
+    .await;
     t.sim
         .control()
         .set_faults(
@@ -119,10 +123,29 @@ async fn a_slow_apns_is_a_retry_after_the_request_timeout() {
             },
         )
         .unwrap();
-    let outcome = t.send_one(&p8(), &alert(), &target(&token(4), None)).await;
+    let targets: Vec<_> = (0..5).map(|n| target(&token(n), None)).collect();
+    let started = std::time::Instant::now();
+    let results = t.send(&p8(), &alert(), &targets).await;
     assert!(
-        matches!(&outcome, Outcome::Retry { reason, .. } if reason.contains("in time")),
-        "{outcome:?}"
+        started.elapsed() < Duration::from_millis(2500),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(matches!(&results[0].outcome, Outcome::Retry { .. }));
+    let timed_out = results
+        .iter()
+        .filter(
+            |r| matches!(&r.outcome, Outcome::Retry { reason, .. } if reason.contains("in time")),
+        )
+        .count();
+    assert_eq!(
+        timed_out, 1,
+        "the first request timed out, the others did not wait their turn: {results:#?}"
+    );
+    assert!(
+        results
+            .iter()
+            .all(|r| matches!(r.outcome, Outcome::Retry { .. }))
     );
 }
 
