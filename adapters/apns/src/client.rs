@@ -62,8 +62,10 @@ impl ClientFactory {
             .http2_prior_knowledge()
             .timeout(self.request_timeout)
             .connect_timeout(self.connect_timeout)
-            // Keep connections for hours; ping idle ones so neither side drops them silently.
-            .pool_idle_timeout(None)
+            // Keep busy connections indefinitely (APNs dislikes reconnecting); ping quiet ones
+            // so neither side drops them silently; close one after an hour without requests
+            // (e.g. of a credential that was replaced).
+            .pool_idle_timeout(Duration::from_secs(60 * 60))
             .http2_keep_alive_interval(Duration::from_secs(15 * 60))
             .http2_keep_alive_while_idle(true)
             .user_agent(concat!("pushgate-apns/", env!("CARGO_PKG_VERSION")));
