@@ -5,6 +5,8 @@
 //! its acker settles it (ack, release, dead-letter), so the subscription never holds more
 //! than `prefetch` rows. A tag is (lease token, row id); a row the database no longer keeps
 //! under that token (the lease ran out and someone else took it) makes the tag stale.
+//! `next` is cancel-safe: leasing runs in a task of its own and fills a shared buffer, so
+//! a timeout or `select!` around `next` loses nothing.
 
 use super::sql::LeasedRow;
 use super::{Core, ceil_ms, now_ms};

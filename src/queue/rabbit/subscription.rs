@@ -4,7 +4,10 @@
 //! channel it opens gets a fresh generation; a tag is (generation, delivery tag). When the
 //! channel or connection fails, `next` opens a new channel (reconnecting if needed, with
 //! backoff) and goes on; the broker redelivers what the old channel held, flagged
-//! `redelivered`, and acks of old tags report [`QueueError::StaleTag`].
+//! `redelivered`, and acks of old tags report [`QueueError::StaleTag`]. Deliveries the old
+//! channel had prefetched but not handed out yet are dropped, not handed out: the broker
+//! redelivers them anyway, so only messages a worker already held can arrive twice.
+//! `next` is cancel-safe (a timeout or `select!` around it loses nothing).
 //!
 //! The acker remembers which delivery tags of the current channel are unsettled. An ack of
 //! several tags that are exactly the oldest unsettled ones goes out as one `multiple` ack;
@@ -225,11 +228,26 @@ impl Subscription for RabbitSubscription {
                 Some(Ok(delivery)) => {
                     let tag = {
                         let mut state = self.shared.state.lock().await;
-                        state.unsettled.insert(delivery.delivery_tag);
-                        AckTag {
-                            generation: state.generation,
-                            id: delivery.delivery_tag,
+                        // Buffered deliveries of a channel that is gone: the broker
+                        // redelivers them, and their acks could not go through anyway.
+                        if !state
+                            .channel
+                            .as_ref()
+                            .is_some_and(|c| c.status().connected())
+                        {
+                            None
+                        } else {
+                            state.unsettled.insert(delivery.delivery_tag);
+                            Some(AckTag {
+                                generation: state.generation,
+                                id: delivery.delivery_tag,
+                            })
                         }
+                    };
+                    let Some(tag) = tag else {
+                        tracing::warn!(queue = %self.name, "channel lost; reconnecting");
+                        self.drop_channel().await;
+                        continue;
                     };
                     let (envelope, not_before) = envelope_of(&delivery);
                     if let Some(not_before) = not_before.filter(|t| *t > now_ms()) {
