@@ -160,4 +160,61 @@ fn the_example_config_parses() {
     )
     .unwrap();
     assert_eq!(c.amqp_prefix, "pushgate");
+    assert_eq!(
+        c.vendors.apns.production_url.as_str(),
+        "https://api.push.apple.com/"
+    );
+    assert_eq!(c.vendors.fcm.android_channel_id, "messages");
+    assert_eq!(c.pipeline, PipelineConfig::default());
+}
+
+#[test]
+fn vendor_endpoints_come_from_file_and_environment() {
+    Jail::expect_with(|jail| {
+        jail.create_file(
+            "pushgate.toml",
+            "[vendors.fcm]\nbase_url = \"https://127.0.0.1:8443\"\n\n[pipeline]\nprefetch = 8\n",
+        )?;
+        jail.set_env(
+            "PUSHGATE_VENDORS__APNS__PRODUCTION_URL",
+            "https://127.0.0.1:8444",
+        );
+        let c = load_in(jail, Some("pushgate.toml"), &ConfigFlags::default())
+            .map_err(|e| e.to_string())?;
+        assert_eq!(
+            c.vendors.apns.production_url.as_str(),
+            "https://127.0.0.1:8444/"
+        );
+        assert_eq!(
+            c.vendors.apns.sandbox_url.as_str(),
+            "https://api.sandbox.push.apple.com/",
+            "default kept"
+        );
+        assert_eq!(c.vendors.fcm.base_url.as_str(), "https://127.0.0.1:8443/");
+        assert_eq!(c.pipeline.prefetch, 8);
+        Ok(())
+    });
+}
+
+#[test]
+fn unknown_vendor_keys_and_bad_pipeline_values_are_rejected() {
+    Jail::expect_with(|jail| {
+        jail.create_file(
+            "pushgate.toml",
+            "[vendors.apns]\nbase_ulr = \"https://x\"\n",
+        )?;
+        let err = load_in(jail, Some("pushgate.toml"), &ConfigFlags::default())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("base_ulr"), "{err}");
+        Ok(())
+    });
+    Jail::expect_with(|jail| {
+        jail.set_env("PUSHGATE_PIPELINE__PREFETCH", "0");
+        let err = load_in(jail, None, &ConfigFlags::default())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("pipeline.prefetch"), "{err}");
+        Ok(())
+    });
 }
