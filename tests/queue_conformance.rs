@@ -991,3 +991,37 @@ async fn rabbit_publishes_during_an_outage_fail_in_time_and_work_again_after_it(
     q.close().await;
     fx.finish().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn open_queue_picks_rabbit_for_a_url_and_embedded_without() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqlStore::connect(&format!("sqlite://{}", dir.path().join("q.db").display()))
+        .await
+        .unwrap();
+    store.migrate().await.unwrap();
+    let embedded = pushgate::queue::open_queue(None, "pg", &store)
+        .await
+        .unwrap();
+    embedded.publish(&apns(), vec![msg(1)], None).await.unwrap();
+    let ready: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM queue_messages WHERE queue = 'pg.vendor.apns'")
+            .fetch_one(store.pool())
+            .await
+            .unwrap();
+    assert_eq!(ready, 1, "embedded rows carry the prefix");
+    store.close().await;
+
+    let fx = Fixture::rabbit();
+    let _ = fx.open().await;
+    let Kind::Rabbit { url, prefix } = &fx.kind else {
+        unreachable!()
+    };
+    let rabbit = pushgate::queue::open_queue(Some(url), prefix, &store)
+        .await
+        .unwrap();
+    rabbit.prepare(&vendors()).await.unwrap();
+    rabbit.publish(&apns(), vec![msg(2)], None).await.unwrap();
+    assert_eq!(rabbit.depth(&apns()).await.unwrap(), 1);
+    drop(rabbit);
+    fx.finish().await;
+}

@@ -1,26 +1,26 @@
 //! The RabbitMQ queue backend (production), on lapin.
 //!
-//! - **Topology** ([`topology`]): quorum queues for ingest, vendors, dead letters and
+//! - **Topology** (`topology.rs`): quorum queues for ingest, vendors, dead letters and
 //!   instances, the direct ingest exchange of contract 1, the topic receipts exchange for
 //!   events, and quorum delay queues (TTL + dead-letter to their target) for delayed
 //!   publishes, all under a configurable prefix. [`Queue::prepare`] declares the ingest,
 //!   dead and vendor queues and both exchanges; every entity is also declared on first
 //!   use by this instance (delay queues only then), so a publish never goes to a missing
 //!   queue. Declarations are idempotent.
-//! - **Publishing** ([`publish`]): persistent JSON messages on a confirm-mode channel, a
+//! - **Publishing** (`publish.rs`): persistent JSON messages on a confirm-mode channel, a
 //!   batch written then all confirms awaited; nacks and unroutable messages are refused.
 //!   During an outage a publish waits for a new connection until
 //!   [`RabbitOptions::publish_timeout`], then fails with [`QueueError::Unavailable`].
 //! - **Delays**: rounded up to a bucket of [`RabbitOptions::delay_buckets`] (default
 //!   [`DEFAULT_DELAY_BUCKETS`]: 1 s, 5 s, 30 s, 2 min, 10 min, 1 h, 6 h); longer delays
 //!   chain through the largest bucket.
-//! - **Consuming** ([`subscription`]): a channel per subscription with `basic_qos`, manual
+//! - **Consuming** (`subscription.rs`): a channel per subscription with `basic_qos`, manual
 //!   acks, stale-tag detection across reconnects; `dead_letter` publishes (confirmed) to
 //!   the dead queue with the reason header and the original headers, then acks; `release`
 //!   nacks with requeue.
-//! - **Recovery** ([`link`]): pushgate's own reconnect loop with backoff, not lapin's
+//! - **Recovery** (`link.rs`): pushgate's own reconnect loop with backoff, not lapin's
 //!   auto-recovery (see there why). Subscriptions and event streams reopen by themselves.
-//! - **Events** ([`events`]): exclusive server-named queues bound with the pattern.
+//! - **Events** (`events.rs`): exclusive server-named queues bound with the pattern.
 //! - **depth**: a passive declare's message count (ready messages of the queue itself;
 //!   delayed messages wait in delay queues and are not counted).
 //!
