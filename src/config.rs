@@ -74,6 +74,9 @@ pub struct PipelineConfig {
     pub max_in_flight_per_app: usize,
     /// Deliveries per second per app and vendor; unset = unlimited.
     pub rate_per_second_per_app: Option<f64>,
+    /// Seconds an app's jobs for a vendor are parked after its credential was refused even
+    /// after a refresh (the circuit breaker). Default 30.
+    pub auth_failure_pause_seconds: u64,
 }
 
 impl Default for PipelineConfig {
@@ -86,27 +89,29 @@ impl Default for PipelineConfig {
             send_timeout_seconds: 30,
             max_in_flight_per_app: 32,
             rate_per_second_per_app: None,
+            auth_failure_pause_seconds: 30,
         }
     }
 }
 
 impl PipelineConfig {
-    /// The retry policy these settings describe.
-    pub fn retry_policy(&self) -> push_core::adapter::RetryPolicy {
-        push_core::adapter::RetryPolicy {
-            base: std::time::Duration::from_millis(self.retry_base_ms),
-            max_delay: std::time::Duration::from_secs(self.retry_max_seconds),
-            max_attempts: self.max_attempts,
-        }
-    }
-
-    /// The per-(app, vendor) guard these settings describe.
-    pub fn guard(&self) -> push_core::adapter::GuardConfig {
-        push_core::adapter::GuardConfig {
-            timeout: std::time::Duration::from_secs(self.send_timeout_seconds),
-            max_in_flight: self.max_in_flight_per_app,
-            rate_per_second: self.rate_per_second_per_app,
-            burst: 10,
+    /// The vendor workers' policies these settings describe.
+    pub fn worker_limits(&self) -> crate::pipeline::worker::WorkerLimits {
+        use std::time::Duration;
+        crate::pipeline::worker::WorkerLimits {
+            retry: push_core::adapter::RetryPolicy {
+                base: Duration::from_millis(self.retry_base_ms),
+                max_delay: Duration::from_secs(self.retry_max_seconds),
+                max_attempts: self.max_attempts,
+            },
+            guard: push_core::adapter::GuardConfig {
+                timeout: Duration::from_secs(self.send_timeout_seconds),
+                max_in_flight: self.max_in_flight_per_app,
+                rate_per_second: self.rate_per_second_per_app,
+                burst: 10,
+            },
+            park_when_saturated: Duration::from_secs(1),
+            park_after_auth_failure: Duration::from_secs(self.auth_failure_pause_seconds),
         }
     }
 }

@@ -59,8 +59,7 @@ impl Application {
                     Arc::clone(&dyn_store),
                     Arc::clone(&queue),
                     Arc::clone(&credentials),
-                    config.pipeline.retry_policy(),
-                    config.pipeline.guard(),
+                    config.pipeline.worker_limits(),
                 ))
             })
             .collect();

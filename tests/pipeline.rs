@@ -12,7 +12,7 @@ use push_core::{
 use pushgate::pipeline::Pipeline;
 use pushgate::pipeline::credentials::CredentialCache;
 use pushgate::pipeline::ingest::Ingestor;
-use pushgate::pipeline::worker::VendorWorker;
+use pushgate::pipeline::worker::{VendorWorker, WorkerLimits};
 use pushgate::queue::{EmbeddedOptions, EmbeddedQueue};
 use pushgate::store::SqlStore;
 use pushgate::vault::{Keyring, MasterKey, Vault, fingerprint};
@@ -30,6 +30,7 @@ struct Harness {
     queue: Arc<EmbeddedQueue>,
     fcm: Arc<StubAdapter>,
     apns: Arc<StubAdapter>,
+    vault: Arc<Vault>,
     shutdown: CancellationToken,
     pipeline: Option<tokio::task::JoinHandle<()>>,
 }
@@ -49,7 +50,21 @@ fn policy() -> RetryPolicy {
     }
 }
 
+/// Fast retries and short parking so those paths finish within a test.
+fn limits() -> WorkerLimits {
+    WorkerLimits {
+        retry: policy(),
+        guard: GuardConfig::default(),
+        park_when_saturated: Duration::from_millis(50),
+        park_after_auth_failure: Duration::from_millis(50),
+    }
+}
+
 async fn harness() -> Harness {
+    harness_with(limits()).await
+}
+
+async fn harness_with(limits: WorkerLimits) -> Harness {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("p.db").display());
     let store = Arc::new(SqlStore::connect(&url).await.unwrap());
@@ -66,45 +81,7 @@ async fn harness() -> Harness {
         vec![],
     )));
 
-    let tenant = store.create_tenant("t").await.unwrap();
-    let now = push_core::now();
-    store
-        .create_app(&App {
-            id: APP.into(),
-            tenant_id: tenant.id,
-            name: APP.into(),
-            settings: AppSettings::default(),
-            created_at: now,
-            updated_at: now,
-        })
-        .await
-        .unwrap();
-    for channel in [Channel::Fcm, Channel::Apns] {
-        let secret = match channel {
-            Channel::Fcm => CredentialSecret::FcmServiceAccount {
-                service_account_json: Secret::new("{}"),
-            },
-            _ => CredentialSecret::ApnsP8 {
-                key_id: "ABC123DEFG".into(),
-                team_id: "TEAM123456".into(),
-                private_key: Secret::new("pem"),
-            },
-        };
-        let id = uuid::Uuid::now_v7();
-        let sealed = vault.seal(id, APP, channel, &secret).unwrap();
-        let new = NewCredentialVersion {
-            id,
-            app_id: APP.into(),
-            channel,
-            kind: secret.kind(),
-            fingerprint: fingerprint(&secret),
-            public_fields: secret.public_fields(),
-            not_after: None,
-            sealed,
-        };
-        store.insert_credential(&new, now).await.unwrap();
-    }
-
+    store.create_tenant("t").await.unwrap();
     let mut registry = AdapterRegistry::new();
     registry.register(fcm.clone()).unwrap();
     registry.register(apns.clone()).unwrap();
@@ -117,7 +94,7 @@ async fn harness() -> Harness {
         registry.clone(),
         64 * 1024,
     );
-    let credentials = Arc::new(CredentialCache::new(dyn_store.clone(), vault));
+    let credentials = Arc::new(CredentialCache::new(dyn_store.clone(), vault.clone()));
     let workers = registry
         .adapters()
         .into_iter()
@@ -127,8 +104,7 @@ async fn harness() -> Harness {
                 dyn_store.clone(),
                 dyn_queue.clone(),
                 credentials.clone(),
-                policy(),
-                GuardConfig::default(),
+                limits,
             ))
         })
         .collect();
@@ -136,18 +112,61 @@ async fn harness() -> Harness {
     let pipeline = Pipeline::new(dyn_queue, ingestor, workers, 16);
     let stop = shutdown.clone();
     let handle = tokio::spawn(async move { pipeline.run(stop).await.unwrap() });
-    Harness {
+    let h = Harness {
         _dir: dir,
         store,
         queue,
         fcm,
         apns,
+        vault,
         shutdown,
         pipeline: Some(handle),
-    }
+    };
+    h.add_app(APP).await;
+    h
 }
 
 impl Harness {
+    /// An app of the tenant with working FCM and APNs credentials.
+    async fn add_app(&self, app_id: &str) {
+        let tenant = self.store.list_tenants().await.unwrap()[0].id;
+        let now = push_core::now();
+        let app = App {
+            id: app_id.into(),
+            tenant_id: tenant,
+            name: app_id.into(),
+            settings: AppSettings::default(),
+            created_at: now,
+            updated_at: now,
+        };
+        self.store.create_app(&app).await.unwrap();
+        for channel in [Channel::Fcm, Channel::Apns] {
+            let secret = match channel {
+                Channel::Fcm => CredentialSecret::FcmServiceAccount {
+                    service_account_json: Secret::new("{}"),
+                },
+                _ => CredentialSecret::ApnsP8 {
+                    key_id: "ABC123DEFG".into(),
+                    team_id: "TEAM123456".into(),
+                    private_key: Secret::new("pem"),
+                },
+            };
+            let id = uuid::Uuid::now_v7();
+            let sealed = self.vault.seal(id, app_id, channel, &secret).unwrap();
+            let new = NewCredentialVersion {
+                id,
+                app_id: app_id.into(),
+                channel,
+                kind: secret.kind(),
+                fingerprint: fingerprint(&secret),
+                public_fields: secret.public_fields(),
+                not_after: None,
+                sealed,
+            };
+            self.store.insert_credential(&new, now).await.unwrap();
+        }
+    }
+
     async fn device(&self, id: &str, user: &str, channel: Channel, token: &str) {
         let reg = DeviceRegistration {
             app_id: APP.into(),
@@ -513,4 +532,84 @@ async fn messages_to_devices_without_a_credential_wait_and_fail_after_the_attemp
         "nothing was sent without a credential"
     );
     h.stop().await;
+}
+
+#[tokio::test]
+async fn a_slow_vendor_does_not_slow_the_others() {
+    let h = harness().await;
+    h.apns.set_latency(Duration::from_secs(5));
+    h.device("iphone", "alice", Channel::Apns, "apns-1").await;
+    for i in 0..20 {
+        h.device(
+            &format!("pixel-{i}"),
+            &format!("u{i}"),
+            Channel::Fcm,
+            &format!("fcm-{i}"),
+        )
+        .await;
+    }
+    h.publish(message("slow", json!({ "devices": ["iphone"] })))
+        .await;
+    let started = std::time::Instant::now();
+    for i in 0..20 {
+        h.publish(message(
+            &format!("fast-{i}"),
+            json!({ "devices": [format!("pixel-{i}")] }),
+        ))
+        .await;
+    }
+    for i in 0..20 {
+        h.settled(&format!("fast-{i}"), 1).await;
+    }
+    let elapsed = started.elapsed();
+    assert!(
+        elapsed < Duration::from_secs(3),
+        "FCM waited for APNs: {elapsed:?}"
+    );
+    let slow = h.store.deliveries_of(APP, "slow").await.unwrap();
+    assert_eq!(slow[0].state, DeliveryState::Sending, "APNs is still busy");
+    h.shutdown.cancel();
+}
+
+#[tokio::test]
+async fn one_apps_flood_does_not_starve_another() {
+    let mut limits = limits();
+    limits.guard.max_in_flight = 2;
+    let h = harness_with(limits).await;
+    h.add_app("flood").await;
+    let now = push_core::now();
+    h.fcm.set_app_latency("flood", Duration::from_secs(3));
+    for i in 0..40 {
+        let reg = DeviceRegistration {
+            app_id: "flood".into(),
+            device_id: format!("f{i}"),
+            user_id: format!("u{i}"),
+            channel: Channel::Fcm,
+            token: format!("flood-{i}"),
+            apns_environment: None,
+        };
+        h.store.upsert_device(&reg, now).await.unwrap();
+        let body = json!({ "id": format!("f{i}"), "app": "flood", "to": { "devices": [format!("f{i}")] }, "data": { "k": "v" } });
+        h.queue
+            .publish(
+                &QueueName::Ingest,
+                vec![Envelope::new(serde_json::to_vec(&body).unwrap())],
+                None,
+            )
+            .await
+            .unwrap();
+    }
+    h.device("pixel", "alice", Channel::Fcm, "fcm-1").await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let started = std::time::Instant::now();
+    h.publish(message("chat-1", json!({ "devices": ["pixel"] })))
+        .await;
+    let ds = h.settled("chat-1", 1).await;
+    assert_eq!(ds[0].state, DeliveryState::Accepted);
+    let elapsed = started.elapsed();
+    assert!(
+        elapsed < Duration::from_secs(2),
+        "the other app waited behind the flood: {elapsed:?}"
+    );
+    h.shutdown.cancel();
 }

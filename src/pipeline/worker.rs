@@ -23,6 +23,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 use time::OffsetDateTime;
+use tokio::time::Instant;
 
 /// A failure that leaves the job to be retried whole (release, not ack).
 #[derive(Debug, thiserror::Error)]
@@ -43,9 +44,35 @@ pub struct VendorWorker {
     queue: Arc<dyn Queue>,
     credentials: Arc<CredentialCache>,
     events: EventPublisher,
-    policy: RetryPolicy,
-    guard_config: GuardConfig,
+    limits: WorkerLimits,
     guards: Mutex<HashMap<String, Arc<Guard>>>,
+    /// Apps whose credential the vendor keeps refusing: their jobs are parked until then.
+    parked: Mutex<HashMap<String, Instant>>,
+}
+
+/// A worker's policies.
+#[derive(Debug, Clone, Copy)]
+pub struct WorkerLimits {
+    /// When and how often failed deliveries are retried.
+    pub retry: RetryPolicy,
+    /// Timeout, in-flight cap and rate of each (app, vendor).
+    pub guard: GuardConfig,
+    /// How long an app's jobs wait when its in-flight budget for this vendor is used up.
+    pub park_when_saturated: Duration,
+    /// How long an app's jobs wait after its credential was refused even after a refresh
+    /// (the circuit breaker: park instead of hammering the vendor).
+    pub park_after_auth_failure: Duration,
+}
+
+impl Default for WorkerLimits {
+    fn default() -> Self {
+        Self {
+            retry: RetryPolicy::default(),
+            guard: GuardConfig::default(),
+            park_when_saturated: Duration::from_secs(1),
+            park_after_auth_failure: Duration::from_secs(30),
+        }
+    }
 }
 
 /// A delivery on its way out, with what the outcome handling needs.
@@ -61,8 +88,7 @@ impl VendorWorker {
         store: Arc<dyn Store>,
         queue: Arc<dyn Queue>,
         credentials: Arc<CredentialCache>,
-        policy: RetryPolicy,
-        guard_config: GuardConfig,
+        limits: WorkerLimits,
     ) -> Self {
         let events = EventPublisher::new(Arc::clone(&queue));
         Self {
@@ -72,9 +98,9 @@ impl VendorWorker {
             queue,
             credentials,
             events,
-            policy,
-            guard_config,
+            limits,
             guards: Mutex::new(HashMap::new()),
+            parked: Mutex::new(HashMap::new()),
         }
     }
 
@@ -88,13 +114,48 @@ impl VendorWorker {
         let mut guards = self.guards.lock().unwrap_or_else(PoisonError::into_inner);
         Arc::clone(
             guards.entry(app.to_string()).or_insert_with(|| {
-                Arc::new(Guard::new(Arc::clone(&self.adapter), self.guard_config))
+                Arc::new(Guard::new(Arc::clone(&self.adapter), self.limits.guard))
             }),
         )
     }
 
+    /// Why and for how long an app's jobs should wait instead of being sent now: its
+    /// in-flight budget is used up (bulkhead), or its credential keeps failing (circuit open).
+    fn park_for(&self, app: &str) -> Option<Duration> {
+        let mut parked = self.parked.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(until) = parked.get(app) {
+            let left = until.saturating_duration_since(Instant::now());
+            if !left.is_zero() {
+                return Some(left);
+            }
+            parked.remove(app);
+        }
+        drop(parked);
+        self.guard(app)
+            .is_saturated()
+            .then_some(self.limits.park_when_saturated)
+    }
+
+    fn open_circuit(&self, app: &str) {
+        let until = Instant::now() + self.limits.park_after_auth_failure;
+        self.parked
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(app.to_string(), until);
+    }
+
     /// Handles one job. `Ok` means every delivery of it is settled or rescheduled: ack it.
     pub async fn handle(&self, job: &VendorJob, redelivered: bool) -> Result<(), WorkerError> {
+        if let Some(wait) = self.park_for(&job.app) {
+            // Hand the job back for later instead of holding a consumer slot, so other apps'
+            // jobs behind it keep moving. Nothing of it was started.
+            metrics::counter!("pushgate_jobs_parked_total", "vendor" => self.vendor, "app" => job.app.clone()).increment(1);
+            let queue = QueueName::Vendor(self.vendor.to_string());
+            self.queue
+                .publish(&queue, vec![job.to_envelope()], Some(wait))
+                .await?;
+            return Ok(());
+        }
         let Some(notification) = self
             .store
             .get_notification(&job.app, &job.notification)
@@ -316,6 +377,7 @@ impl VendorWorker {
                 .await
             }
             Outcome::AuthFailed { reason } => {
+                self.open_circuit(&delivery.app_id);
                 tracing::error!(app = %delivery.app_id, vendor = self.vendor, %reason, "credential refused after a refresh; deliveries wait");
                 metrics::counter!("pushgate_credential_auth_failures_total", "vendor" => self.vendor, "app" => delivery.app_id.clone()).increment(1);
                 self.reschedule(n, &delivery, None, format!("auth failed: {reason}"))
@@ -337,7 +399,11 @@ impl VendorWorker {
             let deadline = n.accepted_at + Duration::from_secs(ttl);
             Duration::try_from(deadline - OffsetDateTime::now_utc()).unwrap_or(Duration::ZERO)
         });
-        match self.policy.decide(d.attempts, after, remaining, jitter()) {
+        match self
+            .limits
+            .retry
+            .decide(d.attempts, after, remaining, jitter())
+        {
             RetryDecision::After(delay) => {
                 if self
                     .transition(d.id, Transition::Retry { reason })

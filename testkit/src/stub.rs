@@ -31,6 +31,7 @@ struct State {
     sends: Vec<RecordedSend>,
     forgotten: Vec<Uuid>,
     latency: Duration,
+    app_latency: HashMap<String, Duration>,
 }
 
 /// An adapter whose answers a test decides: per token a queue of outcomes, then a default
@@ -106,6 +107,11 @@ impl StubAdapter {
         self.state().latency = latency;
     }
 
+    /// How long each `send` for `app` takes (overrides [`StubAdapter::set_latency`]).
+    pub fn set_app_latency(&self, app: &str, latency: Duration) {
+        self.state().app_latency.insert(app.to_string(), latency);
+    }
+
     /// Every call so far.
     pub fn sends(&self) -> Vec<RecordedSend> {
         self.state().sends.clone()
@@ -135,7 +141,11 @@ impl Adapter for StubAdapter {
                     .map(|t| (t.delivery_id, t.token.clone()))
                     .collect(),
             });
-            state.latency
+            state
+                .app_latency
+                .get(&request.app.id)
+                .copied()
+                .unwrap_or(state.latency)
         };
         if !latency.is_zero() {
             tokio::time::sleep(latency).await;
