@@ -77,6 +77,9 @@ pub struct PipelineConfig {
     /// Seconds an app's jobs for a vendor are parked after its credential was refused even
     /// after a refresh (the circuit breaker). Default 30.
     pub auth_failure_pause_seconds: u64,
+    /// Embedded queue only: seconds a consumer holds a message before another may take it,
+    /// which is how long the work of a crashed process waits. Default 60.
+    pub embedded_lease_seconds: u64,
 }
 
 impl Default for PipelineConfig {
@@ -90,6 +93,7 @@ impl Default for PipelineConfig {
             max_in_flight_per_app: 32,
             rate_per_second_per_app: None,
             auth_failure_pause_seconds: 30,
+            embedded_lease_seconds: 60,
         }
     }
 }
@@ -306,6 +310,9 @@ impl Config {
         }
         if p.send_timeout_seconds == 0 {
             return bad("pipeline.send_timeout_seconds", "must be at least 1");
+        }
+        if p.embedded_lease_seconds == 0 {
+            return bad("pipeline.embedded_lease_seconds", "must be at least 1");
         }
         if p.max_in_flight_per_app == 0 {
             return bad("pipeline.max_in_flight_per_app", "must be at least 1");

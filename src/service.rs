@@ -36,9 +36,15 @@ impl Application {
         let store = Arc::new(open_store(config).await?);
         let vault = Arc::new(Vault::new(load_master_keys(config)?));
         let adapters = Arc::new(crate::adapters::registry(&config.vendors)?);
-        let queue = open_queue(config.amqp_url.as_deref(), &config.amqp_prefix, &store)
-            .await
-            .context("cannot open the queue")?;
+        let lease = Duration::from_secs(config.pipeline.embedded_lease_seconds);
+        let queue = open_queue(
+            config.amqp_url.as_deref(),
+            &config.amqp_prefix,
+            lease,
+            &store,
+        )
+        .await
+        .context("cannot open the queue")?;
         let dyn_store: Arc<dyn Store> = store.clone();
         let ingestor = Ingestor::new(
             Arc::clone(&dyn_store),

@@ -4,57 +4,15 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::io::Read;
-use std::net::TcpListener;
 use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-const BIN: &str = env!("CARGO_BIN_EXE_pushgate");
+mod support;
 
-/// A command with a clean environment: no PUSHGATE_ variables from the caller leak in.
-fn pushgate(dir: &Path) -> Command {
-    let mut cmd = Command::new(BIN);
-    cmd.current_dir(dir)
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default());
-    cmd
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn wait_for_health(port: u16, child: &mut Child) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while Instant::now() < deadline {
-        if let Some(status) = child.try_wait().unwrap() {
-            let mut err = String::new();
-            child
-                .stderr
-                .take()
-                .unwrap()
-                .read_to_string(&mut err)
-                .unwrap();
-            panic!("pushgate exited early with {status}: {err}");
-        }
-        if let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) {
-            use std::io::Write;
-            s.write_all(b"GET /healthz HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n")
-                .unwrap();
-            let mut resp = String::new();
-            let _ = s.read_to_string(&mut resp);
-            if resp.starts_with("HTTP/1.1 200") {
-                return;
-            }
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    panic!("pushgate did not become healthy on port {port}");
-}
+use support::{
+    drop_postgres_database, free_port, fresh_postgres_database, pushgate, wait_for_health,
+};
 
 fn terminate(child: &mut Child) -> std::process::ExitStatus {
     Command::new("kill")
@@ -202,56 +160,14 @@ fn help_lists_the_commands() {
     }
 }
 
-/// The URL and name of a fresh, empty PostgreSQL database, or a panic that says how to fix it.
-fn fresh_postgres_database() -> (String, String) {
-    let base = std::env::var("PUSHGATE_TEST_DATABASE_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_string());
-    let name = format!("pushgate_test_bin_{}", uuid::Uuid::new_v4().simple());
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    rt.block_on(async {
-        use sqlx::Connection;
-        let mut conn = sqlx::PgConnection::connect(&base)
-            .await
-            .unwrap_or_else(|e| {
-                panic!("PostgreSQL is unreachable at {base} (set PUSHGATE_TEST_DATABASE_URL): {e}")
-            });
-        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-            .execute(&mut conn)
-            .await
-            .unwrap();
-    });
-    match base.rsplit_once('/') {
-        Some((server, _)) => (format!("{server}/{name}"), name),
-        None => panic!("PUSHGATE_TEST_DATABASE_URL has no database part: {base}"),
-    }
-}
-
-fn drop_postgres_database(name: &str) {
-    let base = std::env::var("PUSHGATE_TEST_DATABASE_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_string());
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    rt.block_on(async {
-        use sqlx::Connection;
-        let mut conn = sqlx::PgConnection::connect(&base).await.unwrap();
-        sqlx::query(sqlx::AssertSqlSafe(format!(
-            "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
-        )))
-        .execute(&mut conn)
-        .await
-        .unwrap();
-    });
-}
-
 #[test]
 fn serves_on_postgres_with_configured_secrets() {
     let dir = tempfile::tempdir().unwrap();
-    let (url, db_name) = fresh_postgres_database();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let (url, db_name) = rt.block_on(fresh_postgres_database());
     let port = free_port();
     let key = "9sRJq6mN2fB0kX4vL8wT1yZ3cE5gH7jA0pQ2rS4uV6w=";
     let out = run(pushgate(dir.path())
@@ -301,5 +217,5 @@ fn serves_on_postgres_with_configured_secrets() {
         !log.contains(key) && !log.contains("postgres-admin-token-1"),
         "a secret was logged"
     );
-    drop_postgres_database(&db_name);
+    rt.block_on(drop_postgres_database(&db_name));
 }

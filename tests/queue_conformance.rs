@@ -999,9 +999,10 @@ async fn open_queue_picks_rabbit_for_a_url_and_embedded_without() {
         .await
         .unwrap();
     store.migrate().await.unwrap();
-    let embedded = pushgate::queue::open_queue(None, "pg", &store)
-        .await
-        .unwrap();
+    let embedded =
+        pushgate::queue::open_queue(None, "pg", std::time::Duration::from_secs(60), &store)
+            .await
+            .unwrap();
     embedded.publish(&apns(), vec![msg(1)], None).await.unwrap();
     let ready: i64 =
         sqlx::query_scalar("SELECT COUNT(*) FROM queue_messages WHERE queue = 'pg.vendor.apns'")
@@ -1016,9 +1017,14 @@ async fn open_queue_picks_rabbit_for_a_url_and_embedded_without() {
     let Kind::Rabbit { url, prefix } = &fx.kind else {
         unreachable!()
     };
-    let rabbit = pushgate::queue::open_queue(Some(url), prefix, &store)
-        .await
-        .unwrap();
+    let rabbit = pushgate::queue::open_queue(
+        Some(url),
+        prefix,
+        std::time::Duration::from_secs(60),
+        &store,
+    )
+    .await
+    .unwrap();
     rabbit.prepare(&vendors()).await.unwrap();
     rabbit.publish(&apns(), vec![msg(2)], None).await.unwrap();
     assert_eq!(rabbit.depth(&apns()).await.unwrap(), 1);

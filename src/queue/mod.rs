@@ -23,10 +23,13 @@ use std::sync::Arc;
 
 /// Opens the configured queue: RabbitMQ when `amqp_url` is given (connecting now, so a bad
 /// URL or an unreachable broker fails at start), else the embedded queue in `store`'s
-/// database. `prefix` starts every queue and exchange name (`pushgate` → `pushgate.ingest`).
+/// database. `prefix` starts every queue and exchange name (`pushgate` → `pushgate.ingest`);
+/// `lease` is how long an embedded consumer holds a message before it is handed out again
+/// (RabbitMQ needs none: it requeues a dead consumer's messages when its connection closes).
 pub async fn open_queue(
     amqp_url: Option<&str>,
     prefix: &str,
+    lease: std::time::Duration,
     store: &SqlStore,
 ) -> Result<Arc<dyn Queue>, QueueError> {
     match amqp_url {
@@ -35,6 +38,7 @@ pub async fn open_queue(
             store,
             EmbeddedOptions {
                 prefix: prefix.to_string(),
+                lease,
                 ..EmbeddedOptions::default()
             },
         ))),

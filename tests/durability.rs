@@ -1,0 +1,276 @@
+//! Nothing accepted is lost: notifications are accepted over REST, the `pushgate` process is
+//! killed with SIGKILL mid-stream, restarted, and every accepted notification still reaches
+//! the simulator — on the embedded defaults and on PostgreSQL + RabbitMQ. Duplicates (sends
+//! repeated because the kill hit between the vendor's answer and the stored outcome) are
+//! counted and must stay few.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use push_sim::types::{FaultSpec, RequestFilter, Vendor};
+use push_sim::{Sim, SimConfig};
+use reqwest::{Client, StatusCode};
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+use support::{free_port, pushgate, wait_for_health};
+
+const ADMIN: &str = "durability-admin-token-0123";
+const MASTER_KEY: &str = "9sRJq6mN2fB0kX4vL8wT1yZ3cE5gH7jA0pQ2rS4uV6w=";
+const NOTIFICATIONS: usize = 150;
+
+struct Instance {
+    child: Child,
+    base: String,
+}
+
+fn start(dir: &Path, port: u16, sim: &Sim, extra_env: &[(String, String)]) -> Instance {
+    let mut cmd = pushgate(dir);
+    cmd.args(["--listen", &format!("127.0.0.1:{port}")])
+        .env("PUSHGATE_ADMIN_TOKEN", ADMIN)
+        .env("PUSHGATE_MASTER_KEY", MASTER_KEY)
+        .env("PUSHGATE_LOG_LEVEL", "warn")
+        .env("PUSHGATE_VENDORS__FCM__BASE_URL", sim.fcm_url())
+        .env("PUSHGATE_VENDORS__FCM__AUTH_URL", sim.fcm_token_url())
+        .env("PUSHGATE_VENDORS__FCM__CA_FILE", sim.ca_pem_path())
+        .env("PUSHGATE_PIPELINE__EMBEDDED_LEASE_SECONDS", "2")
+        .env("PUSHGATE_PIPELINE__RETRY_BASE_MS", "100")
+        .env("PUSHGATE_PIPELINE__MAX_IN_FLIGHT_PER_APP", "4")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    for (k, v) in extra_env {
+        cmd.env(k, v);
+    }
+    let mut child = cmd.spawn().unwrap();
+    wait_for_health(port, &mut child);
+    Instance {
+        child,
+        base: format!("http://127.0.0.1:{port}"),
+    }
+}
+
+async fn call(
+    http: &Client,
+    base: &str,
+    token: &str,
+    method: reqwest::Method,
+    path: &str,
+    body: Value,
+) -> Value {
+    let resp = http
+        .request(method, format!("{base}{path}"))
+        .bearer_auth(token)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let status = resp.status();
+    let value: Value = resp.json().await.unwrap_or(Value::Null);
+    assert!(status.is_success(), "{path}: {status} {value}");
+    value
+}
+
+/// Tenant, key, app, FCM credential and one device per notification; answers the key.
+async fn set_up(http: &Client, base: &str) -> String {
+    use reqwest::Method;
+    let tenant = call(
+        http,
+        base,
+        ADMIN,
+        Method::POST,
+        "/v1/tenants",
+        json!({"name": "acme"}),
+    )
+    .await;
+    let id = tenant["id"].as_str().unwrap();
+    let key = call(
+        http,
+        base,
+        ADMIN,
+        Method::POST,
+        &format!("/v1/tenants/{id}/keys"),
+        json!({}),
+    )
+    .await;
+    let key = key["key"].as_str().unwrap().to_string();
+    call(
+        http,
+        base,
+        &key,
+        Method::POST,
+        "/v1/apps",
+        json!({"id": "chat"}),
+    )
+    .await;
+    let sa: Value = serde_json::from_str(
+        &std::fs::read_to_string(push_sim::repo_certs_dir().join("fcm-service-account.json"))
+            .unwrap(),
+    )
+    .unwrap();
+    call(
+        http,
+        base,
+        &key,
+        Method::PUT,
+        "/v1/apps/chat/credentials/fcm",
+        json!({ "service_account": sa }),
+    )
+    .await;
+    for i in 0..NOTIFICATIONS {
+        let device =
+            json!({"user_id": format!("u{i}"), "vendor": "fcm", "token": format!("tok-{i}")});
+        call(
+            http,
+            base,
+            &key,
+            Method::PUT,
+            &format!("/v1/apps/chat/devices/d{i}"),
+            device,
+        )
+        .await;
+    }
+    key
+}
+
+/// Runs the scenario with `env` (backend selection) and returns (accepted, pushes per token).
+async fn kill_and_restart(env: Vec<(String, String)>) {
+    let sim = Sim::start(SimConfig {
+        preload_dev: true,
+        ..SimConfig::default()
+    })
+    .await
+    .unwrap();
+    // Slow sends so the kill lands while many are in flight.
+    sim.control()
+        .set_faults(
+            Vendor::Fcm,
+            FaultSpec {
+                latency_ms: 200,
+                ..FaultSpec::default()
+            },
+        )
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let http = Client::new();
+    let mut first = start(dir.path(), port, &sim, &env);
+    let key = set_up(&http, &first.base).await;
+
+    let mut accepted = Vec::new();
+    for i in 0..NOTIFICATIONS {
+        let body = json!({"id": format!("n{i}"), "to": {"devices": [format!("d{i}")]}, "data": {"i": i.to_string()}});
+        let resp = http
+            .post(format!("{}/v1/apps/chat/notifications", first.base))
+            .bearer_auth(&key)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), StatusCode::ACCEPTED);
+        accepted.push(i);
+    }
+    // Let some get through, then kill without warning.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while sent_tokens(&sim).len() < NOTIFICATIONS / 5 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    first.child.kill().unwrap();
+    first.child.wait().unwrap();
+    let before_restart = sent_tokens(&sim).len();
+    assert!(
+        before_restart < NOTIFICATIONS * 3 / 4,
+        "the kill came too late to test much: {before_restart} sent"
+    );
+
+    sim.control().clear_faults(Vendor::Fcm);
+    let mut second = start(dir.path(), port, &sim, &env);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let pushes = sent_tokens(&sim);
+        if accepted
+            .iter()
+            .all(|i| pushes.contains_key(&format!("tok-{i}")))
+        {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "lost after restart: {} of {} reached the vendor",
+            pushes.len(),
+            accepted.len()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // And pushgate's own records agree.
+    for i in [0, NOTIFICATIONS / 2, NOTIFICATIONS - 1] {
+        let view: Value = http
+            .get(format!("{}/v1/apps/chat/notifications/n{i}", second.base))
+            .bearer_auth(&key)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let state = view["deliveries"][0]["state"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        assert!(
+            matches!(state.as_str(), "accepted" | "sending" | "queued"),
+            "n{i}: {view}"
+        );
+    }
+    let pushes = sent_tokens(&sim);
+    let duplicates: usize = pushes.values().map(|n| n - 1).sum();
+    println!(
+        "accepted {}, reached the vendor before the kill {before_restart}, duplicates after restart {duplicates}",
+        accepted.len()
+    );
+    assert!(
+        duplicates <= NOTIFICATIONS / 5,
+        "too many duplicates: {duplicates}"
+    );
+    second.child.kill().unwrap();
+    second.child.wait().unwrap();
+}
+
+/// Successful FCM sends per token, as the simulator recorded them.
+fn sent_tokens(sim: &Sim) -> BTreeMap<String, usize> {
+    let mut counts = BTreeMap::new();
+    let filter = RequestFilter {
+        vendor: Some(Vendor::Fcm),
+        ..RequestFilter::default()
+    };
+    for r in sim.control().requests(filter) {
+        if r.path.ends_with("/messages:send")
+            && r.response.status == 200
+            && let Some(token) = r.token
+        {
+            *counts.entry(token).or_insert(0) += 1;
+        }
+    }
+    counts
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigkill_mid_stream_loses_nothing_on_the_embedded_defaults() {
+    kill_and_restart(vec![]).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigkill_mid_stream_loses_nothing_on_postgres_and_rabbitmq() {
+    let (url, name) = support::fresh_postgres_database().await;
+    let prefix = format!("pgdur{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
+    let env = vec![
+        ("PUSHGATE_DATABASE_URL".to_string(), url),
+        ("PUSHGATE_AMQP_URL".to_string(), support::amqp_url()),
+        ("PUSHGATE_AMQP_PREFIX".to_string(), prefix.clone()),
+    ];
+    kill_and_restart(env).await;
+    support::drop_postgres_database(&name).await;
+    support::delete_rabbit_prefix(&prefix);
+}

@@ -1,0 +1,122 @@
+//! Helpers shared by the integration tests that run the `pushgate` binary.
+
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+use std::io::Read;
+use std::net::TcpListener;
+use std::path::Path;
+use std::process::{Child, Command};
+use std::time::{Duration, Instant};
+
+/// The binary under test.
+pub const BIN: &str = env!("CARGO_BIN_EXE_pushgate");
+
+/// A command with a clean environment: no PUSHGATE_ variables from the caller leak in.
+pub fn pushgate(dir: &Path) -> Command {
+    let mut cmd = Command::new(BIN);
+    cmd.current_dir(dir)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default());
+    cmd
+}
+
+/// A port nothing listens on right now.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Waits until the child answers `/healthz`, failing with its stderr if it exits.
+pub fn wait_for_health(port: u16, child: &mut Child) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while Instant::now() < deadline {
+        if let Some(status) = child.try_wait().unwrap() {
+            let mut err = String::new();
+            if let Some(mut stderr) = child.stderr.take() {
+                stderr.read_to_string(&mut err).unwrap();
+            }
+            panic!("pushgate exited early with {status}: {err}");
+        }
+        if let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) {
+            use std::io::Write;
+            s.write_all(b"GET /healthz HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n")
+                .unwrap();
+            let mut resp = String::new();
+            let _ = s.read_to_string(&mut resp);
+            if resp.starts_with("HTTP/1.1 200") {
+                return;
+            }
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    panic!("pushgate did not become healthy on port {port}");
+}
+
+/// The test PostgreSQL server URL.
+pub fn postgres_base_url() -> String {
+    std::env::var("PUSHGATE_TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_string())
+}
+
+/// The test RabbitMQ URL.
+pub fn amqp_url() -> String {
+    std::env::var("PUSHGATE_TEST_AMQP_URL")
+        .unwrap_or_else(|_| "amqp://guest:guest@127.0.0.1:5672/%2f".to_string())
+}
+
+async fn postgres_admin(sql: String) {
+    use sqlx::Connection;
+    let base = postgres_base_url();
+    let mut conn = sqlx::PgConnection::connect(&base)
+        .await
+        .unwrap_or_else(|e| {
+            panic!("PostgreSQL is unreachable at {base} (set PUSHGATE_TEST_DATABASE_URL): {e}")
+        });
+    sqlx::query(sqlx::AssertSqlSafe(sql))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+}
+
+/// The URL and name of a fresh, empty PostgreSQL database.
+pub async fn fresh_postgres_database() -> (String, String) {
+    let name = format!("pushgate_test_bin_{}", uuid::Uuid::new_v4().simple());
+    postgres_admin(format!("CREATE DATABASE {name}")).await;
+    let base = postgres_base_url();
+    match base.rsplit_once('/') {
+        Some((server, _)) => (format!("{server}/{name}"), name),
+        None => panic!("PUSHGATE_TEST_DATABASE_URL has no database part: {base}"),
+    }
+}
+
+/// Drops a database made by [`fresh_postgres_database`].
+pub async fn drop_postgres_database(name: &str) {
+    postgres_admin(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await;
+}
+
+/// Deletes every RabbitMQ queue and exchange whose name starts with `prefix.` (test cleanup).
+pub fn delete_rabbit_prefix(prefix: &str) {
+    for (kind, list) in [("queue", "list_queues"), ("exchange", "list_exchanges")] {
+        let Ok(out) = Command::new("rabbitmqctl")
+            .args(["-q", list, "name"])
+            .output()
+        else {
+            return;
+        };
+        for name in String::from_utf8_lossy(&out.stdout).lines().map(str::trim) {
+            if name.starts_with(&format!("{prefix}.")) {
+                let _ = Command::new("rabbitmqadmin")
+                    .args(["delete", kind, &format!("name={name}")])
+                    .output();
+                if kind == "queue" {
+                    let _ = Command::new("rabbitmqctl")
+                        .args(["-q", "delete_queue", name])
+                        .output();
+                }
+            }
+        }
+    }
+}
