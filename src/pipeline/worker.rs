@@ -23,6 +23,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 use time::OffsetDateTime;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::time::Instant;
 
 /// A failure that leaves the job to be retried whole (release, not ack).
@@ -48,6 +49,9 @@ pub struct VendorWorker {
     guards: Mutex<HashMap<String, Arc<Guard>>>,
     /// Apps whose credential the vendor keeps refusing: their jobs are parked until then.
     parked: Mutex<HashMap<String, Instant>>,
+    /// Per app: jobs being handled now, at most the guard's in-flight budget. Taken before
+    /// a job starts, so a burst of one app's jobs cannot all slip past the check at once.
+    admissions: Mutex<HashMap<String, Arc<Semaphore>>>,
 }
 
 /// A worker's policies.
@@ -101,6 +105,7 @@ impl VendorWorker {
             limits,
             guards: Mutex::new(HashMap::new()),
             parked: Mutex::new(HashMap::new()),
+            admissions: Mutex::new(HashMap::new()),
         }
     }
 
@@ -119,21 +124,29 @@ impl VendorWorker {
         )
     }
 
-    /// Why and for how long an app's jobs should wait instead of being sent now: its
-    /// in-flight budget is used up (bulkhead), or its credential keeps failing (circuit open).
-    fn park_for(&self, app: &str) -> Option<Duration> {
+    /// How long an app's jobs should wait because its credential keeps failing (the circuit
+    /// is open), if it does.
+    fn circuit_open_for(&self, app: &str) -> Option<Duration> {
         let mut parked = self.parked.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(until) = parked.get(app) {
-            let left = until.saturating_duration_since(Instant::now());
-            if !left.is_zero() {
-                return Some(left);
-            }
+        let left = parked.get(app)?.saturating_duration_since(Instant::now());
+        if left.is_zero() {
             parked.remove(app);
+            return None;
         }
-        drop(parked);
-        self.guard(app)
-            .is_saturated()
-            .then_some(self.limits.park_when_saturated)
+        Some(left)
+    }
+
+    /// A slot of the app's in-flight budget, or `None` when it is used up (bulkhead).
+    fn admit(&self, app: &str) -> Option<OwnedSemaphorePermit> {
+        let budget = self.limits.guard.max_in_flight.max(1);
+        let slots = Arc::clone(
+            self.admissions
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .entry(app.to_string())
+                .or_insert_with(|| Arc::new(Semaphore::new(budget))),
+        );
+        slots.try_acquire_owned().ok()
     }
 
     fn open_circuit(&self, app: &str) {
@@ -146,16 +159,24 @@ impl VendorWorker {
 
     /// Handles one job. `Ok` means every delivery of it is settled or rescheduled: ack it.
     pub async fn handle(&self, job: &VendorJob, redelivered: bool) -> Result<(), WorkerError> {
-        if let Some(wait) = self.park_for(&job.app) {
-            // Hand the job back for later instead of holding a consumer slot, so other apps'
-            // jobs behind it keep moving. Nothing of it was started.
-            metrics::counter!("pushgate_jobs_parked_total", "vendor" => self.vendor, "app" => job.app.clone()).increment(1);
-            let queue = QueueName::Vendor(self.vendor.to_string());
-            self.queue
-                .publish(&queue, vec![job.to_envelope()], Some(wait))
-                .await?;
-            return Ok(());
-        }
+        let admitted = match self.circuit_open_for(&job.app) {
+            Some(wait) => Err(wait),
+            None => self.admit(&job.app).ok_or(self.limits.park_when_saturated),
+        };
+        let _slot = match admitted {
+            Ok(slot) => slot,
+            Err(wait) => {
+                // Hand the job back for later instead of holding a consumer slot, so other
+                // apps' jobs behind it keep moving. Nothing of it was started.
+                metrics::counter!("pushgate_jobs_parked_total", "vendor" => self.vendor, "app" => job.app.clone())
+                    .increment(1);
+                let queue = QueueName::Vendor(self.vendor.to_string());
+                self.queue
+                    .publish(&queue, vec![job.to_envelope()], Some(wait))
+                    .await?;
+                return Ok(());
+            }
+        };
         let Some(notification) = self
             .store
             .get_notification(&job.app, &job.notification)

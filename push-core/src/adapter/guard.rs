@@ -87,12 +87,6 @@ impl Guard {
         }
     }
 
-    /// Whether every in-flight slot is taken: a caller holding queue messages should park
-    /// more work for this guard rather than wait, so other apps keep flowing.
-    pub fn is_saturated(&self) -> bool {
-        self.in_flight.available_permits() == 0
-    }
-
     async fn wait_for_rate(&self, units: usize) {
         let Some(rate) = &self.rate else { return };
         let units = u32::try_from(units).unwrap_or(u32::MAX);
