@@ -223,6 +223,29 @@ async fn a_rest_notification_reaches_apns_and_fcm_through_the_simulator() {
     });
     assert_eq!(fcm.len(), 1, "FCM got exactly one push");
     assert!(fcm[0].body.contains("\"conv\":\"42\""), "{}", fcm[0].body);
+
+    let metrics = s
+        .http
+        .get(format!("{}/metrics", s.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for needle in [
+        "pushgate_delivery_transitions_total{vendor=\"fcm\",app=\"chat-prod\",state=\"accepted\"}",
+        "pushgate_deliveries_total{vendor=\"apns\",app=\"chat-prod\",outcome=\"accepted\"}",
+        "pushgate_vendor_send_seconds_bucket{vendor=\"fcm\"",
+        "pushgate_queue_lag_seconds_bucket{queue=\"vendor.fcm\"",
+        "pushgate_queue_depth{queue=\"ingest\"}",
+        "pushgate_sends_in_flight{vendor=\"apns\"}",
+    ] {
+        assert!(
+            metrics.contains(needle),
+            "/metrics lacks {needle}:\n{metrics}"
+        );
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -111,7 +111,9 @@ impl Ingestor {
         self.queue
             .publish(
                 &QueueName::Ingest,
-                vec![Envelope::new(body).with_header("content-type", "application/json")],
+                vec![super::stamp(
+                    Envelope::new(body).with_header("content-type", "application/json"),
+                )],
                 None,
             )
             .await?;

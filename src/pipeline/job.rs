@@ -36,7 +36,7 @@ impl VendorJob {
     pub fn to_envelope(&self) -> Envelope {
         // Serialising plain strings and UUIDs cannot fail.
         let body = serde_json::to_vec(self).unwrap_or_default();
-        Envelope::new(body).with_header("content-type", "application/json")
+        super::stamp(Envelope::new(body).with_header("content-type", "application/json"))
     }
 
     /// Reads a job back; `None` for a message that is not one (it goes to the dead queue).

@@ -15,13 +15,60 @@ pub mod worker;
 use futures::future::BoxFuture;
 use ingest::Ingestor;
 use job::VendorJob;
-use push_core::queue::{Acker, Queue, QueueError, QueueName, Received};
+use push_core::queue::{Acker, Envelope, Queue, QueueError, QueueName, Received};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use worker::VendorWorker;
+
+/// Header with the publish time (Unix ms) of messages pushgate publishes itself; consumers
+/// turn it into the queue-lag histogram.
+pub const PUBLISHED_AT_HEADER: &str = "x-pushgate-published-at";
+
+/// How often queue depths are sampled for `/metrics`.
+const DEPTH_INTERVAL: Duration = Duration::from_secs(5);
+
+/// Marks an envelope with its publish time.
+pub fn stamp(envelope: Envelope) -> Envelope {
+    let ms = (time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000).to_string();
+    envelope.with_header(PUBLISHED_AT_HEADER, ms)
+}
+
+/// Records how long a message waited in its queue, when it says when it was published.
+fn record_lag(queue: &QueueName, envelope: &Envelope) {
+    let Some(published) = envelope
+        .headers
+        .get(PUBLISHED_AT_HEADER)
+        .and_then(|v| v.parse::<i128>().ok())
+    else {
+        return;
+    };
+    let now = time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000;
+    let lag = (now - published).max(0) as f64 / 1000.0;
+    metrics::histogram!("pushgate_queue_lag_seconds", "queue" => queue.full_name("").trim_start_matches('.').to_string()).record(lag);
+}
+
+/// Samples the depth of `queues` into the `pushgate_queue_depth` gauge until `shutdown`.
+async fn sample_depths(
+    queue: Arc<dyn Queue>,
+    queues: Vec<QueueName>,
+    shutdown: CancellationToken,
+) -> Result<(), QueueError> {
+    loop {
+        for name in &queues {
+            if let Ok(depth) = queue.depth(name).await {
+                metrics::gauge!("pushgate_queue_depth", "queue" => name.full_name("").trim_start_matches('.').to_string())
+                    .set(depth as f64);
+            }
+        }
+        tokio::select! {
+            () = shutdown.cancelled() => return Ok(()),
+            () = tokio::time::sleep(DEPTH_INTERVAL) => {}
+        }
+    }
+}
 
 /// Pause before a message that failed transiently is released for redelivery, so an outage
 /// does not turn into a hot loop.
@@ -67,6 +114,13 @@ impl Pipeline {
             .collect();
         self.queue.prepare(&vendors).await?;
         let mut loops = JoinSet::new();
+        let mut sampled = vec![QueueName::Ingest, QueueName::Dead];
+        sampled.extend(vendors.iter().map(|v| QueueName::Vendor(v.clone())));
+        loops.spawn(sample_depths(
+            Arc::clone(&self.queue),
+            sampled,
+            shutdown.clone(),
+        ));
         let ingestor = self.ingestor.clone();
         loops.spawn(consume(
             Arc::clone(&self.queue),
@@ -148,6 +202,7 @@ async fn consume(
             next = subscription.next() => next,
         };
         let Some(message) = next else { break };
+        record_lag(&name, &message.envelope);
         let (handler, acker) = (Arc::clone(&handler), Arc::clone(&acker));
         in_work.spawn(async move {
             let _permit = permit;

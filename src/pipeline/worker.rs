@@ -353,8 +353,11 @@ impl VendorWorker {
             accepted_at: n.accepted_at,
             targets,
         };
+        let in_flight = metrics::gauge!("pushgate_sends_in_flight", "vendor" => self.vendor);
+        in_flight.increment(targets.len() as f64);
         let started = std::time::Instant::now();
         let results: Vec<TargetResult> = guard.send(request).await;
+        in_flight.decrement(targets.len() as f64);
         metrics::histogram!("pushgate_vendor_send_seconds", "vendor" => self.vendor)
             .record(started.elapsed().as_secs_f64());
         results
@@ -485,6 +488,13 @@ impl VendorWorker {
             .await
         {
             Ok(d) => {
+                metrics::counter!(
+                    "pushgate_delivery_transitions_total",
+                    "vendor" => self.vendor,
+                    "app" => d.app_id.clone(),
+                    "state" => d.state.as_str()
+                )
+                .increment(1);
                 self.events.receipt(&d).await;
                 Ok(Some(d))
             }
