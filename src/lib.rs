@@ -10,4 +10,5 @@ pub mod queue;
 pub mod service;
 pub mod store;
 pub mod telemetry;
+mod url_secrets;
 pub mod vault;

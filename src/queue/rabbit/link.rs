@@ -12,6 +12,7 @@
 //! carry it goes through [`Link::scrub`]; logs and errors name the broker by
 //! [`redact`]ed URL.
 
+use crate::url_secrets::{redact, scrub};
 use lapin::options::ConfirmSelectOptions;
 use lapin::{Channel, Connection, ConnectionProperties};
 use push_core::queue::QueueError;
@@ -287,65 +288,6 @@ fn backoff(failures: u32, max: Duration) -> Duration {
     FIRST_BACKOFF
         .saturating_mul(factor)
         .min(max.max(FIRST_BACKOFF))
-}
-
-/// `url` with its password replaced by `***`.
-pub(super) fn redact(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_string();
-    };
-    let end = rest.find(['/', '?']).unwrap_or(rest.len());
-    let (authority, tail) = rest.split_at(end);
-    match authority.rsplit_once('@') {
-        Some((userinfo, host)) => match userinfo.split_once(':') {
-            Some((user, _)) => format!("{scheme}://{user}:***@{host}{tail}"),
-            None => url.to_string(),
-        },
-        None => url.to_string(),
-    }
-}
-
-/// The password of `url`, as written and percent-decoded.
-fn password(url: &str) -> Vec<String> {
-    let Some((_, rest)) = url.split_once("://") else {
-        return Vec::new();
-    };
-    let end = rest.find(['/', '?']).unwrap_or(rest.len());
-    let Some((userinfo, _)) = rest[..end].rsplit_once('@') else {
-        return Vec::new();
-    };
-    let Some((_, raw)) = userinfo.split_once(':') else {
-        return Vec::new();
-    };
-    let mut found = vec![raw.to_string(), percent_decode(raw)];
-    found.retain(|p| !p.is_empty());
-    found
-}
-
-fn percent_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%'
-            && let Some(hex) = s.get(i + 1..i + 3)
-            && let Ok(b) = u8::from_str_radix(hex, 16)
-        {
-            out.push(b);
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
-/// `message` with the password of `url` replaced by `***`.
-fn scrub(message: &str, url: &str) -> String {
-    password(url)
-        .iter()
-        .fold(message.to_string(), |m, p| m.replace(p.as_str(), "***"))
 }
 
 #[cfg(test)]
