@@ -10,6 +10,7 @@
 #![allow(clippy::unwrap_used)]
 
 use push_core::notification::WechatContent;
+use push_core::store::{AuthReport, CredentialAction, CredentialAuditEntry};
 use push_core::{
     AndroidSettings, ApiKeyId, ApnsEnvironment, ApnsSettings, App, AppSettings, Channel,
     CredentialKind, CredentialState, Delivery, DeliveryId, DeliveryState, Device,
@@ -1157,6 +1158,284 @@ async fn concurrent_credential_uploads_get_distinct_versions(s: Arc<dyn Store>) 
     assert_eq!(active, vec![4], "only the latest is active");
 }
 
+async fn credential_versions_are_activated_and_deleted(s: Arc<dyn Store>) {
+    app(&*s, "chat").await;
+    let t0 = now_ms();
+    let mut ids = Vec::new();
+    for n in 1..=3u8 {
+        let c = credential("chat", Channel::Apns, n);
+        s.insert_credential(&c, t0 + Duration::seconds(i64::from(n)))
+            .await
+            .unwrap();
+        ids.push(c.id);
+    }
+    let v1 = s
+        .credential_version("chat", Channel::Apns, 1)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (v1.meta.id, v1.meta.state),
+        (ids[0], CredentialState::Inactive)
+    );
+    assert_eq!(v1.sealed.kek_id, "kek-1");
+    assert!(
+        s.credential_version("chat", Channel::Apns, 9)
+            .await
+            .unwrap()
+            .is_none()
+    );
+
+    let at = t0 + Duration::seconds(10);
+    let (meta, previous) = s
+        .activate_credential("chat", Channel::Apns, 1, at)
+        .await
+        .unwrap();
+    assert_eq!(
+        (meta.version, meta.state, meta.activated_at),
+        (1, CredentialState::Active, Some(at))
+    );
+    assert_eq!(previous, Some(3));
+    let active = s
+        .active_credential("chat", Channel::Apns)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(active.meta.id, ids[0]);
+    // Activating the active version again keeps its activation time.
+    let (again, previous) = s
+        .activate_credential("chat", Channel::Apns, 1, at + Duration::seconds(5))
+        .await
+        .unwrap();
+    assert_eq!((again.activated_at, previous), (Some(at), Some(1)));
+    let missing = s.activate_credential("chat", Channel::Apns, 7, at).await;
+    assert!(
+        matches!(missing, Err(StoreError::NotFound(_))),
+        "{missing:?}"
+    );
+
+    let active_delete = s.delete_credential("chat", Channel::Apns, 1).await;
+    assert!(
+        matches!(active_delete, Err(StoreError::Conflict(_))),
+        "{active_delete:?}"
+    );
+    assert!(s.delete_credential("chat", Channel::Apns, 2).await.unwrap());
+    assert!(!s.delete_credential("chat", Channel::Apns, 2).await.unwrap());
+    let versions: Vec<(i64, CredentialState)> = s
+        .list_credential_status("chat")
+        .await
+        .unwrap()
+        .iter()
+        .map(|c| (c.meta.version, c.meta.state))
+        .collect();
+    assert_eq!(
+        versions,
+        [(1, CredentialState::Active), (3, CredentialState::Inactive)]
+    );
+    // A new upload numbers after the highest version ever kept.
+    let next = s
+        .insert_credential(&credential("chat", Channel::Apns, 4), at)
+        .await
+        .unwrap();
+    assert_eq!(next.version, 4);
+}
+
+async fn credential_health_and_fallback(s: Arc<dyn Store>) {
+    app(&*s, "chat").await;
+    let t0 = now_ms();
+    let old = credential("chat", Channel::Fcm, 1);
+    let new = credential("chat", Channel::Fcm, 2);
+    s.insert_credential(&old, t0).await.unwrap();
+    s.insert_credential(&new, t0 + Duration::seconds(1))
+        .await
+        .unwrap();
+
+    let ok_at = t0 + Duration::seconds(2);
+    let report = AuthReport {
+        success_at: Some(ok_at),
+        failure: Some((
+            ok_at + Duration::seconds(1),
+            "UNAUTHENTICATED: bad key".into(),
+        )),
+    };
+    s.record_credential_auth(new.id, &report).await.unwrap();
+    // An older verdict never overwrites a newer one.
+    s.record_credential_auth(
+        new.id,
+        &AuthReport {
+            success_at: Some(t0),
+            failure: None,
+        },
+    )
+    .await
+    .unwrap();
+    let listed = s.list_credential_status("chat").await.unwrap();
+    let health = &listed[1].health;
+    assert_eq!(listed[1].meta.id, new.id);
+    assert_eq!(health.last_success_at, Some(ok_at));
+    assert_eq!(health.last_failure_at, Some(ok_at + Duration::seconds(1)));
+    assert_eq!(
+        health.last_failure_reason.as_deref(),
+        Some("UNAUTHENTICATED: bad key")
+    );
+    assert_eq!(listed[0].health, Default::default());
+
+    let candidate = s
+        .fallback_candidate("chat", Channel::Fcm, new.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(candidate.meta.id, old.id);
+    assert!(candidate.sealed == old.sealed);
+    let at = t0 + Duration::seconds(5);
+    assert!(
+        s.fall_back_credential(new.id, old.id, "refused", at)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !s.fall_back_credential(new.id, old.id, "refused", at)
+            .await
+            .unwrap(),
+        "a second instance's fallback finds it done"
+    );
+    let active = s
+        .active_credential("chat", Channel::Fcm)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (active.meta.id, active.meta.activated_at),
+        (old.id, Some(at))
+    );
+    let listed = s.list_credential_status("chat").await.unwrap();
+    assert_eq!(listed[1].health.unhealthy_at, Some(at));
+    assert_eq!(
+        listed[1].health.unhealthy_reason.as_deref(),
+        Some("refused")
+    );
+    // The unhealthy version is no candidate; activating it by hand clears the mark.
+    assert!(
+        s.fallback_candidate("chat", Channel::Fcm, old.id)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    s.activate_credential("chat", Channel::Fcm, 2, at)
+        .await
+        .unwrap();
+    let listed = s.list_credential_status("chat").await.unwrap();
+    assert_eq!(listed[1].health.unhealthy_at, None);
+}
+
+async fn credential_expiry_warnings_and_rewrap_batches(s: Arc<dyn Store>) {
+    app(&*s, "chat").await;
+    let t0 = now_ms();
+    let mut cert = credential("chat", Channel::Apns, 1);
+    cert.kind = CredentialKind::ApnsP12;
+    s.insert_credential(&cert, t0).await.unwrap();
+    let mut fcm = credential("chat", Channel::Fcm, 2);
+    fcm.not_after = None;
+    s.insert_credential(&fcm, t0).await.unwrap();
+    let expiring = s.active_expiring_credentials().await.unwrap();
+    assert_eq!(expiring.iter().map(|m| m.id).collect::<Vec<_>>(), [cert.id]);
+    assert!(s.mark_expiry_warned(cert.id, 30).await.unwrap());
+    assert!(
+        !s.mark_expiry_warned(cert.id, 30).await.unwrap(),
+        "once per threshold"
+    );
+    assert!(s.mark_expiry_warned(cert.id, 7).await.unwrap());
+    assert!(!s.mark_expiry_warned(cert.id, 30).await.unwrap());
+
+    // Rewrap batches: rows not under the given key, after a cursor, by id.
+    let all = s
+        .credentials_sealed_elsewhere("kek-new", None, 10)
+        .await
+        .unwrap();
+    assert_eq!(all.len(), 2);
+    let first = s
+        .credentials_sealed_elsewhere("kek-new", None, 1)
+        .await
+        .unwrap();
+    let rest = s
+        .credentials_sealed_elsewhere("kek-new", Some(first[0].meta.id), 10)
+        .await
+        .unwrap();
+    assert_eq!(rest.len(), 1);
+    assert_ne!(rest[0].meta.id, first[0].meta.id);
+    let target = &first[0];
+    let resealed = SealedCredential {
+        kek_id: "kek-new".into(),
+        wrapped_dek: vec![1, 2, 3],
+        ciphertext: vec![4, 5, 6],
+    };
+    assert!(
+        !s.replace_sealed_credential(target.meta.id, "kek-other", &resealed)
+            .await
+            .unwrap(),
+        "compare-and-set on the key id"
+    );
+    assert!(
+        s.replace_sealed_credential(target.meta.id, &target.sealed.kek_id, &resealed)
+            .await
+            .unwrap()
+    );
+    let left = s
+        .credentials_sealed_elsewhere("kek-new", None, 10)
+        .await
+        .unwrap();
+    assert_eq!(left.len(), 1);
+    let back = s
+        .credential_version("chat", target.meta.channel, target.meta.version)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(back.sealed == resealed);
+}
+
+async fn credential_audit_is_kept_per_app(s: Arc<dyn Store>) {
+    let a = app(&*s, "chat").await;
+    app(&*s, "other").await;
+    let t0 = now_ms();
+    let key = ApiKeyId::new();
+    for (i, action) in [
+        CredentialAction::Upload,
+        CredentialAction::Rollback,
+        CredentialAction::Fallback,
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let entry = CredentialAuditEntry {
+            id: Uuid::new_v4(),
+            tenant_id: a.tenant_id,
+            api_key_id: (action != CredentialAction::Fallback).then_some(key),
+            app_id: "chat".into(),
+            channel: Channel::Apns,
+            version: i as i64 + 1,
+            action,
+            at: t0 + Duration::seconds(i as i64),
+        };
+        s.insert_credential_audit(&entry).await.unwrap();
+    }
+    let log = s.list_credential_audit("chat").await.unwrap();
+    let seen: Vec<(CredentialAction, i64, Option<ApiKeyId>)> = log
+        .iter()
+        .map(|e| (e.action, e.version, e.api_key_id))
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            (CredentialAction::Upload, 1, Some(key)),
+            (CredentialAction::Rollback, 2, Some(key)),
+            (CredentialAction::Fallback, 3, None)
+        ]
+    );
+    assert_eq!(log[0].tenant_id, a.tenant_id);
+    assert_eq!(log[2].at, t0 + Duration::seconds(2));
+    assert!(s.list_credential_audit("other").await.unwrap().is_empty());
+}
+
 // ---------------------------------------------------------------------------------------
 // Both backends, every case
 // ---------------------------------------------------------------------------------------
@@ -1210,6 +1489,10 @@ conformance!(
     concurrent_transitions_have_one_winner,
     credentials_are_versioned,
     concurrent_credential_uploads_get_distinct_versions,
+    credential_versions_are_activated_and_deleted,
+    credential_health_and_fallback,
+    credential_expiry_warnings_and_rewrap_batches,
+    credential_audit_is_kept_per_app,
 );
 
 // ---------------------------------------------------------------------------------------

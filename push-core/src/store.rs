@@ -18,6 +18,13 @@ use crate::receipt::ReceiptEvent;
 use crate::tenant::{ApiKey, NewApiKey, Tenant};
 use async_trait::async_trait;
 use time::OffsetDateTime;
+use uuid::Uuid;
+
+mod lifecycle;
+
+pub use lifecycle::{
+    AuthReport, CredentialAction, CredentialAuditEntry, CredentialHealth, CredentialStatus,
+};
 
 /// What went wrong in the store, grouped by what the caller should do.
 #[derive(Debug, thiserror::Error)]
@@ -175,4 +182,76 @@ pub trait Store: Send + Sync + 'static {
         app: &str,
         channel: Channel,
     ) -> StoreResult<Option<StoredCredential>>;
+
+    /// One version of an app's channel credential, with its sealed secret.
+    async fn credential_version(
+        &self,
+        app: &str,
+        channel: Channel,
+        version: i64,
+    ) -> StoreResult<Option<StoredCredential>>;
+    /// Every version of every channel of an app with its health, by channel then version.
+    async fn list_credential_status(&self, app: &str) -> StoreResult<Vec<CredentialStatus>>;
+    /// Makes `version` the active one (the active one becomes inactive) and clears its
+    /// unhealthy mark; `NotFound` when there is no such version. Activating the active
+    /// version changes nothing but the mark. Answers the version and the number of the
+    /// version that was active before, if any.
+    async fn activate_credential(
+        &self,
+        app: &str,
+        channel: Channel,
+        version: i64,
+        now: OffsetDateTime,
+    ) -> StoreResult<(CredentialMeta, Option<i64>)>;
+    /// Deletes an inactive version; false when there is none, `Conflict` when it is active.
+    async fn delete_credential(
+        &self,
+        app: &str,
+        channel: Channel,
+        version: i64,
+    ) -> StoreResult<bool>;
+    /// Records vendor verdicts on a version's auth (each only if newer than the stored one).
+    async fn record_credential_auth(&self, id: Uuid, report: &AuthReport) -> StoreResult<()>;
+    /// The version to fall back to when `failing` is refused: the inactive, healthy version
+    /// of the same app and channel that was active most recently.
+    async fn fallback_candidate(
+        &self,
+        app: &str,
+        channel: Channel,
+        failing: Uuid,
+    ) -> StoreResult<Option<StoredCredential>>;
+    /// Atomically, and only while `from` is the active version: marks `from` unhealthy with
+    /// `reason` and activates `to`. True when this call made the switch.
+    async fn fall_back_credential(
+        &self,
+        from: Uuid,
+        to: Uuid,
+        reason: &str,
+        now: OffsetDateTime,
+    ) -> StoreResult<bool>;
+    /// Every active version that has an expiry (certificates), of every app.
+    async fn active_expiring_credentials(&self) -> StoreResult<Vec<CredentialMeta>>;
+    /// Notes that the expiry warning for `days` (30, 7, 1, 0) was raised for a version;
+    /// true only for the first caller per threshold (across instances).
+    async fn mark_expiry_warned(&self, id: Uuid, days: i64) -> StoreResult<bool>;
+    /// Up to `limit` sealed versions whose data key is not wrapped by `kek_id`, with ids
+    /// after `after`, by id: the batches of a master-key rewrap.
+    async fn credentials_sealed_elsewhere(
+        &self,
+        kek_id: &str,
+        after: Option<Uuid>,
+        limit: i64,
+    ) -> StoreResult<Vec<StoredCredential>>;
+    /// Replaces the sealed secret of a version if it is still wrapped by `expected_kek_id`;
+    /// true when it was replaced.
+    async fn replace_sealed_credential(
+        &self,
+        id: Uuid,
+        expected_kek_id: &str,
+        sealed: &SealedCredential,
+    ) -> StoreResult<bool>;
+    /// Appends to the credential audit log.
+    async fn insert_credential_audit(&self, entry: &CredentialAuditEntry) -> StoreResult<()>;
+    /// An app's credential audit log, oldest first.
+    async fn list_credential_audit(&self, app: &str) -> StoreResult<Vec<CredentialAuditEntry>>;
 }

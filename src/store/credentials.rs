@@ -123,26 +123,30 @@ impl SqlStore {
             .fetch_optional(&self.pool)
             .await
             .map_err(|e| db_error(e, &format!("{channel} credential of app {app}")))?;
-        let Some(row) = row else {
-            return Ok(None);
-        };
-        Ok(Some(StoredCredential {
-            meta: row.meta.into_meta()?,
-            sealed: SealedCredential {
-                kek_id: row.kek_id,
-                wrapped_dek: row.wrapped_dek,
-                ciphertext: row.ciphertext,
-            },
-        }))
+        row.map(ActiveRow::into_stored).transpose()
     }
 }
 
 /// A `credentials` row with its sealed secret.
 #[derive(sqlx::FromRow)]
-struct ActiveRow {
+pub(super) struct ActiveRow {
     #[sqlx(flatten)]
     meta: CredentialRow,
     kek_id: String,
     wrapped_dek: Vec<u8>,
     ciphertext: Vec<u8>,
+}
+
+impl ActiveRow {
+    /// The metadata and the sealed secret.
+    pub(super) fn into_stored(self) -> StoreResult<StoredCredential> {
+        Ok(StoredCredential {
+            meta: self.meta.into_meta()?,
+            sealed: SealedCredential {
+                kek_id: self.kek_id,
+                wrapped_dek: self.wrapped_dek,
+                ciphertext: self.ciphertext,
+            },
+        })
+    }
 }

@@ -8,11 +8,16 @@
 //! describe the same tables and columns.
 //!
 //! Each area has its own file: [`tenants`] (tenants and API keys), [`apps`], [`devices`],
-//! [`notifications`], [`deliveries`] (deliveries and their receipts) and [`credentials`];
+//! [`notifications`], [`deliveries`] (deliveries and their receipts), [`credentials`]
+//! (upload), [`credential_versions`] (activation, deletion, fallback), [`credential_upkeep`]
+//! (health, expiry warnings, rewrap batches) and [`credential_audit`];
 //! `port` wires them into the [`push_core::Store`] trait.
 
 mod apps;
 mod connect;
+mod credential_audit;
+mod credential_upkeep;
+mod credential_versions;
 mod credentials;
 mod deliveries;
 mod devices;

@@ -3,12 +3,15 @@
 use super::SqlStore;
 use super::error::db_error;
 use async_trait::async_trait;
+use push_core::SealedCredential;
+use push_core::store::{AuthReport, CredentialAuditEntry, CredentialStatus};
 use push_core::{
     ApiKey, ApiKeyId, App, Channel, CredentialMeta, Delivery, DeliveryId, Device,
     DeviceRegistration, IngestMessage, NewApiKey, NewCredentialVersion, ReceiptEvent, Store,
     StoreResult, StoredCredential, StoredNotification, Tenant, TenantId, Transition,
 };
 use time::OffsetDateTime;
+use uuid::Uuid;
 
 #[async_trait]
 impl Store for SqlStore {
@@ -164,5 +167,97 @@ impl Store for SqlStore {
         channel: Channel,
     ) -> StoreResult<Option<StoredCredential>> {
         self.active_credential_impl(app, channel).await
+    }
+
+    async fn credential_version(
+        &self,
+        app: &str,
+        channel: Channel,
+        version: i64,
+    ) -> StoreResult<Option<StoredCredential>> {
+        self.credential_version_impl(app, channel, version).await
+    }
+
+    async fn list_credential_status(&self, app: &str) -> StoreResult<Vec<CredentialStatus>> {
+        self.list_credential_status_impl(app).await
+    }
+
+    async fn activate_credential(
+        &self,
+        app: &str,
+        channel: Channel,
+        version: i64,
+        now: OffsetDateTime,
+    ) -> StoreResult<(CredentialMeta, Option<i64>)> {
+        self.activate_credential_impl(app, channel, version, now)
+            .await
+    }
+
+    async fn delete_credential(
+        &self,
+        app: &str,
+        channel: Channel,
+        version: i64,
+    ) -> StoreResult<bool> {
+        self.delete_credential_impl(app, channel, version).await
+    }
+
+    async fn record_credential_auth(&self, id: Uuid, report: &AuthReport) -> StoreResult<()> {
+        self.record_credential_auth_impl(id, report).await
+    }
+
+    async fn fallback_candidate(
+        &self,
+        app: &str,
+        channel: Channel,
+        failing: Uuid,
+    ) -> StoreResult<Option<StoredCredential>> {
+        self.fallback_candidate_impl(app, channel, failing).await
+    }
+
+    async fn fall_back_credential(
+        &self,
+        from: Uuid,
+        to: Uuid,
+        reason: &str,
+        now: OffsetDateTime,
+    ) -> StoreResult<bool> {
+        self.fall_back_credential_impl(from, to, reason, now).await
+    }
+
+    async fn active_expiring_credentials(&self) -> StoreResult<Vec<CredentialMeta>> {
+        self.active_expiring_credentials_impl().await
+    }
+
+    async fn mark_expiry_warned(&self, id: Uuid, days: i64) -> StoreResult<bool> {
+        self.mark_expiry_warned_impl(id, days).await
+    }
+
+    async fn credentials_sealed_elsewhere(
+        &self,
+        kek_id: &str,
+        after: Option<Uuid>,
+        limit: i64,
+    ) -> StoreResult<Vec<StoredCredential>> {
+        self.credentials_sealed_elsewhere_impl(kek_id, after, limit)
+            .await
+    }
+
+    async fn replace_sealed_credential(
+        &self,
+        id: Uuid,
+        expected_kek_id: &str,
+        sealed: &SealedCredential,
+    ) -> StoreResult<bool> {
+        self.replace_sealed_credential_impl(id, expected_kek_id, sealed)
+            .await
+    }
+
+    async fn insert_credential_audit(&self, entry: &CredentialAuditEntry) -> StoreResult<()> {
+        self.insert_credential_audit_impl(entry).await
+    }
+
+    async fn list_credential_audit(&self, app: &str) -> StoreResult<Vec<CredentialAuditEntry>> {
+        self.list_credential_audit_impl(app).await
     }
 }
