@@ -90,6 +90,7 @@ impl Application {
             metrics: crate::telemetry::metrics(),
             max_body_bytes: config.max_body_bytes,
             ingestor,
+            adapters: Arc::clone(&adapters),
         };
         Ok(Self {
             listener,

@@ -3,6 +3,9 @@
 
 mod apps;
 pub mod auth;
+mod credential_audit;
+mod credential_caller;
+mod credential_versions;
 mod credentials;
 mod devices;
 pub mod error;
@@ -41,6 +44,8 @@ pub struct AppState {
     pub max_body_bytes: usize,
     /// Validates and enqueues REST notifications.
     pub ingestor: crate::pipeline::ingest::Ingestor,
+    /// The enabled vendor adapters (credential verification on upload).
+    pub adapters: Arc<push_core::adapter::AdapterRegistry>,
 }
 
 /// The whole API as an axum router.
@@ -72,7 +77,19 @@ pub fn router(state: AppState) -> Router {
         .route("/apps/{app}/notifications", post(notifications::create))
         .route("/apps/{app}/notifications/{id}", get(notifications::get))
         .route("/apps/{app}/credentials", get(credentials::list))
-        .route("/apps/{app}/credentials/{vendor}", put(credentials::upload));
+        .route("/apps/{app}/credentials/{vendor}", put(credentials::upload))
+        .route(
+            "/apps/{app}/credentials/audit",
+            get(credential_audit::list),
+        )
+        .route(
+            "/apps/{app}/credentials/{vendor}/versions/{version}",
+            axum::routing::delete(credential_versions::delete),
+        )
+        .route(
+            "/apps/{app}/credentials/{vendor}/versions/{version}/activate",
+            post(credential_versions::activate),
+        );
     Router::new()
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
