@@ -26,6 +26,7 @@ pub struct Application {
     listener: TcpListener,
     router: axum::Router,
     pipeline: Pipeline,
+    expiry: crate::credentials::expiry::ExpiryMonitor,
     grace: Duration,
 }
 
@@ -52,10 +53,10 @@ impl Application {
             Arc::clone(&adapters),
             config.max_message_bytes,
         );
-        let credentials = Arc::new(CredentialCache::new(
-            Arc::clone(&dyn_store),
-            Arc::clone(&vault),
-        ));
+        let credentials = Arc::new(
+            CredentialCache::new(Arc::clone(&dyn_store), Arc::clone(&vault))
+                .with_events(Arc::clone(&queue)),
+        );
         let workers = adapters
             .adapters()
             .into_iter()
@@ -69,6 +70,10 @@ impl Application {
                 ))
             })
             .collect();
+        let expiry = crate::credentials::expiry::ExpiryMonitor::new(
+            Arc::clone(&dyn_store),
+            Arc::clone(&queue),
+        );
         let pipeline = Pipeline::new(
             Arc::clone(&queue),
             ingestor.clone(),
@@ -96,6 +101,7 @@ impl Application {
             listener,
             router: api::router(state),
             pipeline,
+            expiry,
             grace: Duration::from_secs(config.shutdown_grace_seconds),
         })
     }
@@ -122,6 +128,12 @@ impl Application {
                 .run(pipeline_stop)
                 .await
                 .map_err(anyhow::Error::from)
+        });
+        let expiry_stop = shutdown.clone();
+        let expiry = self.expiry;
+        tasks.spawn(async move {
+            expiry.run(expiry_stop).await;
+            Ok(())
         });
         // The first task to end (a failure, or both after shutdown) stops everything.
         tokio::select! {

@@ -3,6 +3,9 @@
 //! before it is stored ([`verify`]). Sealing is the vault's job (`crate::vault`); storing,
 //! versioning and activation belong to the store and the API.
 
+pub mod event;
+pub mod expiry;
+pub mod health;
 pub mod upload;
 pub mod verify;
 

@@ -7,7 +7,7 @@
 //! recorded. A job redelivered after a crash treats its deliveries still in `sending` as
 //! abandoned and sends them again (the rare duplicate is the price of never losing one).
 
-use super::credentials::{CredentialCache, CredentialError};
+use super::credentials::{CredentialCache, CredentialError, auth_verdict};
 use super::events::{EventPublisher, TokenInvalidEvent};
 use super::job::VendorJob;
 use push_core::adapter::{
@@ -297,9 +297,21 @@ impl VendorWorker {
             .collect();
         let credential = match self.credentials.active(&app.id, channel).await {
             Ok(c) => c,
+            // Permanent until a new certificate is uploaded: fail, never retry.
+            Err(e @ CredentialError::Expired(..)) => {
+                let outcome = Outcome::Rejected {
+                    reason: e.to_string(),
+                };
+                return targets
+                    .iter()
+                    .map(|t| (t.delivery_id, outcome.clone()))
+                    .collect();
+            }
             Err(e) => {
                 let reason = match &e {
-                    CredentialError::Missing(_) | CredentialError::Sealed(..) => e.to_string(),
+                    CredentialError::Missing(_)
+                    | CredentialError::Sealed(..)
+                    | CredentialError::Expired(..) => e.to_string(),
                     CredentialError::Store(_) => {
                         "storage unavailable while loading the credential".into()
                     }
@@ -334,6 +346,39 @@ impl VendorWorker {
             tracing::warn!(app = %app.id, vendor = self.vendor, version = credential.version, "vendor refused auth; refreshing once");
             guard.forget_auth(credential.id);
             outcomes.extend(self.call(&guard, app, &credential, n, &refused).await);
+        }
+        let verdict = auth_verdict(targets.iter().filter_map(|t| outcomes.get(&t.delivery_id)));
+        if let Some(verdict) = &verdict {
+            self.credentials.report(
+                &credential,
+                verdict.as_ref().map(|_| ()).map_err(String::as_str),
+            );
+        }
+        // Refused even after the refresh: try the previously active version once.
+        if let Some(Err(reason)) = verdict
+            && let Some(previous) = self
+                .credentials
+                .fallback_for(&app.id, channel, &credential)
+                .await
+        {
+            let still: Vec<SendTarget> = targets
+                .iter()
+                .filter(|t| {
+                    matches!(
+                        outcomes.get(&t.delivery_id),
+                        Some(Outcome::AuthFailed { .. })
+                    )
+                })
+                .cloned()
+                .collect();
+            let retried = self.call(&guard, app, &previous, n, &still).await;
+            if let Some(Ok(())) = auth_verdict(retried.values()) {
+                self.credentials
+                    .confirm_fallback(app, channel, &credential, &previous, &reason)
+                    .await;
+                self.credentials.report(&previous, Ok(()));
+            }
+            outcomes.extend(retried);
         }
         outcomes
     }
