@@ -1,8 +1,8 @@
-//! The `pushgate` command: `serve` (default) and `migrate`.
+//! The `pushgate` command: `serve` (default), `migrate` and `credentials rewrap`.
 
 use clap::{Parser, Subcommand};
 use pushgate::config::{Config, ConfigFlags};
-use pushgate::service::{Application, open_store, shutdown_on_signals};
+use pushgate::service::{Application, load_master_keys, open_store, shutdown_on_signals};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -26,6 +26,51 @@ enum Command {
     Serve,
     /// Apply database migrations and exit.
     Migrate,
+    /// Manage stored credentials.
+    Credentials {
+        #[command(subcommand)]
+        command: CredentialsCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum CredentialsCommand {
+    /// Re-encrypt every stored credential under the current master key (the first of
+    /// `master_key`; older keys listed after it must still be configured to open the rest).
+    /// Resumable: rerun after an interruption to finish.
+    Rewrap {
+        /// Rows read per batch.
+        #[arg(long, default_value_t = 100)]
+        batch_size: i64,
+        /// Stop after re-wrapping this many (the rest stay readable; rerun to continue).
+        #[arg(long)]
+        limit: Option<u64>,
+    },
+}
+
+/// `pushgate credentials rewrap`: prints the counts; fails when a row could not be opened.
+async fn rewrap(config: &Config, batch_size: i64, limit: Option<u64>) -> anyhow::Result<()> {
+    let store = open_store(config).await?;
+    let vault = pushgate::vault::Vault::new(load_master_keys(config)?);
+    let report =
+        pushgate::credentials::rewrap::rewrap_all(&store, &vault, batch_size, limit).await?;
+    println!(
+        "rewrapped {} credential(s) under {}; changed meanwhile {}; unknown master key {}; undecryptable {}{}",
+        report.rewrapped,
+        report.key_id,
+        report.changed_meanwhile,
+        report.unknown_key,
+        report.undecryptable,
+        if report.stopped_at_limit {
+            "; stopped at --limit, run again to finish"
+        } else {
+            "; done"
+        }
+    );
+    if report.unknown_key + report.undecryptable > 0 {
+        anyhow::bail!("some credentials could not be re-wrapped (see the log)");
+    }
+    Ok(())
 }
 
 fn main() -> ExitCode {
@@ -59,6 +104,9 @@ fn main() -> ExitCode {
                 tracing::info!("migrations applied");
                 Ok(())
             }
+            Command::Credentials {
+                command: CredentialsCommand::Rewrap { batch_size, limit },
+            } => rewrap(&config, batch_size, limit).await,
         }
     });
     match result {

@@ -182,7 +182,8 @@ pub async fn open_store(config: &Config) -> anyhow::Result<SqlStore> {
     Ok(store)
 }
 
-fn load_master_keys(config: &Config) -> anyhow::Result<crate::vault::Keyring> {
+/// Loads the master keys as configured (generating one for the embedded default).
+pub fn load_master_keys(config: &Config) -> anyhow::Result<crate::vault::Keyring> {
     let generate_into = config.is_embedded().then_some(config.data_dir.as_path());
     let loaded = load_keyring(
         config.master_key.as_ref().map(Secret::expose),

@@ -1,11 +1,14 @@
-//! Vendor credentials as tenants upload them: reading the uploaded fields into a
-//! [`push_core::CredentialSecret`] ([`upload`]) and verifying it through the vendor's adapter
-//! before it is stored ([`verify`]). Sealing is the vault's job (`crate::vault`); storing,
-//! versioning and activation belong to the store and the API.
+//! Vendor credentials as a product feature: reading uploaded fields into a
+//! [`push_core::CredentialSecret`] ([`upload`]), verifying it through the vendor's adapter
+//! before it is stored ([`verify`]), the vendor's verdicts on each version ([`health`]),
+//! certificate expiry warnings ([`expiry`]), `<app>.credential` events ([`event`]) and
+//! master-key rotation ([`rewrap`]). Sealing is the vault's job (`crate::vault`); storing and
+//! versioning belong to the store, activation and the audit log to the API.
 
 pub mod event;
 pub mod expiry;
 pub mod health;
+pub mod rewrap;
 pub mod upload;
 pub mod verify;
 
