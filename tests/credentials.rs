@@ -305,3 +305,243 @@ async fn vendors_without_an_adapter_get_structural_checks_only() {
         "{b}"
     );
 }
+
+fn versions(list: &[Value]) -> Vec<(String, i64, String)> {
+    list.iter()
+        .map(|c| {
+            (
+                c["vendor"].as_str().unwrap().to_string(),
+                c["version"].as_i64().unwrap(),
+                c["state"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn versions_are_restored_with_one_call_and_inactive_ones_deleted() {
+    let e = env().await;
+    for _ in 0..3 {
+        let (s, b) = e.pg.upload(&e.key, "chat", "fcm", "", dev_fcm()).await;
+        assert_eq!(s, StatusCode::CREATED, "{b}");
+    }
+    let (s, meta) =
+        e.pg.call(
+            Method::POST,
+            "/v1/apps/chat/credentials/fcm/versions/1/activate",
+            &e.key,
+            None,
+        )
+        .await;
+    assert_eq!(
+        (s, meta["version"].as_i64(), meta["state"].as_str()),
+        (StatusCode::OK, Some(1), Some("active")),
+        "{meta}"
+    );
+    let list = e.pg.credentials(&e.key, "chat").await;
+    assert_eq!(
+        versions(&list),
+        [
+            ("fcm".into(), 1, "active".into()),
+            ("fcm".into(), 2, "inactive".into()),
+            ("fcm".into(), 3, "inactive".into())
+        ]
+    );
+    for field in [
+        "kind",
+        "fingerprint",
+        "created_at",
+        "activated_at",
+        "not_after",
+        "health",
+    ] {
+        assert!(
+            list[0].get(field).is_some(),
+            "{field} is listed: {}",
+            list[0]
+        );
+    }
+    assert!(
+        list[0]["health"].get("last_success_at").is_some(),
+        "{}",
+        list[0]
+    );
+
+    let (s, b) =
+        e.pg.call(
+            Method::DELETE,
+            "/v1/apps/chat/credentials/fcm/versions/1",
+            &e.key,
+            None,
+        )
+        .await;
+    assert_eq!(
+        (s, &b["error"]["code"]),
+        (StatusCode::CONFLICT, &json!("conflict")),
+        "{b}"
+    );
+    let (s, _) =
+        e.pg.call(
+            Method::DELETE,
+            "/v1/apps/chat/credentials/fcm/versions/2",
+            &e.key,
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    for path in [
+        "/v1/apps/chat/credentials/fcm/versions/2",
+        "/v1/apps/chat/credentials/apns/versions/1",
+    ] {
+        let (s, b) = e.pg.call(Method::DELETE, path, &e.key, None).await;
+        assert_eq!(s, StatusCode::NOT_FOUND, "{path}: {b}");
+    }
+    let (s, _) =
+        e.pg.call(
+            Method::POST,
+            "/v1/apps/chat/credentials/fcm/versions/9/activate",
+            &e.key,
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (s, _) =
+        e.pg.call(
+            Method::POST,
+            "/v1/apps/chat/credentials/fcm/versions/3/activate",
+            &e.key,
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+
+    let (s, audit) =
+        e.pg.call(Method::GET, "/v1/apps/chat/credentials/audit", &e.key, None)
+            .await;
+    assert_eq!(s, StatusCode::OK, "{audit}");
+    let actions: Vec<(String, i64)> = audit
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| {
+            (
+                a["action"].as_str().unwrap().to_string(),
+                a["version"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            ("upload".into(), 1),
+            ("upload".into(), 2),
+            ("upload".into(), 3),
+            ("rollback".into(), 1),
+            ("delete".into(), 2),
+            ("activate".into(), 3)
+        ]
+    );
+    let first = &audit[0];
+    for field in ["tenant_id", "api_key_id", "app_id", "vendor", "at"] {
+        assert!(!first[field].is_null(), "{field}: {first}");
+    }
+}
+
+#[tokio::test]
+async fn another_tenant_gets_404_on_every_credential_route() {
+    let e = env().await;
+    let (s, b) = e.pg.upload(&e.key, "chat", "fcm", "", dev_fcm()).await;
+    assert_eq!(s, StatusCode::CREATED, "{b}");
+    let (s, b) = e.pg.upload(&e.key, "chat", "fcm", "", dev_fcm()).await;
+    assert_eq!(s, StatusCode::CREATED, "{b}");
+    let intruder = e.pg.tenant("intruder").await;
+    let routes: [(Method, &str, Option<Value>); 5] = [
+        (Method::GET, "/v1/apps/chat/credentials", None),
+        (
+            Method::PUT,
+            "/v1/apps/chat/credentials/fcm",
+            Some(dev_fcm()),
+        ),
+        (
+            Method::POST,
+            "/v1/apps/chat/credentials/fcm/versions/1/activate",
+            None,
+        ),
+        (
+            Method::DELETE,
+            "/v1/apps/chat/credentials/fcm/versions/1",
+            None,
+        ),
+        (Method::GET, "/v1/apps/chat/credentials/audit", None),
+    ];
+    for (method, path, body) in routes {
+        let (s, b) = e.pg.call(method.clone(), path, &intruder, body).await;
+        assert_eq!(s, StatusCode::NOT_FOUND, "{method} {path}: {b}");
+        assert_eq!(b["error"]["message"], "app not found", "{b}");
+        let (s, _) = e.pg.call(method.clone(), path, "pgk_not-a-key", None).await;
+        assert_eq!(s, StatusCode::UNAUTHORIZED, "{method} {path}");
+    }
+    // Nothing changed: two versions, the second active, two uploads in the log.
+    let list = e.pg.credentials(&e.key, "chat").await;
+    assert_eq!(
+        versions(&list),
+        [
+            ("fcm".into(), 1, "inactive".into()),
+            ("fcm".into(), 2, "active".into())
+        ]
+    );
+    let (_, audit) =
+        e.pg.call(Method::GET, "/v1/apps/chat/credentials/audit", &e.key, None)
+            .await;
+    assert_eq!(audit.as_array().unwrap().len(), 2);
+}
+
+#[tokio::test]
+async fn activating_a_version_that_no_longer_verifies_is_refused() {
+    let e = env().await;
+    let (s, b) =
+        e.pg.upload(
+            &e.key,
+            "chat",
+            "apns",
+            "",
+            p12("apns-cert.p12", P12_PASSWORD),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{b}");
+    let (s, b) = e.pg.upload(&e.key, "chat", "apns", "", dev_p8()).await;
+    assert_eq!(s, StatusCode::CREATED, "{b}");
+    // The app's bundle id changes: the certificate no longer covers it.
+    let (s, b) =
+        e.pg.call(
+            Method::PATCH,
+            "/v1/apps/chat",
+            &e.key,
+            Some(json!({"settings": {
+            "apns": {"bundle_id": "com.example.renamed"}}})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    let (s, b) =
+        e.pg.call(
+            Method::POST,
+            "/v1/apps/chat/credentials/apns/versions/1/activate",
+            &e.key,
+            None,
+        )
+        .await;
+    assert_eq!(
+        (s, &b["error"]["code"]),
+        (StatusCode::BAD_REQUEST, &json!("invalid_credential")),
+        "{b}"
+    );
+    assert!(
+        b["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("com.example.renamed"),
+        "{b}"
+    );
+    let list = e.pg.credentials(&e.key, "chat").await;
+    assert_eq!(list[1]["state"], "active", "version 2 stays active");
+}
