@@ -114,6 +114,7 @@ impl PipelineConfig {
                 rate_per_second: self.rate_per_second_per_app,
                 burst: 10,
             },
+            admission_wait: Duration::from_millis(250),
             park_when_saturated: Duration::from_secs(1),
             park_after_auth_failure: Duration::from_secs(self.auth_failure_pause_seconds),
         }

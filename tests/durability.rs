@@ -8,7 +8,7 @@
 
 mod support;
 
-use push_sim::types::{FaultSpec, RequestFilter, Vendor};
+use push_sim::types::{FaultSpec, Vendor};
 use push_sim::{Sim, SimConfig};
 use reqwest::{Client, StatusCode};
 use serde_json::{Value, json};
@@ -52,89 +52,6 @@ fn start(dir: &Path, port: u16, sim: &Sim, extra_env: &[(String, String)]) -> In
     }
 }
 
-async fn call(
-    http: &Client,
-    base: &str,
-    token: &str,
-    method: reqwest::Method,
-    path: &str,
-    body: Value,
-) -> Value {
-    let resp = http
-        .request(method, format!("{base}{path}"))
-        .bearer_auth(token)
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    let status = resp.status();
-    let value: Value = resp.json().await.unwrap_or(Value::Null);
-    assert!(status.is_success(), "{path}: {status} {value}");
-    value
-}
-
-/// Tenant, key, app, FCM credential and one device per notification; answers the key.
-async fn set_up(http: &Client, base: &str) -> String {
-    use reqwest::Method;
-    let tenant = call(
-        http,
-        base,
-        ADMIN,
-        Method::POST,
-        "/v1/tenants",
-        json!({"name": "acme"}),
-    )
-    .await;
-    let id = tenant["id"].as_str().unwrap();
-    let key = call(
-        http,
-        base,
-        ADMIN,
-        Method::POST,
-        &format!("/v1/tenants/{id}/keys"),
-        json!({}),
-    )
-    .await;
-    let key = key["key"].as_str().unwrap().to_string();
-    call(
-        http,
-        base,
-        &key,
-        Method::POST,
-        "/v1/apps",
-        json!({"id": "chat"}),
-    )
-    .await;
-    let sa: Value = serde_json::from_str(
-        &std::fs::read_to_string(push_sim::repo_certs_dir().join("fcm-service-account.json"))
-            .unwrap(),
-    )
-    .unwrap();
-    call(
-        http,
-        base,
-        &key,
-        Method::PUT,
-        "/v1/apps/chat/credentials/fcm",
-        json!({ "service_account": sa }),
-    )
-    .await;
-    for i in 0..NOTIFICATIONS {
-        let device =
-            json!({"user_id": format!("u{i}"), "vendor": "fcm", "token": format!("tok-{i}")});
-        call(
-            http,
-            base,
-            &key,
-            Method::PUT,
-            &format!("/v1/apps/chat/devices/d{i}"),
-            device,
-        )
-        .await;
-    }
-    key
-}
-
 /// Runs the scenario with `env` (backend selection) and returns (accepted, pushes per token).
 async fn kill_and_restart(env: Vec<(String, String)>) {
     let sim = Sim::start(SimConfig {
@@ -157,7 +74,7 @@ async fn kill_and_restart(env: Vec<(String, String)>) {
     let port = free_port();
     let http = Client::new();
     let mut first = start(dir.path(), port, &sim, &env);
-    let key = set_up(&http, &first.base).await;
+    let key = support::set_up_fcm_app(&http, ADMIN, &first.base, &first.base, NOTIFICATIONS).await;
 
     let mut accepted = Vec::new();
     for i in 0..NOTIFICATIONS {
@@ -190,18 +107,34 @@ async fn kill_and_restart(env: Vec<(String, String)>) {
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         let pushes = sent_tokens(&sim);
-        if accepted
+        let missing: Vec<usize> = accepted
             .iter()
-            .all(|i| pushes.contains_key(&format!("tok-{i}")))
-        {
+            .copied()
+            .filter(|i| !pushes.contains_key(&format!("tok-{i}")))
+            .collect();
+        if missing.is_empty() {
             break;
         }
-        assert!(
-            Instant::now() < deadline,
-            "lost after restart: {} of {} reached the vendor",
-            pushes.len(),
-            accepted.len()
-        );
+        if Instant::now() >= deadline {
+            let mut views = Vec::new();
+            for i in missing.iter().take(3) {
+                let view: Value = http
+                    .get(format!("{}/v1/apps/chat/notifications/n{i}", second.base))
+                    .bearer_auth(&key)
+                    .send()
+                    .await
+                    .unwrap()
+                    .json()
+                    .await
+                    .unwrap_or(Value::Null);
+                views.push(view);
+            }
+            panic!(
+                "lost after restart: {} of {} reached the vendor; missing {missing:?}: {views:#?}",
+                pushes.len(),
+                accepted.len()
+            );
+        }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     // And pushgate's own records agree.
@@ -238,22 +171,12 @@ async fn kill_and_restart(env: Vec<(String, String)>) {
     second.child.wait().unwrap();
 }
 
-/// Successful FCM sends per token, as the simulator recorded them.
+/// Successful FCM sends per token.
 fn sent_tokens(sim: &Sim) -> BTreeMap<String, usize> {
-    let mut counts = BTreeMap::new();
-    let filter = RequestFilter {
-        vendor: Some(Vendor::Fcm),
-        ..RequestFilter::default()
-    };
-    for r in sim.control().requests(filter) {
-        if r.path.ends_with("/messages:send")
-            && r.response.status == 200
-            && let Some(token) = r.token
-        {
-            *counts.entry(token).or_insert(0) += 1;
-        }
-    }
-    counts
+    support::fcm_sends(sim)
+        .into_iter()
+        .map(|(token, (n, _))| (token, n))
+        .collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

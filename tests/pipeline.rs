@@ -55,6 +55,7 @@ fn limits() -> WorkerLimits {
     WorkerLimits {
         retry: policy(),
         guard: GuardConfig::default(),
+        admission_wait: Duration::from_millis(50),
         park_when_saturated: Duration::from_millis(50),
         park_after_auth_failure: Duration::from_millis(50),
     }
@@ -550,6 +551,14 @@ async fn a_slow_vendor_does_not_slow_the_others() {
     }
     h.publish(message("slow", json!({ "devices": ["iphone"] })))
         .await;
+    // Wait until APNs is busy with it, then time the FCM traffic.
+    for _ in 0..200 {
+        let slow = h.store.deliveries_of(APP, "slow").await.unwrap();
+        if slow.first().is_some_and(|d| d.state == DeliveryState::Sending) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
     let started = std::time::Instant::now();
     for i in 0..20 {
         h.publish(message(
@@ -612,4 +621,57 @@ async fn one_apps_flood_does_not_starve_another() {
         "the other app waited behind the flood: {elapsed:?}"
     );
     h.shutdown.cancel();
+}
+
+/// A delivery left in `sending` by a crashed worker: a job marked `resume` (a redelivery
+/// that was parked, or a retry published just before the crash) sends it again; an ordinary
+/// job leaves it alone, since another worker may be sending it right now.
+#[tokio::test]
+async fn abandoned_sending_deliveries_are_resumed_only_by_resume_jobs() {
+    use pushgate::pipeline::job::VendorJob;
+    let h = harness().await;
+    h.device("a", "alice", Channel::Fcm, "tok").await;
+    let message: push_core::IngestMessage = serde_json::from_value(json!({
+        "id": "n1", "app": APP, "to": { "devices": ["a"] }, "data": { "k": "v" }
+    }))
+    .unwrap();
+    let now = push_core::now();
+    h.store.insert_notification(&message, now).await.unwrap();
+    let delivery = Delivery::queued(APP, "n1", "a", Channel::Fcm, now);
+    h.store
+        .insert_deliveries(std::slice::from_ref(&delivery))
+        .await
+        .unwrap();
+    h.store
+        .transition_delivery(delivery.id, &push_core::Transition::Sending, now)
+        .await
+        .unwrap();
+    let vendor = QueueName::Vendor("fcm".into());
+
+    let plain = VendorJob::new(APP, "n1", vec![delivery.id]);
+    h.queue
+        .publish(&vendor, vec![plain.to_envelope()], None)
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let d = h.store.get_delivery(delivery.id).await.unwrap().unwrap();
+    assert_eq!(
+        d.state,
+        DeliveryState::Sending,
+        "an ordinary job must not touch it"
+    );
+    assert!(h.fcm.sends().is_empty());
+
+    let resume = VendorJob {
+        resume: true,
+        ..VendorJob::new(APP, "n1", vec![delivery.id])
+    };
+    h.queue
+        .publish(&vendor, vec![resume.to_envelope()], None)
+        .await
+        .unwrap();
+    let ds = h.settled("n1", 1).await;
+    assert_eq!((ds[0].state, ds[0].attempts), (DeliveryState::Accepted, 2));
+    assert_eq!(h.fcm.sends().len(), 1);
+    h.stop().await;
 }

@@ -13,8 +13,8 @@ use push_sim::{Sim, SimConfig};
 use pushgate::config::Config;
 use pushgate::service::Application;
 use reqwest::Client;
-use serde_json::{Value, json};
-use std::collections::{BTreeMap, BTreeSet};
+use serde_json::json;
+use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
 
@@ -28,30 +28,8 @@ async fn instance(config: &Config, shutdown: &CancellationToken) -> String {
     base
 }
 
-async fn call(
-    http: &Client,
-    base: &str,
-    token: &str,
-    method: reqwest::Method,
-    path: &str,
-    body: Value,
-) -> Value {
-    let resp = http
-        .request(method, format!("{base}{path}"))
-        .bearer_auth(token)
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    let status = resp.status();
-    let value: Value = resp.json().await.unwrap_or(Value::Null);
-    assert!(status.is_success(), "{path}: {status} {value}");
-    value
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_instances_share_the_work_and_send_each_delivery_once() {
-    use reqwest::Method;
     let sim = Sim::start(SimConfig {
         preload_dev: true,
         ..SimConfig::default()
@@ -80,63 +58,7 @@ async fn two_instances_share_the_work_and_send_each_delivery_once() {
     let b = instance(&config, &shutdown).await;
 
     let http = Client::new();
-    let tenant = call(
-        &http,
-        &a,
-        ADMIN,
-        Method::POST,
-        "/v1/tenants",
-        json!({"name": "acme"}),
-    )
-    .await;
-    let id = tenant["id"].as_str().unwrap();
-    let key = call(
-        &http,
-        &a,
-        ADMIN,
-        Method::POST,
-        &format!("/v1/tenants/{id}/keys"),
-        json!({}),
-    )
-    .await;
-    let key = key["key"].as_str().unwrap().to_string();
-    call(
-        &http,
-        &b,
-        &key,
-        Method::POST,
-        "/v1/apps",
-        json!({"id": "chat"}),
-    )
-    .await;
-    let sa: Value = serde_json::from_str(
-        &std::fs::read_to_string(push_sim::repo_certs_dir().join("fcm-service-account.json"))
-            .unwrap(),
-    )
-    .unwrap();
-    call(
-        &http,
-        &a,
-        &key,
-        Method::PUT,
-        "/v1/apps/chat/credentials/fcm",
-        json!({ "service_account": sa }),
-    )
-    .await;
-    for i in 0..DEVICES {
-        let body =
-            json!({"user_id": format!("u{i}"), "vendor": "fcm", "token": format!("tok-{i}")});
-        let base = if i % 2 == 0 { &a } else { &b };
-        call(
-            &http,
-            base,
-            &key,
-            Method::PUT,
-            &format!("/v1/apps/chat/devices/d{i}"),
-            body,
-        )
-        .await;
-    }
+    let _key = support::set_up_fcm_app(&http, ADMIN, &a, &b, DEVICES).await;
 
     // The IM core's side: a plain AMQP publisher with confirms, persistent JSON messages.
     let conn = Connection::connect(&support::amqp_url(), ConnectionProperties::default())
@@ -168,7 +90,7 @@ async fn two_instances_share_the_work_and_send_each_delivery_once() {
 
     let deadline = Instant::now() + Duration::from_secs(60);
     let pushes = loop {
-        let pushes = sends(&sim);
+        let pushes = support::fcm_sends(&sim);
         if pushes.len() == DEVICES {
             break pushes;
         }
@@ -181,7 +103,7 @@ async fn two_instances_share_the_work_and_send_each_delivery_once() {
     };
     // Settle a moment, then check nothing was sent twice.
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let pushes_after = sends(&sim);
+    let pushes_after = support::fcm_sends(&sim);
     let twice: Vec<_> = pushes_after.iter().filter(|(_, (n, _))| *n > 1).collect();
     assert!(twice.is_empty(), "sent twice: {twice:?}");
     let connections: BTreeSet<u64> = pushes
@@ -208,23 +130,4 @@ async fn two_instances_share_the_work_and_send_each_delivery_once() {
     tokio::time::sleep(Duration::from_millis(300)).await;
     support::drop_postgres_database(&db_name).await;
     support::delete_rabbit_prefix(&prefix);
-}
-
-/// Per token: successful sends and the connections they came over.
-fn sends(sim: &Sim) -> BTreeMap<String, (usize, BTreeSet<u64>)> {
-    let mut out: BTreeMap<String, (usize, BTreeSet<u64>)> = BTreeMap::new();
-    for r in sim.control().requests(RequestFilter {
-        vendor: Some(Vendor::Fcm),
-        ..RequestFilter::default()
-    }) {
-        if r.path.ends_with("/messages:send")
-            && r.response.status == 200
-            && let Some(token) = r.token
-        {
-            let entry = out.entry(token).or_default();
-            entry.0 += 1;
-            entry.1.insert(r.connection);
-        }
-    }
-    out
 }

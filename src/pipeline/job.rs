@@ -16,6 +16,11 @@ pub struct VendorJob {
     pub notification: String,
     /// The deliveries to send.
     pub deliveries: Vec<DeliveryId>,
+    /// Set when the job was handed back after a crash and then parked: its deliveries still
+    /// in `sending` were abandoned and must be sent again (a parked copy is a new message,
+    /// so the broker's redelivered flag no longer says so).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub resume: bool,
 }
 
 impl VendorJob {
@@ -29,6 +34,7 @@ impl VendorJob {
             app: app.to_string(),
             notification: notification.to_string(),
             deliveries,
+            resume: false,
         }
     }
 

@@ -2,10 +2,11 @@
 //! per-app [`Guard`], and turns each outcome into a stored state change, a receipt event and,
 //! for retries, a delayed job.
 //!
-//! Order of effects per delivery: the state change is stored first, then (for a retry) the
-//! delayed job is published, then the job is acked — so a crash never acks work that is not
-//! recorded. A job redelivered after a crash treats its deliveries still in `sending` as
-//! abandoned and sends them again (the rare duplicate is the price of never losing one).
+//! Order of effects per delivery: the outcome is stored, a retry's delayed job is published
+//! before the delivery goes back to `queued`, and only then is the job acked — so a crash
+//! never acks work that is not recorded. A job redelivered after a crash (or a retry or
+//! parked job marked `resume`) treats its deliveries still in `sending` as abandoned and
+//! sends them again: the rare duplicate is the price of never losing one.
 
 use super::credentials::{CredentialCache, CredentialError, auth_verdict};
 use super::events::{EventPublisher, TokenInvalidEvent};
@@ -61,6 +62,9 @@ pub struct WorkerLimits {
     pub retry: RetryPolicy,
     /// Timeout, in-flight cap and rate of each (app, vendor).
     pub guard: GuardConfig,
+    /// How long a job waits for a slot of its app's in-flight budget before it is parked:
+    /// the longest another app's job can wait behind a flood.
+    pub admission_wait: Duration,
     /// How long an app's jobs wait when its in-flight budget for this vendor is used up.
     pub park_when_saturated: Duration,
     /// How long an app's jobs wait after its credential was refused even after a refresh
@@ -73,6 +77,7 @@ impl Default for WorkerLimits {
         Self {
             retry: RetryPolicy::default(),
             guard: GuardConfig::default(),
+            admission_wait: Duration::from_millis(250),
             park_when_saturated: Duration::from_secs(1),
             park_after_auth_failure: Duration::from_secs(30),
         }
@@ -136,8 +141,9 @@ impl VendorWorker {
         Some(left)
     }
 
-    /// A slot of the app's in-flight budget, or `None` when it is used up (bulkhead).
-    fn admit(&self, app: &str) -> Option<OwnedSemaphorePermit> {
+    /// A slot of the app's in-flight budget, waiting up to `admission_wait` for one; `None`
+    /// when it stays used up (the bulkhead: the caller parks the job).
+    async fn admit(&self, app: &str) -> Option<OwnedSemaphorePermit> {
         let budget = self.limits.guard.max_in_flight.max(1);
         let slots = Arc::clone(
             self.admissions
@@ -146,7 +152,10 @@ impl VendorWorker {
                 .entry(app.to_string())
                 .or_insert_with(|| Arc::new(Semaphore::new(budget))),
         );
-        slots.try_acquire_owned().ok()
+        tokio::time::timeout(self.limits.admission_wait, slots.acquire_owned())
+            .await
+            .ok()
+            .and_then(Result::ok)
     }
 
     fn open_circuit(&self, app: &str) {
@@ -159,9 +168,13 @@ impl VendorWorker {
 
     /// Handles one job. `Ok` means every delivery of it is settled or rescheduled: ack it.
     pub async fn handle(&self, job: &VendorJob, redelivered: bool) -> Result<(), WorkerError> {
+        let resume = redelivered || job.resume;
         let admitted = match self.circuit_open_for(&job.app) {
             Some(wait) => Err(wait),
-            None => self.admit(&job.app).ok_or(self.limits.park_when_saturated),
+            None => self
+                .admit(&job.app)
+                .await
+                .ok_or(self.limits.park_when_saturated),
         };
         let _slot = match admitted {
             Ok(slot) => slot,
@@ -171,8 +184,12 @@ impl VendorWorker {
                 metrics::counter!("pushgate_jobs_parked_total", "vendor" => self.vendor, "app" => job.app.clone())
                     .increment(1);
                 let queue = QueueName::Vendor(self.vendor.to_string());
+                let parked = VendorJob {
+                    resume,
+                    ..job.clone()
+                };
                 self.queue
-                    .publish(&queue, vec![job.to_envelope()], Some(wait))
+                    .publish(&queue, vec![parked.to_envelope()], Some(wait))
                     .await?;
                 return Ok(());
             }
@@ -190,7 +207,7 @@ impl VendorWorker {
         };
         let mut by_channel: BTreeMap<Channel, Vec<InFlight>> = BTreeMap::new();
         for id in &job.deliveries {
-            if let Some(flight) = self.prepare(*id, &notification, redelivered).await? {
+            if let Some(flight) = self.prepare(*id, &notification, resume).await? {
                 by_channel
                     .entry(flight.delivery.channel)
                     .or_default()
@@ -474,21 +491,20 @@ impl VendorWorker {
             .decide(d.attempts, after, remaining, jitter())
         {
             RetryDecision::After(delay) => {
-                if self
-                    .transition(d.id, Transition::Retry { reason })
-                    .await?
-                    .is_some()
-                {
-                    let job = VendorJob::new(&d.app_id, &d.notification_id, vec![d.id]);
-                    self.queue
-                        .publish(
-                            &QueueName::Vendor(self.vendor.to_string()),
-                            vec![job.to_envelope()],
-                            Some(delay),
-                        )
-                        .await?;
-                }
-                Ok(())
+                // The retry job is durable before the delivery leaves `sending`: a crash in
+                // between leaves a job marked `resume`, which sends the abandoned delivery.
+                let job = VendorJob {
+                    resume: true,
+                    ..VendorJob::new(&d.app_id, &d.notification_id, vec![d.id])
+                };
+                self.queue
+                    .publish(
+                        &QueueName::Vendor(self.vendor.to_string()),
+                        vec![job.to_envelope()],
+                        Some(delay),
+                    )
+                    .await?;
+                self.settle(d.id, Transition::Retry { reason }).await
             }
             RetryDecision::AttemptsExhausted => {
                 let reason = format!("gave up after {} attempts: {reason}", d.attempts);

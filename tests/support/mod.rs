@@ -120,3 +120,121 @@ pub fn delete_rabbit_prefix(prefix: &str) {
         }
     }
 }
+
+/// A REST call that must succeed; answers the JSON body.
+pub async fn call(
+    http: &reqwest::Client,
+    base: &str,
+    token: &str,
+    method: reqwest::Method,
+    path: &str,
+    body: serde_json::Value,
+) -> serde_json::Value {
+    let resp = http
+        .request(method, format!("{base}{path}"))
+        .bearer_auth(token)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let status = resp.status();
+    let value: serde_json::Value = resp.json().await.unwrap_or(serde_json::Value::Null);
+    assert!(status.is_success(), "{path}: {status} {value}");
+    value
+}
+
+/// Over REST on `base`: a tenant and its API key, app `chat` with the dev FCM service
+/// account as credential, and `devices` FCM devices `d<i>` of users `u<i>` with tokens
+/// `tok-<i>`, registered alternately on `base` and `other` (another instance, or `base`).
+/// Answers the API key.
+pub async fn set_up_fcm_app(
+    http: &reqwest::Client,
+    admin: &str,
+    base: &str,
+    other: &str,
+    devices: usize,
+) -> String {
+    use reqwest::Method;
+    use serde_json::json;
+    let tenant = call(
+        http,
+        base,
+        admin,
+        Method::POST,
+        "/v1/tenants",
+        json!({"name": "acme"}),
+    )
+    .await;
+    let id = tenant["id"].as_str().unwrap();
+    let key = call(
+        http,
+        base,
+        admin,
+        Method::POST,
+        &format!("/v1/tenants/{id}/keys"),
+        json!({}),
+    )
+    .await;
+    let key = key["key"].as_str().unwrap().to_string();
+    call(
+        http,
+        other,
+        &key,
+        Method::POST,
+        "/v1/apps",
+        json!({"id": "chat"}),
+    )
+    .await;
+    let sa: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(push_sim::repo_certs_dir().join("fcm-service-account.json"))
+            .unwrap(),
+    )
+    .unwrap();
+    call(
+        http,
+        base,
+        &key,
+        Method::PUT,
+        "/v1/apps/chat/credentials/fcm",
+        json!({ "service_account": sa }),
+    )
+    .await;
+    for i in 0..devices {
+        let body =
+            json!({"user_id": format!("u{i}"), "vendor": "fcm", "token": format!("tok-{i}")});
+        let at = if i % 2 == 0 { base } else { other };
+        call(
+            http,
+            at,
+            &key,
+            Method::PUT,
+            &format!("/v1/apps/chat/devices/d{i}"),
+            body,
+        )
+        .await;
+    }
+    key
+}
+
+/// Successful FCM sends per token, with the connections they came over.
+pub fn fcm_sends(
+    sim: &push_sim::Sim,
+) -> std::collections::BTreeMap<String, (usize, std::collections::BTreeSet<u64>)> {
+    use push_sim::types::{RequestFilter, Vendor};
+    let mut out: std::collections::BTreeMap<String, (usize, std::collections::BTreeSet<u64>)> =
+        Default::default();
+    for r in sim.control().requests(RequestFilter {
+        vendor: Some(Vendor::Fcm),
+        ..RequestFilter::default()
+    }) {
+        if r.path.ends_with("/messages:send")
+            && r.response.status == 200
+            && let Some(token) = r.token
+        {
+            let entry = out.entry(token).or_default();
+            entry.0 += 1;
+            entry.1.insert(r.connection);
+        }
+    }
+    out
+}
