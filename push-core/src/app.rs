@@ -38,6 +38,9 @@ pub struct AppSettings {
     /// WeChat settings.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub wechat: Option<WechatSettings>,
+    /// Huawei Push Kit settings (message classification).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub huawei: Option<HuaweiSettings>,
 }
 
 /// APNs settings of an app.
@@ -105,6 +108,71 @@ pub struct WechatSettings {
     pub templates: BTreeMap<String, String>,
 }
 
+/// pushgate's message categories: the values of a notification's `options.category` that
+/// vendor classification maps recognise by convention. A producer may use other names (any
+/// 1–64 characters), but then every vendor mapping of the app must name them too.
+///
+/// | category | meaning |
+/// |---|---|
+/// | `IM` | a chat message |
+/// | `VOIP` | an audio / video call invitation |
+/// | `SUBSCRIPTION` | content the user explicitly subscribed to |
+/// | `ACCOUNT` | account changes, security, login |
+/// | `TRAVEL`, `HEALTH`, `WORK`, `EXPRESS`, `FINANCE`, `MAIL` | service messages of that kind |
+/// | `DEVICE_REMINDER`, `SYSTEM_REMINDER` | device and system reminders |
+/// | `MARKETING` | news, promotions, recommendations |
+pub const CATEGORIES: &[&str] = &[
+    "IM",
+    "VOIP",
+    "SUBSCRIPTION",
+    "ACCOUNT",
+    "TRAVEL",
+    "HEALTH",
+    "WORK",
+    "EXPRESS",
+    "FINANCE",
+    "MAIL",
+    "DEVICE_REMINDER",
+    "SYSTEM_REMINDER",
+    "MARKETING",
+];
+
+/// Huawei's `android.category` values (huawei.md §5). All but `MARKETING` are "service &
+/// communication"; `PLAY_VOICE` is for data (pass-through) messages only.
+pub const HUAWEI_CATEGORIES: &[&str] = &[
+    "IM",
+    "VOIP",
+    "SUBSCRIPTION",
+    "TRAVEL",
+    "HEALTH",
+    "WORK",
+    "ACCOUNT",
+    "EXPRESS",
+    "FINANCE",
+    "DEVICE_REMINDER",
+    "SYSTEM_REMINDER",
+    "MAIL",
+    "PLAY_VOICE",
+    "MARKETING",
+];
+
+/// Huawei Push Kit settings of an app.
+///
+/// The shape every vendor's classification follows: a `categories` map from pushgate's
+/// category (`options.category`, see [`CATEGORIES`]) to the value registered for the app in
+/// the vendor's console. A notification whose category is not in the map is refused for
+/// that vendor instead of going out as marketing; a notification without a category is sent
+/// unclassified (the vendor's default, for Huawei news & marketing).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HuaweiSettings {
+    /// pushgate category → Huawei `android.category` (one of [`HUAWEI_CATEGORIES`]), e.g.
+    /// `{"IM": "IM", "VOIP": "VOIP"}`. Huawei honours it only for apps granted the
+    /// self-classification entitlement in AppGallery Connect.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub categories: BTreeMap<String, String>,
+}
+
 impl AppSettings {
     /// Every problem with the settings as `(field path, reason)`.
     pub fn problems(&self) -> Vec<(String, String)> {
@@ -138,6 +206,23 @@ impl AppSettings {
                     out.push((
                         path.to_string(),
                         "must be 1-64 letters and digits".to_string(),
+                    ));
+                }
+            }
+        }
+        if let Some(huawei) = &self.huawei {
+            for (category, value) in &huawei.categories {
+                let path = format!("settings.huawei.categories.{category}");
+                if category.is_empty() || category.chars().count() > 64 {
+                    out.push((path.clone(), "a category is 1 to 64 characters".to_string()));
+                }
+                if !HUAWEI_CATEGORIES.contains(&value.as_str()) {
+                    out.push((
+                        path,
+                        format!(
+                            "must be one of Huawei's categories: {}",
+                            HUAWEI_CATEGORIES.join(", ")
+                        ),
                     ));
                 }
             }
@@ -189,6 +274,29 @@ mod tests {
                 "settings.wechat.official_account_app_id"
             ]
         );
+    }
+
+    #[test]
+    fn huawei_categories_are_checked_against_huawei_values() {
+        let settings: AppSettings = serde_json::from_str(
+            r#"{"huawei":{"categories":{"IM":"IM","VOIP":"VOIP","ORDER":"EXPRESS","NEWS":"NEWS","":"IM"}}}"#,
+        )
+        .unwrap();
+        let paths: Vec<String> = settings.problems().into_iter().map(|(p, _)| p).collect();
+        assert_eq!(
+            paths,
+            vec![
+                "settings.huawei.categories.",
+                "settings.huawei.categories.NEWS"
+            ]
+        );
+        let ok: AppSettings =
+            serde_json::from_str(r#"{"huawei":{"categories":{"IM":"IM","PROMO":"MARKETING"}}}"#)
+                .unwrap();
+        assert!(ok.problems().is_empty());
+        assert!(serde_json::from_str::<AppSettings>(r#"{"huawei":{"category":{}}}"#).is_err());
+        let empty: AppSettings = serde_json::from_str(r#"{"huawei":{}}"#).unwrap();
+        assert_eq!(serde_json::to_string(&empty).unwrap(), r#"{"huawei":{}}"#);
     }
 
     #[test]

@@ -20,7 +20,10 @@ pub mod tenant;
 pub mod token_cache;
 pub mod validation;
 
-pub use app::{AndroidSettings, ApnsEnvironment, ApnsSettings, App, AppSettings, WechatSettings};
+pub use app::{
+    AndroidSettings, ApnsEnvironment, ApnsSettings, App, AppSettings, HuaweiSettings,
+    WechatSettings,
+};
 pub use channel::Channel;
 pub use credential::{
     CredentialKind, CredentialMeta, CredentialSecret, CredentialState, NewCredentialVersion,

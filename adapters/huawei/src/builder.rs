@@ -1,0 +1,209 @@
+//! Building the Huawei adapter from its configuration: every check happens here, so a bad
+//! `ca_file` or URL fails at start-up naming the key, never at the first send.
+
+use crate::adapter::HuaweiAdapter;
+use crate::client::HttpClient;
+use crate::config::HuaweiConfig;
+use push_core::adapter::registry::DuplicateChannel;
+use push_core::adapter::{Adapter, AdapterRegistry};
+use reqwest::{Certificate, redirect};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use url::Url;
+
+/// The config section, for error messages.
+const SECTION: &str = "vendors.huawei";
+
+/// Why the Huawei adapter could not be built or registered.
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    /// A configuration value is wrong; the message names the key.
+    #[error("{SECTION}.{field}: {reason}")]
+    Config {
+        /// The key, e.g. `ca_file`.
+        field: &'static str,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// Another adapter already serves the `huawei` channel.
+    #[error(transparent)]
+    Registry(#[from] DuplicateChannel),
+}
+
+fn config_error(field: &'static str, reason: impl Into<String>) -> BuildError {
+    BuildError::Config {
+        field,
+        reason: reason.into(),
+    }
+}
+
+/// Builds the Huawei adapter: `HuaweiBuilder::new(config).build()`.
+#[derive(Debug, Clone)]
+pub struct HuaweiBuilder {
+    config: HuaweiConfig,
+    only_roots: Option<PathBuf>,
+}
+
+impl HuaweiBuilder {
+    /// A builder for `config`.
+    pub fn new(config: HuaweiConfig) -> Self {
+        Self {
+            config,
+            only_roots: None,
+        }
+    }
+
+    /// Trusts only the certificates in this PEM file (plus `ca_file`, if set) instead of
+    /// adding them to the platform's roots — for tests against the simulator, so nothing
+    /// else could answer.
+    pub fn trust_only(mut self, ca_pem: impl Into<PathBuf>) -> Self {
+        self.only_roots = Some(ca_pem.into());
+        self
+    }
+
+    /// Checks the configuration and builds the adapter with its one shared HTTP client
+    /// (rustls, TLS 1.2 or later as Huawei requires, HTTP/2 through ALPN, no redirects,
+    /// `request_timeout_seconds`).
+    pub fn build(self) -> Result<Arc<dyn Adapter>, BuildError> {
+        let config = self.config;
+        check_url("base_url", &config.base_url)?;
+        check_url("auth_url", &config.auth_url)?;
+        if config.request_timeout_seconds == 0 {
+            return Err(config_error(
+                "request_timeout_seconds",
+                "must be at least 1",
+            ));
+        }
+        let mut http = reqwest::Client::builder()
+            .timeout(config.request_timeout())
+            .redirect(redirect::Policy::none())
+            .tls_version_min(reqwest::tls::Version::TLS_1_2)
+            .user_agent(concat!("pushgate-huawei/", env!("CARGO_PKG_VERSION")));
+        if let Some(path) = &config.ca_file {
+            http = http.tls_certs_merge(read_roots("ca_file", path)?);
+        }
+        if let Some(path) = &self.only_roots {
+            http = http.tls_certs_only(read_roots("trust_only", path)?);
+        }
+        let http = http.build().map_err(|e| {
+            config_error(
+                "ca_file",
+                format!("the HTTP client could not be built with these roots: {e}"),
+            )
+        })?;
+        let timeout = config.request_timeout();
+        let client = HttpClient::new(http, config.base_url, timeout);
+        Ok(Arc::new(HuaweiAdapter::new(client, config.auth_url)))
+    }
+}
+
+/// Builds the adapter from `config` and adds it to the registry (the `huawei` channel).
+pub fn register(registry: &mut AdapterRegistry, config: HuaweiConfig) -> Result<(), BuildError> {
+    let adapter = HuaweiBuilder::new(config).build()?;
+    registry.register(adapter)?;
+    Ok(())
+}
+
+fn check_url(field: &'static str, url: &Url) -> Result<(), BuildError> {
+    if !matches!(url.scheme(), "https" | "http") {
+        return Err(config_error(
+            field,
+            format!("must be an https:// URL, not {}://", url.scheme()),
+        ));
+    }
+    if url.host().is_none() {
+        return Err(config_error(field, "must name a host"));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(config_error(field, "must not have a query or fragment"));
+    }
+    Ok(())
+}
+
+fn read_roots(field: &'static str, path: &Path) -> Result<Vec<Certificate>, BuildError> {
+    let shown = path.display();
+    let pem = std::fs::read(path)
+        .map_err(|e| config_error(field, format!("cannot read {shown}: {e}")))?;
+    let certs = Certificate::from_pem_bundle(&pem).map_err(|e| {
+        config_error(
+            field,
+            format!("{shown} is not a PEM certificate bundle: {e}"),
+        )
+    })?;
+    if certs.is_empty() {
+        return Err(config_error(
+            field,
+            format!("{shown} holds no -----BEGIN CERTIFICATE----- block"),
+        ));
+    }
+    Ok(certs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DEV_CA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../certs/dev-ca.pem");
+
+    fn config(json: &str) -> HuaweiConfig {
+        serde_json::from_str(json).unwrap()
+    }
+
+    fn build_error(c: HuaweiConfig) -> String {
+        match HuaweiBuilder::new(c).build() {
+            Ok(_) => panic!("should not build"),
+            Err(e) => e.to_string(),
+        }
+    }
+
+    #[test]
+    fn the_default_config_builds_an_fcm_adapter() {
+        let adapter = HuaweiBuilder::new(HuaweiConfig::default()).build().unwrap();
+        let info = adapter.info();
+        assert_eq!(info.vendor, "huawei");
+        assert_eq!(info.channels, &[push_core::Channel::Huawei]);
+        assert_eq!(info.capabilities.max_batch, 1000);
+        assert!(info.capabilities.per_token_results);
+        assert_eq!(info.capabilities.max_payload_bytes, 4096);
+    }
+
+    #[test]
+    fn a_ca_file_is_added_and_trust_only_works() {
+        let c = config(&format!(r#"{{"ca_file":"{DEV_CA}"}}"#));
+        assert!(HuaweiBuilder::new(c).build().is_ok());
+        assert!(
+            HuaweiBuilder::new(HuaweiConfig::default())
+                .trust_only(DEV_CA)
+                .build()
+                .is_ok()
+        );
+    }
+
+    #[test]
+    fn bad_values_fail_at_build_naming_the_key() {
+        let missing = config(r#"{"ca_file":"/nonexistent/ca.pem"}"#);
+        assert!(build_error(missing).starts_with("vendors.huawei.ca_file: cannot read"));
+        let not_pem = config(&format!(
+            r#"{{"ca_file":"{}"}}"#,
+            concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml")
+        ));
+        assert!(build_error(not_pem).starts_with("vendors.huawei.ca_file:"));
+        let ftp = config(r#"{"base_url":"ftp://hms.example"}"#);
+        assert!(build_error(ftp).starts_with("vendors.huawei.base_url: must be an https"));
+        let query = config(r#"{"auth_url":"https://a.example/token?x=1"}"#);
+        assert!(build_error(query).starts_with("vendors.huawei.auth_url:"));
+        let zero = config(r#"{"request_timeout_seconds":0}"#);
+        assert!(build_error(zero).starts_with("vendors.huawei.request_timeout_seconds"));
+        let bad_url = serde_json::from_str::<HuaweiConfig>(r#"{"base_url":"not a url"}"#);
+        assert!(bad_url.unwrap_err().to_string().contains("relative URL"));
+    }
+
+    #[test]
+    fn registering_twice_is_refused() {
+        let mut registry = AdapterRegistry::new();
+        register(&mut registry, HuaweiConfig::default()).unwrap();
+        assert!(registry.get(push_core::Channel::Huawei).is_some());
+        let err = register(&mut registry, HuaweiConfig::default()).unwrap_err();
+        assert!(matches!(err, BuildError::Registry(_)), "{err}");
+    }
+}
