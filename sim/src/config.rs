@@ -10,6 +10,8 @@ pub const DEFAULT_FCM_PORT: u16 = 8443;
 pub const DEFAULT_APNS_PRODUCTION_PORT: u16 = 8444;
 /// Port of the APNs sandbox personality in the binary.
 pub const DEFAULT_APNS_SANDBOX_PORT: u16 = 8445;
+/// Port of Huawei Push Kit and its `/oauth2/v3/token` endpoint in the binary.
+pub const DEFAULT_HUAWEI_PORT: u16 = 8446;
 /// Port of the HTTP control API in the binary.
 pub const DEFAULT_CONTROL_PORT: u16 = 8440;
 
@@ -31,6 +33,8 @@ pub struct SimConfig {
     pub apns_sandbox_port: u16,
     /// FCM + OAuth2 token endpoint port (0: ephemeral).
     pub fcm_port: u16,
+    /// Huawei Push Kit + OAuth token endpoint port (0: ephemeral).
+    pub huawei_port: u16,
     /// Control API port (0: ephemeral).
     pub control_port: u16,
     /// The sim's TLS certificate chain (PEM), default `certs/sim.pem`.
@@ -61,6 +65,7 @@ impl Default for SimConfig {
             apns_production_port: 0,
             apns_sandbox_port: 0,
             fcm_port: 0,
+            huawei_port: 0,
             control_port: 0,
             tls_cert: certs.join("sim.pem"),
             tls_key: certs.join("sim.key"),
@@ -76,12 +81,13 @@ impl Default for SimConfig {
 
 impl SimConfig {
     /// The default configuration on the binary's fixed ports (8443 FCM, 8444 APNs
-    /// production, 8445 APNs sandbox, 8440 control).
+    /// production, 8445 APNs sandbox, 8446 Huawei, 8440 control).
     pub fn fixed_ports() -> Self {
         SimConfig {
             apns_production_port: DEFAULT_APNS_PRODUCTION_PORT,
             apns_sandbox_port: DEFAULT_APNS_SANDBOX_PORT,
             fcm_port: DEFAULT_FCM_PORT,
+            huawei_port: DEFAULT_HUAWEI_PORT,
             control_port: DEFAULT_CONTROL_PORT,
             ..SimConfig::default()
         }

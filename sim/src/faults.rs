@@ -31,7 +31,7 @@ pub(crate) struct Faults {
 
 impl Default for Faults {
     fn default() -> Self {
-        let refuse = [Vendor::Apns, Vendor::Fcm]
+        let refuse = Vendor::ALL
             .into_iter()
             .map(|v| (v, watch::channel(false).0))
             .collect();
@@ -74,7 +74,7 @@ impl Faults {
 
     /// Clears every vendor's faults.
     pub(crate) fn clear_all(&self) {
-        for v in [Vendor::Apns, Vendor::Fcm] {
+        for v in Vendor::ALL {
             // A default spec is always valid.
             let _ = self.set(v, FaultSpec::default());
         }

@@ -7,13 +7,14 @@
 //! let sim = push_sim::Sim::start(push_sim::SimConfig { preload_dev: true, ..Default::default() }).await?;
 //! let apns = sim.apns_sandbox_url();        // https://127.0.0.1:<port>, HTTP/2 only
 //! let token_url = sim.fcm_token_url();      // https://127.0.0.1:<port>/token
+//! let huawei = sim.huawei_url();            // {huawei}/v1/{appId}/messages:send
 //! sim.control().counters();                 // what it saw
 //! sim.shutdown().await;
 //! # Ok(()) }
 //! ```
 //!
 //! Layout: `server.rs` is the vendor-neutral TLS/HTTP server; each vendor is one module
-//! (`apns/`, `fcm/`) with its state and an `Endpoint` implementation (`server.rs`);
+//! (`apns/`, `fcm/`, `huawei/`) with its state and an `Endpoint` implementation (`server.rs`);
 //! `control/` is the control API. Adding a vendor is adding a module, a listener in `sim.rs`
 //! and its control operations.
 
@@ -25,6 +26,7 @@ mod counters;
 pub mod dev;
 mod faults;
 mod fcm;
+mod huawei;
 mod pubkey;
 mod record;
 mod server;
@@ -35,7 +37,7 @@ mod wire;
 
 pub use config::{
     DEFAULT_APNS_PRODUCTION_PORT, DEFAULT_APNS_SANDBOX_PORT, DEFAULT_CONTROL_PORT,
-    DEFAULT_FCM_PORT, SimConfig, repo_certs_dir,
+    DEFAULT_FCM_PORT, DEFAULT_HUAWEI_PORT, SimConfig, repo_certs_dir,
 };
 pub use control::Control;
 pub use control::types;

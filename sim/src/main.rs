@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use clap::Parser;
 use push_sim::{Sim, SimConfig};
 
-/// Faithful local fakes of APNs and FCM, with a control API for fault injection.
+/// Faithful local fakes of APNs, FCM and Huawei Push Kit, with a control API for fault injection.
 #[derive(Debug, Parser)]
 #[command(name = "push-sim", version)]
 struct Args {
@@ -23,14 +23,17 @@ struct Args {
     /// APNs sandbox port.
     #[arg(long, env = "PUSH_SIM_APNS_SANDBOX_PORT", default_value_t = push_sim::DEFAULT_APNS_SANDBOX_PORT)]
     apns_sandbox_port: u16,
+    /// Huawei Push Kit + OAuth `/oauth2/v3/token` port.
+    #[arg(long, env = "PUSH_SIM_HUAWEI_PORT", default_value_t = push_sim::DEFAULT_HUAWEI_PORT)]
+    huawei_port: u16,
     /// HTTP control API port.
     #[arg(long, env = "PUSH_SIM_CONTROL_PORT", default_value_t = push_sim::DEFAULT_CONTROL_PORT)]
     control_port: u16,
     /// Register the dev identities of the certs directory (APNs key ABC123DEFG / team
-    /// TEAM123456 / com.example.chat, FCM project pushgate-test).
+    /// TEAM123456 / com.example.chat, FCM project pushgate-test, Huawei app 10000001).
     #[arg(long)]
     preload_dev: bool,
-    /// Answer BadDeviceToken / INVALID_ARGUMENT for tokens nobody registered.
+    /// Answer BadDeviceToken / INVALID_ARGUMENT / illegal token for tokens nobody registered.
     #[arg(long)]
     reject_unknown_tokens: bool,
     /// Directory with sim.pem, sim.key, dev-ca.pem and the dev identities.
@@ -53,6 +56,7 @@ async fn main() -> anyhow::Result<()> {
         apns_production_port: args.apns_production_port,
         apns_sandbox_port: args.apns_sandbox_port,
         fcm_port: args.fcm_port,
+        huawei_port: args.huawei_port,
         control_port: args.control_port,
         accept_unknown_tokens: !args.reject_unknown_tokens,
         preload_dev: args.preload_dev,
@@ -71,6 +75,11 @@ async fn main() -> anyhow::Result<()> {
         "FCM             {}  (token: {})",
         sim.fcm_url(),
         sim.fcm_token_url()
+    );
+    println!(
+        "Huawei          {}  (token: {})",
+        sim.huawei_url(),
+        sim.huawei_token_url()
     );
     println!("control         {}", sim.control_url());
     println!("trust           {}", sim.ca_pem_path().display());

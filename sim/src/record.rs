@@ -55,8 +55,8 @@ impl Recorder {
             .filter(|r| filter.since_ms.is_none_or(|s| r.at_ms >= s))
             .filter(|r| match (&token, &r.token) {
                 (None, _) => true,
-                (Some(want), Some(have)) => have.eq_ignore_ascii_case(want),
-                (Some(_), None) => false,
+                (Some(want), Some(have)) if have.eq_ignore_ascii_case(want) => true,
+                (Some(want), _) => r.tokens.iter().any(|t| t.eq_ignore_ascii_case(want)),
             })
             .cloned()
             .collect();
@@ -97,6 +97,7 @@ mod tests {
             headers: vec![],
             body: String::new(),
             token: Some(token.into()),
+            tokens: vec![],
             topic: None,
             dry_run: false,
             reset: false,

@@ -15,6 +15,7 @@ use crate::config::SimConfig;
 use crate::control::types::{ApnsEnvironment, Settings};
 use crate::control::{Control, api};
 use crate::fcm::{FcmEndpoint, FcmState};
+use crate::huawei::{HuaweiEndpoint, HuaweiState, ReceiptSender, TOKEN_PATH};
 use crate::server::{self, Listener};
 use crate::state::{Core, SimState};
 use crate::tls;
@@ -27,6 +28,7 @@ pub struct Sim {
     apns_production: SocketAddr,
     apns_sandbox: SocketAddr,
     fcm: SocketAddr,
+    huawei: SocketAddr,
     control_addr: SocketAddr,
     ca_cert: PathBuf,
     shutdown: CancellationToken,
@@ -45,11 +47,13 @@ impl Sim {
                     accept_unknown_tokens: config.accept_unknown_tokens,
                     fcm_access_token_ttl_secs: 3599,
                     fcm_project_quota_per_minute: None,
+                    huawei_access_token_ttl_secs: 3600,
                 },
                 config.max_recorded_requests,
             ),
             apns: ApnsState::default(),
             fcm: FcmState::default(),
+            huawei: HuaweiState::default(),
             dev_certs_dir: config.dev_certs_dir.clone(),
             preload_dev: config.preload_dev,
         });
@@ -81,12 +85,14 @@ impl Sim {
             true,
         );
         let sandbox = listener(bind(config.apns_sandbox_port).await?, apns_tls, true);
-        let fcm = listener(bind(config.fcm_port).await?, fcm_tls, false);
+        let fcm = listener(bind(config.fcm_port).await?, fcm_tls.clone(), false);
+        let huawei = listener(bind(config.huawei_port).await?, fcm_tls, false);
         let control_tcp = bind(config.control_port).await?;
         let addrs = [&prod, &sandbox, &fcm].map(|l| l.tcp.local_addr());
         let [apns_production, apns_sandbox, fcm_addr] = addrs;
         let (apns_production, apns_sandbox, fcm_addr) =
             (apns_production?, apns_sandbox?, fcm_addr?);
+        let huawei_addr = huawei.tcp.local_addr()?;
         let control_addr = control_tcp.local_addr()?;
 
         let shutdown = CancellationToken::new();
@@ -114,6 +120,22 @@ impl Sim {
             shutdown.clone(),
             &tracker,
         )?;
+        let ca_pem = std::fs::read(&config.ca_cert)
+            .with_context(|| format!("reading {}", config.ca_cert.display()))?;
+        let receipts = ReceiptSender::new(
+            &ca_pem,
+            state.core.clock.clone(),
+            tracker.clone(),
+            shutdown.clone(),
+        )
+        .context("receipt callback client")?;
+        server::spawn(
+            huawei,
+            Arc::new(HuaweiEndpoint::new(state.clone(), receipts)),
+            state.clone(),
+            shutdown.clone(),
+            &tracker,
+        )?;
         let router = api::router(control.clone());
         let stop = shutdown.clone();
         tracker.spawn(async move {
@@ -124,12 +146,13 @@ impl Sim {
                 tracing::error!(error = %e, "control API stopped");
             }
         });
-        tracing::info!(%apns_production, %apns_sandbox, fcm = %fcm_addr, control = %control_addr, "push-sim listening");
+        tracing::info!(%apns_production, %apns_sandbox, fcm = %fcm_addr, huawei = %huawei_addr, control = %control_addr, "push-sim listening");
         Ok(Sim {
             control,
             apns_production,
             apns_sandbox,
             fcm: fcm_addr,
+            huawei: huawei_addr,
             control_addr,
             ca_cert: config.ca_cert,
             shutdown,
@@ -155,6 +178,16 @@ impl Sim {
     /// The OAuth2 token endpoint for service-account assertions.
     pub fn fcm_token_url(&self) -> String {
         format!("{}/token", self.fcm_url())
+    }
+
+    /// Base URL of Huawei Push Kit (`{huawei_url}/v1/{appId}/messages:send`, also `/v2/…`).
+    pub fn huawei_url(&self) -> String {
+        url("https", self.huawei)
+    }
+
+    /// Huawei's OAuth 2.0 token endpoint (`…/oauth2/v3/token`, same port as sends).
+    pub fn huawei_token_url(&self) -> String {
+        format!("{}{TOKEN_PATH}", self.huawei_url())
     }
 
     /// Base URL of the HTTP control API.

@@ -11,6 +11,7 @@ use crate::control::types::{Settings, SettingsUpdate};
 use crate::counters::CounterSet;
 use crate::faults::Faults;
 use crate::fcm::FcmState;
+use crate::huawei::HuaweiState;
 use crate::record::{Recorder, lock};
 
 /// Vendor-neutral state every endpoint uses.
@@ -60,6 +61,9 @@ impl Core {
         if let Some(v) = update.fcm_project_quota_per_minute {
             s.fcm_project_quota_per_minute = (v > 0).then_some(v);
         }
+        if let Some(v) = update.huawei_access_token_ttl_secs {
+            s.huawei_access_token_ttl_secs = v;
+        }
         s.clone()
     }
 
@@ -87,6 +91,8 @@ pub(crate) struct SimState {
     pub apns: ApnsState,
     /// FCM service accounts, access tokens, registration tokens, quotas.
     pub fcm: FcmState,
+    /// Huawei apps, access tokens, device tokens, receipt configurations.
+    pub huawei: HuaweiState,
     /// Where `preload_dev` reads the dev identities from.
     pub dev_certs_dir: PathBuf,
     /// Whether `reset` re-registers the dev identities.

@@ -354,6 +354,7 @@ impl ApnsEndpoint {
             headers: wire::header_pairs(&parts.headers),
             body: String::from_utf8_lossy(&body.bytes).into_owned(),
             token: answer.token.clone(),
+            tokens: Vec::new(),
             topic: answer.topic.clone(),
             dry_run: false,
             reset,

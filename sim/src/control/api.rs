@@ -6,7 +6,7 @@ use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get, post};
+use axum::routing::{delete, get, post, put};
 use serde::de::DeserializeOwned;
 
 use super::Control;
@@ -53,6 +53,19 @@ pub(crate) fn router(control: Control) -> Router {
         .route("/fcm/accounts", post(add_fcm_account))
         .route("/fcm/tokens", post(set_fcm_token))
         .route("/fcm/access-tokens/expire", post(expire_fcm_access_tokens))
+        .route("/huawei/apps", post(add_huawei_app))
+        .route("/huawei/apps/{app_id}", put(update_huawei_app))
+        .route("/huawei/tokens", post(set_huawei_token))
+        .route(
+            "/huawei/access-tokens/expire",
+            post(expire_huawei_access_tokens),
+        )
+        .route("/huawei/callbacks", post(add_huawei_callback))
+        .route(
+            "/huawei/callbacks/{app_id}",
+            delete(remove_huawei_callbacks),
+        )
+        .route("/huawei/receipts", get(huawei_receipts))
         .route(
             "/faults/{vendor}",
             get(faults).put(set_faults).delete(clear_faults),
@@ -128,6 +141,55 @@ async fn expire_fcm_access_tokens(State(c): State<Control>) -> Response {
     json(ExpiredTokens {
         expired: c.expire_fcm_access_tokens(),
     })
+}
+
+async fn add_huawei_app(State(c): State<Control>, body: Bytes) -> ApiResult<Response> {
+    Ok(json(c.add_huawei_app(parse(&body)?)?))
+}
+
+async fn update_huawei_app(
+    State(c): State<Control>,
+    Path(app_id): Path<String>,
+    body: Bytes,
+) -> ApiResult<Response> {
+    let update = parse(&body)?;
+    c.update_huawei_app(&app_id, update)
+        .map(json)
+        .map_err(|e| ApiError(StatusCode::NOT_FOUND, e))
+}
+
+async fn set_huawei_token(State(c): State<Control>, body: Bytes) -> ApiResult<StatusCode> {
+    c.set_huawei_token(parse(&body)?)?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn expire_huawei_access_tokens(State(c): State<Control>) -> Response {
+    json(ExpiredTokens {
+        expired: c.expire_huawei_access_tokens(),
+    })
+}
+
+async fn add_huawei_callback(State(c): State<Control>, body: Bytes) -> ApiResult<StatusCode> {
+    c.add_huawei_callback(parse(&body)?)?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn remove_huawei_callbacks(
+    State(c): State<Control>,
+    Path(app_id): Path<String>,
+) -> ApiResult<StatusCode> {
+    if c.remove_huawei_callbacks(&app_id) > 0 {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError(
+            StatusCode::NOT_FOUND,
+            ControlError::new(format!("no receipt configuration for app {app_id}")),
+        ))
+    }
+}
+
+async fn huawei_receipts(State(c): State<Control>) -> Response {
+    json(c.huawei_receipts())
 }
 
 async fn faults(State(c): State<Control>, Path(v): Path<Vendor>) -> Response {

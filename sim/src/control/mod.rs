@@ -30,6 +30,7 @@ impl Control {
         self.state.core.reset();
         self.state.apns.reset();
         self.state.fcm.reset();
+        self.state.huawei.reset();
         if self.state.preload_dev
             && let Err(e) = self.preload_dev()
         {
@@ -39,7 +40,8 @@ impl Control {
 
     /// Registers the identities in the dev certs directory: APNs key `ABC123DEFG` of team
     /// `TEAM123456` (both environments) with topic `com.example.chat`, and the FCM service
-    /// account of project `pushgate-test`.
+    /// account of project `pushgate-test`, and the Huawei app `10000001` (secret
+    /// `pushgate-test-huawei-secret`, project `388421841221`).
     pub fn preload_dev(&self) -> Result<(), ControlError> {
         dev::preload(self, &self.state.dev_certs_dir)
     }
@@ -106,6 +108,53 @@ impl Control {
             .fcm
             .accounts
             .expire_all(self.state.core.clock.now_ms())
+    }
+
+    /// Registers (or replaces) a Huawei app.
+    pub fn add_huawei_app(&self, spec: HuaweiAppSpec) -> Result<HuaweiAppInfo, ControlError> {
+        self.state.huawei.apps.add(&spec)
+    }
+
+    /// Changes some settings of a Huawei app (entitlements, push permission, flow control);
+    /// returns the app's settings, or an error if the app is unknown.
+    pub fn update_huawei_app(
+        &self,
+        app_id: &str,
+        update: HuaweiAppUpdate,
+    ) -> Result<HuaweiAppSpec, ControlError> {
+        self.state
+            .huawei
+            .apps
+            .update(app_id, &update)
+            .ok_or_else(|| ControlError::new(format!("unknown app {app_id}")))
+    }
+
+    /// Registers or updates a Huawei device token (state, receipt status).
+    pub fn set_huawei_token(&self, spec: HuaweiTokenSpec) -> Result<(), ControlError> {
+        self.state.huawei.devices.set(&spec)
+    }
+
+    /// Expires every Huawei access token issued so far; returns how many were still live.
+    pub fn expire_huawei_access_tokens(&self) -> usize {
+        self.state
+            .huawei
+            .apps
+            .expire_all(self.state.core.clock.now_ms())
+    }
+
+    /// Adds or replaces a receipt configuration (callback URL) of a Huawei app.
+    pub fn add_huawei_callback(&self, spec: HuaweiCallbackSpec) -> Result<(), ControlError> {
+        self.state.huawei.receipts.add(&spec)
+    }
+
+    /// Removes every receipt configuration of a Huawei app; returns how many there were.
+    pub fn remove_huawei_callbacks(&self, app_id: &str) -> usize {
+        self.state.huawei.receipts.remove(app_id)
+    }
+
+    /// The receipt batches posted (or attempted) so far, oldest first.
+    pub fn huawei_receipts(&self) -> Vec<HuaweiReceiptBatch> {
+        self.state.huawei.receipts.sent()
     }
 
     /// Replaces the faults of a vendor.

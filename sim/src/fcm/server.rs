@@ -215,6 +215,7 @@ impl FcmEndpoint {
             headers: wire::header_pairs(&parts.headers),
             body: String::from_utf8_lossy(&body.bytes).into_owned(),
             token: a.token,
+            tokens: Vec::new(),
             topic: a.project,
             dry_run: a.dry_run,
             reset,

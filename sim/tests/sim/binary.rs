@@ -13,6 +13,8 @@ fn binary_serves_and_stops_on_sigterm() {
             "0",
             "--apns-sandbox-port",
             "0",
+            "--huawei-port",
+            "0",
             "--control-port",
             "0",
             "--preload-dev",

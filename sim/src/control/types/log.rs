@@ -11,7 +11,7 @@ pub struct RequestFilter {
     /// Only this vendor.
     #[serde(default)]
     pub vendor: Option<Vendor>,
-    /// Only requests to this device / registration token.
+    /// Only requests to this device / registration token (any of a Huawei request's).
     #[serde(default)]
     pub token: Option<String>,
     /// Only requests with `seq` greater than this.
@@ -34,7 +34,7 @@ pub struct RequestRecord {
     pub at_ms: i64,
     /// Vendor.
     pub vendor: Vendor,
-    /// Endpoint: `apns-production`, `apns-sandbox` or `fcm`.
+    /// Endpoint: `apns-production`, `apns-sandbox`, `fcm` or `huawei`.
     pub endpoint: String,
     /// Connection number (per sim, increasing), to check connection reuse.
     pub connection: u64,
@@ -48,11 +48,15 @@ pub struct RequestRecord {
     pub headers: Vec<(String, String)>,
     /// Request body (lossy UTF-8).
     pub body: String,
-    /// Device token (APNs) or registration token (FCM) the request addressed, if any.
+    /// Device token (APNs) or registration token (FCM) the request addressed, if any (for
+    /// Huawei: the first of `tokens`).
     pub token: Option<String>,
-    /// APNs topic used, or FCM project of the URL.
+    /// Every device token of a multi-token request (Huawei); empty for the others.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tokens: Vec<String>,
+    /// APNs topic used, FCM project of the URL, or Huawei app / project ID of the URL.
     pub topic: Option<String>,
-    /// FCM `validate_only` request (nothing was delivered).
+    /// FCM / Huawei `validate_only` request (nothing was delivered).
     pub dry_run: bool,
     /// The connection was reset instead of sending the answer (fault `reset_rate`).
     #[serde(default)]

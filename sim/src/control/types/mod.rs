@@ -4,11 +4,13 @@
 mod apns;
 mod faults;
 mod fcm;
+mod huawei;
 mod log;
 
 pub use apns::*;
 pub use faults::*;
 pub use fcm::*;
+pub use huawei::*;
 pub use log::*;
 
 use serde::{Deserialize, Serialize};
@@ -21,14 +23,22 @@ pub enum Vendor {
     Apns,
     /// Firebase Cloud Messaging HTTP v1 (send endpoint and OAuth2 token endpoint).
     Fcm,
+    /// Huawei Push Kit (v1/v2 send endpoint and the OAuth 2.0 client-credentials endpoint).
+    Huawei,
 }
 
 impl Vendor {
-    /// The vendor's name as used in URLs and JSON (`apns`, `fcm`).
+    /// Every vendor.
+    pub const ALL: [Vendor; 3] = [Vendor::Apns, Vendor::Fcm, Vendor::Huawei];
+}
+
+impl Vendor {
+    /// The vendor's name as used in URLs and JSON (`apns`, `fcm`, `huawei`).
     pub fn as_str(self) -> &'static str {
         match self {
             Vendor::Apns => "apns",
             Vendor::Fcm => "fcm",
+            Vendor::Huawei => "huawei",
         }
     }
 }
@@ -55,6 +65,8 @@ pub struct Settings {
     /// FCM messages per project per minute before 429 `QUOTA_EXCEEDED` (`None`: unlimited;
     /// Google's default is 600,000).
     pub fcm_project_quota_per_minute: Option<u64>,
+    /// `expires_in` of issued Huawei access tokens (Huawei: 3600).
+    pub huawei_access_token_ttl_secs: u64,
 }
 
 /// A partial update of [`Settings`] (`PUT /settings`); absent fields stay as they are.
@@ -70,6 +82,9 @@ pub struct SettingsUpdate {
     /// See [`Settings::fcm_project_quota_per_minute`]; `0` removes the quota.
     #[serde(default)]
     pub fcm_project_quota_per_minute: Option<u64>,
+    /// See [`Settings::huawei_access_token_ttl_secs`].
+    #[serde(default)]
+    pub huawei_access_token_ttl_secs: Option<u64>,
 }
 
 /// Moves the sim clock (`POST /clock/shift`).
