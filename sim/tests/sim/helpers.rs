@@ -264,3 +264,91 @@ pub async fn eventually(mut cond: impl FnMut() -> bool) -> bool {
     }
     false
 }
+
+/// The dev Huawei app.
+pub const HW_APP: &str = "10000001";
+/// Its secret.
+pub const HW_SECRET: &str = "pushgate-test-huawei-secret";
+/// A Huawei-looking device token.
+pub const HW_TOKEN: &str = "IQAAAACy0KFhAADcZ7Dvx1ufn6b3Ysf4mg8xSZbnVNm0ytoYRUZm3V1cuv-sim-1";
+
+/// POSTs a client-credentials request; returns (status, raw body text, JSON body).
+pub async fn huawei_token_raw(
+    client: &reqwest::Client,
+    sim: &Sim,
+    form: &[(&str, &str)],
+) -> (u16, String, Value) {
+    let resp = client
+        .post(sim.huawei_token_url())
+        .form(form)
+        .send()
+        .await
+        .unwrap();
+    let status = resp.status().as_u16();
+    let text = resp.text().await.unwrap();
+    let json = serde_json::from_str(&text).unwrap_or(Value::Null);
+    (status, text, json)
+}
+
+/// A fresh access token of an app.
+pub async fn huawei_access_token(
+    client: &reqwest::Client,
+    sim: &Sim,
+    app: &str,
+    secret: &str,
+) -> String {
+    let form = [
+        ("grant_type", "client_credentials"),
+        ("client_id", app),
+        ("client_secret", secret),
+    ];
+    let (status, _, body) = huawei_token_raw(client, sim, &form).await;
+    assert_eq!(status, 200, "{body}");
+    body["access_token"].as_str().unwrap().to_string()
+}
+
+/// Sends a Huawei message body to `/v1/{app}/messages:send`; returns (status, JSON body).
+pub async fn huawei_send(
+    client: &reqwest::Client,
+    sim: &Sim,
+    app: &str,
+    bearer: Option<&str>,
+    body: &Value,
+) -> (u16, Value) {
+    huawei_send_to(
+        client,
+        sim,
+        &format!("/v1/{app}/messages:send"),
+        bearer,
+        body,
+    )
+    .await
+}
+
+/// Sends a Huawei message body to `path`; returns (status, JSON body).
+pub async fn huawei_send_to(
+    client: &reqwest::Client,
+    sim: &Sim,
+    path: &str,
+    bearer: Option<&str>,
+    body: &Value,
+) -> (u16, Value) {
+    let mut req = client
+        .post(format!("{}{path}", sim.huawei_url()))
+        .header("content-type", "application/json;charset=UTF-8")
+        .body(body.to_string());
+    if let Some(b) = bearer {
+        req = req.bearer_auth(b);
+    }
+    let resp = req.send().await.unwrap();
+    let status = resp.status().as_u16();
+    (status, resp.json().await.unwrap())
+}
+
+/// An IM notification message to `tokens`.
+pub fn huawei_im(tokens: &[&str]) -> Value {
+    json!({"message": {"token": tokens, "data": "{\"conv\":\"42\"}", "android": {
+        "category": "IM", "ttl": "86400s", "bi_tag": "n-7f3c0e",
+        "notification": {"title": "Alice", "body": "are you coming?", "click_action": {"type": 3},
+            "notify_id": 4242}}}})
+}

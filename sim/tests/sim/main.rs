@@ -1,5 +1,6 @@
 //! Integration tests of push-sim, written against the vendor references only: reqwest as the
-//! client, jsonwebtoken to mint provider tokens and assertions from `certs/`.
+//! client, jsonwebtoken to mint provider tokens and assertions from `certs/`, a small axum server to
+//! receive Huawei receipts.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
@@ -11,3 +12,6 @@ mod faults;
 mod fcm_oauth;
 mod fcm_send;
 mod helpers;
+mod huawei_oauth;
+mod huawei_receipts;
+mod huawei_send;
