@@ -419,3 +419,49 @@ async fn http_control_api_drives_huawei() {
     );
     sim.shutdown().await;
 }
+
+#[tokio::test]
+async fn receipt_id_selects_the_configuration_and_batch_faults_apply() {
+    let sim = spawn_sim().await;
+    let client = https_client(&sim);
+    let (url, seen) = callback_server().await;
+    let (other_url, other_seen) = callback_server().await;
+    sim.control()
+        .add_huawei_callback(callback(&other_url))
+        .unwrap();
+    let chosen = HuaweiCallbackSpec {
+        receipt_id: Some("RCP-1".into()),
+        duplicate: true,
+        reverse_order: true,
+        secret_key: None,
+        ..callback(&url)
+    };
+    sim.control().add_huawei_callback(chosen).unwrap();
+    let bearer = huawei_access_token(&client, &sim, HW_APP, HW_SECRET).await;
+    let tokens: Vec<String> = (0..150).map(|i| format!("IQAAAACy0-{i:03}")).collect();
+    let refs: Vec<&str> = tokens.iter().map(String::as_str).collect();
+    let mut msg = huawei_im(&refs);
+    msg["message"]["android"]["receipt_id"] = json!("RCP-1");
+    let (_, body) = huawei_send(&client, &sim, HW_APP, Some(&bearer), &msg).await;
+    assert_eq!(body["code"], "80000000");
+    receipts_after(&sim, 4).await;
+    let posted = seen.lock().unwrap().clone();
+    let sizes: Vec<usize> = posted
+        .iter()
+        .map(|(_, b)| b["statuses"].as_array().unwrap().len())
+        .collect();
+    assert_eq!(
+        sizes,
+        [50, 50, 100, 100],
+        "≤100 per POST, reversed, each twice"
+    );
+    assert!(
+        posted.iter().all(|(id, _)| id.is_none()),
+        "no key, no signature"
+    );
+    assert!(
+        other_seen.lock().unwrap().is_empty(),
+        "the default configuration is not used"
+    );
+    sim.shutdown().await;
+}
