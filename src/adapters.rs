@@ -15,6 +15,9 @@ pub struct VendorsConfig {
     /// FCM (`[vendors.fcm]`).
     #[cfg(feature = "fcm")]
     pub fcm: pushgate_fcm::FcmConfig,
+    /// Huawei Push Kit (`[vendors.huawei]`).
+    #[cfg(feature = "huawei")]
+    pub huawei: pushgate_huawei::HuaweiConfig,
 }
 
 /// An adapter that could not be built from its configuration.
@@ -42,6 +45,13 @@ pub fn registry(config: &VendorsConfig) -> Result<AdapterRegistry, AdapterConfig
     pushgate_fcm::register(&mut registry, config.fcm.clone()).map_err(|e| AdapterConfigError {
         vendor: "fcm",
         message: e.to_string(),
+    })?;
+    #[cfg(feature = "huawei")]
+    pushgate_huawei::register(&mut registry, config.huawei.clone()).map_err(|e| {
+        AdapterConfigError {
+            vendor: "huawei",
+            message: e.to_string(),
+        }
     })?;
     let _ = config;
     Ok(registry)
