@@ -336,9 +336,10 @@ mod huawei {
         fn malformed(&self) -> Option<IngestMessage> {
             // Huawei's `data` is a string; an object there is refused locally.
             let mut message = chat_message();
-            message
-                .overrides
-                .insert("huawei".into(), serde_json::json!({ "data": { "conv": 42 } }));
+            message.overrides.insert(
+                "huawei".into(),
+                serde_json::json!({ "data": { "conv": 42 } }),
+            );
             Some(message)
         }
         fn secrets(&self) -> Vec<String> {
