@@ -53,6 +53,9 @@ pub(crate) struct ApnsAdapter {
     tokens: ProviderTokens,
     /// How each credential version seen authenticates (for `forget_auth`).
     credentials: Mutex<HashMap<Uuid, AuthKey>>,
+    /// Parsed `.p8` keys by credential version, so a send does not parse and validate the
+    /// key again (a version's key never changes; a new upload is a new id).
+    p8_keys: Mutex<HashMap<Uuid, Arc<auth::P8Key>>>,
     health: Mutex<AdapterHealth>,
 }
 
@@ -86,6 +89,7 @@ impl ApnsAdapter {
             pools: Pools::new(pool_size),
             tokens: ProviderTokens::new(clock),
             credentials: Mutex::new(HashMap::new()),
+            p8_keys: Mutex::new(HashMap::new()),
             health: Mutex::new(AdapterHealth::Healthy),
         }
     }
@@ -112,15 +116,33 @@ impl ApnsAdapter {
                 team_id,
                 private_key,
             } => {
-                let key = auth::parse_p8(key_id, team_id, private_key)
-                    .map_err(|reason| Outcome::AuthFailed { reason })?;
+                let cached = self
+                    .p8_keys
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .get(&credential.id)
+                    .cloned();
+                let key = match cached {
+                    Some(key) => key,
+                    None => {
+                        let key = Arc::new(
+                            auth::parse_p8(key_id, team_id, private_key)
+                                .map_err(|reason| Outcome::AuthFailed { reason })?,
+                        );
+                        self.p8_keys
+                            .lock()
+                            .unwrap_or_else(PoisonError::into_inner)
+                            .insert(credential.id, Arc::clone(&key));
+                        key
+                    }
+                };
                 let token = self
                     .tokens
                     .get(&key)
                     .await
                     .map_err(|reason| Outcome::AuthFailed { reason })?;
                 SendAuth {
-                    auth: AuthKey::Token(key.token_key),
+                    auth: AuthKey::Token(key.token_key.clone()),
                     bearer: Some(token),
                 }
             }
