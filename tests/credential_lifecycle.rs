@@ -83,6 +83,7 @@ async fn harness() -> Harness {
             max_attempts: 3,
         },
         guard: GuardConfig::default(),
+        admission_wait: Duration::from_millis(50),
         park_when_saturated: Duration::from_millis(50),
         park_after_auth_failure: Duration::from_millis(200),
     };

@@ -554,7 +554,10 @@ async fn a_slow_vendor_does_not_slow_the_others() {
     // Wait until APNs is busy with it, then time the FCM traffic.
     for _ in 0..200 {
         let slow = h.store.deliveries_of(APP, "slow").await.unwrap();
-        if slow.first().is_some_and(|d| d.state == DeliveryState::Sending) {
+        if slow
+            .first()
+            .is_some_and(|d| d.state == DeliveryState::Sending)
+        {
             break;
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
