@@ -113,11 +113,9 @@ pub(super) fn verify_error(e: VerifyError) -> ApiError {
             "credential_refused",
             message,
         ),
-        VerifyError::Unreachable { .. } => ApiError::new(
-            StatusCode::FAILED_DEPENDENCY,
-            "vendor_unreachable",
-            message,
-        ),
+        VerifyError::Unreachable { .. } => {
+            ApiError::new(StatusCode::FAILED_DEPENDENCY, "vendor_unreachable", message)
+        }
     }
 }
 

@@ -78,10 +78,7 @@ pub fn router(state: AppState) -> Router {
         .route("/apps/{app}/notifications/{id}", get(notifications::get))
         .route("/apps/{app}/credentials", get(credentials::list))
         .route("/apps/{app}/credentials/{vendor}", put(credentials::upload))
-        .route(
-            "/apps/{app}/credentials/audit",
-            get(credential_audit::list),
-        )
+        .route("/apps/{app}/credentials/audit", get(credential_audit::list))
         .route(
             "/apps/{app}/credentials/{vendor}/versions/{version}",
             axum::routing::delete(credential_versions::delete),
