@@ -749,7 +749,7 @@ async fn rabbit_consumers_and_publishers_survive_closed_connections() {
     let prefix = prefix.clone();
     let q = fx.open().await;
     let total = 500u32;
-    let cut_at = 200usize;
+    let cut_at = 100usize;
 
     let published = Arc::new(std::sync::atomic::AtomicU32::new(0));
     let publisher = {
@@ -765,7 +765,7 @@ async fn rabbit_consumers_and_publishers_survive_closed_connections() {
                     assert!(failures < 20, "publishing keeps failing: {e}");
                 }
                 published.fetch_add(10, std::sync::atomic::Ordering::SeqCst);
-                tokio::time::sleep(Duration::from_millis(40)).await;
+                tokio::time::sleep(Duration::from_millis(100)).await;
             }
             failures
         })
