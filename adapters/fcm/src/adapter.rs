@@ -118,7 +118,7 @@ impl FcmAdapter {
         target: &SendTarget,
     ) -> TargetResult {
         let body = prepared.body_for(&target.token);
-        let verdict = match self.client.post_message(url, access_token, body).await {
+        let verdict = match self.client.post_json(url, access_token, body).await {
             Ok(answer) => error::classify(&answer, &target.token, OffsetDateTime::now_utc()),
             Err(e) => error::network(&e.reason),
         };
@@ -189,7 +189,7 @@ impl Adapter for FcmAdapter {
             Ok(token) => token,
             Err(e) => return self.fail_all(request.targets, e),
         };
-        let url = self.client.send_url(&account.project_id);
+        let url = crate::client::send_url(&self.client, &account.project_id);
         let sends = request
             .targets
             .iter()
@@ -232,11 +232,11 @@ impl Adapter for FcmAdapter {
         if !self.check_with_dry_run {
             return Ok(());
         }
-        let url = self.client.send_url(&account.project_id);
+        let url = crate::client::send_url(&self.client, &account.project_id);
         let body = payload::dry_run_body(CHECK_TOPIC);
         let answer = self
             .client
-            .post_message(url, &fetched.value, body)
+            .post_json(url, &fetched.value, body)
             .await
             .map_err(|e| CheckError::Unreachable(format!("FCM: {}", e.reason)))?;
         match error::classify(&answer, "", OffsetDateTime::now_utc()).outcome {

@@ -6,10 +6,9 @@ use crate::client::HttpClient;
 use crate::config::FcmConfig;
 use push_core::adapter::registry::DuplicateChannel;
 use push_core::adapter::{Adapter, AdapterRegistry};
-use reqwest::{Certificate, redirect};
-use std::path::{Path, PathBuf};
+use pushgate_adapter_http::{ClientSettings, SettingError, build_client, check_url};
+use std::path::PathBuf;
 use std::sync::Arc;
-use url::Url;
 
 /// The config section, for error messages.
 const SECTION: &str = "vendors.fcm";
@@ -65,9 +64,9 @@ impl FcmBuilder {
     /// (rustls, HTTP/2 through ALPN, no redirects, `request_timeout_seconds`).
     pub fn build(self) -> Result<Arc<dyn Adapter>, BuildError> {
         let config = self.config;
-        check_url("base_url", &config.base_url)?;
+        check_url("base_url", &config.base_url).map_err(setting)?;
         if let Some(url) = &config.auth_url {
-            check_url("auth_url", url)?;
+            check_url("auth_url", url).map_err(setting)?;
         }
         if config.request_timeout_seconds == 0 {
             return Err(config_error(
@@ -75,24 +74,16 @@ impl FcmBuilder {
                 "must be at least 1",
             ));
         }
-        let mut http = reqwest::Client::builder()
-            .timeout(config.request_timeout())
-            .redirect(redirect::Policy::none())
-            .user_agent(concat!("pushgate-fcm/", env!("CARGO_PKG_VERSION")));
-        if let Some(path) = &config.ca_file {
-            http = http.tls_certs_merge(read_roots("ca_file", path)?);
-        }
-        if let Some(path) = &self.only_roots {
-            http = http.tls_certs_only(read_roots("trust_only", path)?);
-        }
-        let http = http.build().map_err(|e| {
-            config_error(
-                "ca_file",
-                format!("the HTTP client could not be built with these roots: {e}"),
-            )
-        })?;
+        let http = build_client(&ClientSettings {
+            user_agent: concat!("pushgate-fcm/", env!("CARGO_PKG_VERSION")),
+            timeout: config.request_timeout(),
+            ca_file: config.ca_file.as_deref(),
+            only_roots: self.only_roots.as_deref(),
+            tls12_minimum: false,
+        })
+        .map_err(setting)?;
         let timeout = config.request_timeout();
-        let client = HttpClient::new(http, config.base_url, timeout);
+        let client = HttpClient::new(http, config.base_url, timeout, "fcm");
         Ok(Arc::new(FcmAdapter::new(
             client,
             config.auth_url,
@@ -109,39 +100,9 @@ pub fn register(registry: &mut AdapterRegistry, config: FcmConfig) -> Result<(),
     Ok(())
 }
 
-fn check_url(field: &'static str, url: &Url) -> Result<(), BuildError> {
-    if !matches!(url.scheme(), "https" | "http") {
-        return Err(config_error(
-            field,
-            format!("must be an https:// URL, not {}://", url.scheme()),
-        ));
-    }
-    if url.host().is_none() {
-        return Err(config_error(field, "must name a host"));
-    }
-    if url.query().is_some() || url.fragment().is_some() {
-        return Err(config_error(field, "must not have a query or fragment"));
-    }
-    Ok(())
-}
-
-fn read_roots(field: &'static str, path: &Path) -> Result<Vec<Certificate>, BuildError> {
-    let shown = path.display();
-    let pem = std::fs::read(path)
-        .map_err(|e| config_error(field, format!("cannot read {shown}: {e}")))?;
-    let certs = Certificate::from_pem_bundle(&pem).map_err(|e| {
-        config_error(
-            field,
-            format!("{shown} is not a PEM certificate bundle: {e}"),
-        )
-    })?;
-    if certs.is_empty() {
-        return Err(config_error(
-            field,
-            format!("{shown} holds no -----BEGIN CERTIFICATE----- block"),
-        ));
-    }
-    Ok(certs)
+/// A shared-plumbing setting error, under this adapter's section.
+fn setting(e: SettingError) -> BuildError {
+    config_error(e.field, e.reason)
 }
 
 #[cfg(test)]

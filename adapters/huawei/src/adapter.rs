@@ -147,10 +147,10 @@ impl HuaweiAdapter {
             Err(e) => return self.fail_all(targets, e),
         };
         let tokens: Vec<&str> = targets.iter().map(|t| t.token.as_str()).collect();
-        let url = self.client.send_url(&app.app_id);
+        let url = crate::client::send_url(&self.client, &app.app_id);
         let verdict = match self
             .client
-            .post_message(url, &access_token, prepared.body_for(&tokens))
+            .post_json(url, &access_token, prepared.body_for(&tokens))
             .await
         {
             Ok(answer) => error::classify(&answer, &tokens, OffsetDateTime::now_utc()),

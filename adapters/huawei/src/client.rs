@@ -1,154 +1,33 @@
-//! The HTTP side: one reqwest client (rustls, TLS 1.2+, HTTP/2 through ALPN) shared by
-//! every send and token exchange, and the two requests Huawei needs — a JSON
-//! `messages:send` with a bearer token and a form POST to the OAuth token endpoint.
-//!
-//! It answers the raw status, `Retry-After` and body; deciding what they mean is
-//! [`crate::error`]'s job (and [`crate::auth`]'s for the token endpoint). It never retries.
+//! Huawei's requests on the shared HTTP client ([`pushgate_adapter_http`]): the send URL.
+//! Classifying the answers is [`crate::error`]'s job (and [`crate::auth`]'s for the token
+//! endpoint).
 
-use push_core::Secret;
-use reqwest::header::{CONTENT_TYPE, RETRY_AFTER};
-use std::error::Error as _;
-use std::time::Duration;
+pub(crate) use pushgate_adapter_http::{Answer, HttpClient, TransportError};
 use url::Url;
 
-/// The longest body kept; Huawei's answers are a few hundred bytes.
-const MAX_BODY_BYTES: usize = 64 * 1024;
-
-/// A vendor's answer, before classification.
-#[derive(Debug, Clone)]
-pub(crate) struct Answer {
-    /// The HTTP status.
-    pub status: u16,
-    /// The raw `Retry-After` header, if any.
-    pub retry_after: Option<String>,
-    /// The body (cut at 64 KiB).
-    pub body: Vec<u8>,
-}
-
-/// A request that got no HTTP answer: timeout, refused connection, TLS failure, reset.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct TransportError {
-    /// What went wrong, without secrets (reqwest never prints headers).
-    pub reason: String,
-}
-
-/// The shared HTTP client and the Push Kit base URL.
-#[derive(Debug, Clone)]
-pub(crate) struct HttpClient {
-    http: reqwest::Client,
-    base_url: Url,
-    timeout: Duration,
-}
-
-impl HttpClient {
-    /// Wraps a configured reqwest client.
-    pub fn new(http: reqwest::Client, base_url: Url, timeout: Duration) -> Self {
-        Self {
-            http,
-            base_url,
-            timeout,
-        }
-    }
-
-    /// `{base_url}/v1/{app_id}/messages:send`, keeping any path prefix of the base URL and
-    /// escaping the app id as one path segment.
-    pub fn send_url(&self, app_id: &str) -> Url {
-        let mut url = self.base_url.clone();
-        if let Ok(mut segments) = url.path_segments_mut() {
-            segments
-                .pop_if_empty()
-                .extend(["v1", app_id, "messages:send"]);
-        }
-        url
-    }
-
-    /// POSTs a `messages:send` body with the access token.
-    pub async fn post_message(
-        &self,
-        url: Url,
-        access_token: &Secret,
-        body: Vec<u8>,
-    ) -> Result<Answer, TransportError> {
-        let request = self
-            .http
-            .post(url)
-            .bearer_auth(access_token.expose())
-            .header(CONTENT_TYPE, "application/json;charset=UTF-8")
-            .body(body);
-        self.execute(request).await
-    }
-
-    /// POSTs an `application/x-www-form-urlencoded` body (the token exchange).
-    pub async fn post_form(
-        &self,
-        url: Url,
-        form: &[(&str, &str)],
-    ) -> Result<Answer, TransportError> {
-        self.execute(self.http.post(url).form(form)).await
-    }
-
-    async fn execute(&self, request: reqwest::RequestBuilder) -> Result<Answer, TransportError> {
-        let response = request.send().await.map_err(|e| self.transport(&e))?;
-        let status = response.status().as_u16();
-        let retry_after = response
-            .headers()
-            .get(RETRY_AFTER)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string);
-        tracing::trace!(vendor = "huawei", status, version = ?response.version(), "answer");
-        let mut body = response
-            .bytes()
-            .await
-            .map_err(|e| self.transport(&e))?
-            .to_vec();
-        body.truncate(MAX_BODY_BYTES);
-        Ok(Answer {
-            status,
-            retry_after,
-            body,
-        })
-    }
-
-    fn transport(&self, e: &reqwest::Error) -> TransportError {
-        let reason = if e.is_timeout() {
-            format!("no answer within {} s (timeout)", self.timeout.as_secs())
-        } else {
-            let mut text = if e.is_connect() {
-                "could not connect".to_string()
-            } else {
-                "network error".to_string()
-            };
-            // The chain of causes says what actually failed (refused, TLS, reset).
-            let mut source = e.source();
-            while let Some(cause) = source {
-                text.push_str(": ");
-                text.push_str(&cause.to_string());
-                source = cause.source();
-            }
-            text
-        };
-        TransportError { reason }
-    }
+/// `{base_url}/v1/{app_id}/messages:send`, keeping any path prefix of the base URL and escaping the id as one path segment.
+pub(crate) fn send_url(client: &HttpClient, app_id: &str) -> Url {
+    client.url(&["v1", app_id, "messages:send"])
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
 
     fn client(base: &str) -> HttpClient {
         HttpClient::new(
             reqwest::Client::new(),
             Url::parse(base).unwrap(),
             Duration::from_secs(1),
+            "huawei",
         )
     }
 
     #[test]
     fn send_url_follows_the_v1_shape() {
         assert_eq!(
-            client("https://push-api.cloud.huawei.com")
-                .send_url("10123456")
-                .as_str(),
+            send_url(&client("https://push-api.cloud.huawei.com"), "10123456").as_str(),
             "https://push-api.cloud.huawei.com/v1/10123456/messages:send"
         );
     }
@@ -156,28 +35,8 @@ mod tests {
     #[test]
     fn send_url_keeps_a_path_prefix_and_escapes_the_app_id() {
         assert_eq!(
-            client("https://proxy.internal/hms/")
-                .send_url("a/b?c")
-                .as_str(),
+            send_url(&client("https://proxy.internal/hms/"), "a/b?c").as_str(),
             "https://proxy.internal/hms/v1/a%2Fb%3Fc/messages:send"
-        );
-    }
-
-    #[tokio::test]
-    async fn refused_connections_are_transport_errors() {
-        // Port 9 on loopback: nothing listens there.
-        let c = client("http://127.0.0.1:9");
-        let err = c
-            .post_form(
-                Url::parse("http://127.0.0.1:9/token").unwrap(),
-                &[("a", "b")],
-            )
-            .await
-            .unwrap_err();
-        assert!(
-            err.reason.starts_with("could not connect"),
-            "{}",
-            err.reason
         );
     }
 }

@@ -382,6 +382,7 @@ async fn debug_output_never_shows_secrets() {
             reqwest::Client::new(),
             Url::parse(&fake.url).unwrap(),
             Duration::from_secs(1),
+            "fcm",
         ),
         Some(Url::parse(&format!("{}/token", fake.url)).unwrap()),
         "messages".into(),

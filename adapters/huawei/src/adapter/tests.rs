@@ -491,6 +491,7 @@ async fn secrets_never_show_in_outcomes_health_or_debug() {
         reqwest::Client::new(),
         Url::parse(&fake.url).unwrap(),
         Duration::from_secs(1),
+        "huawei",
     );
     let raw = HuaweiAdapter::new(
         client,

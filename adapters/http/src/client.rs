@@ -1,0 +1,184 @@
+//! The requests: a JSON POST with a bearer token and a form POST, answered raw.
+
+use push_core::Secret;
+use reqwest::header::{CONTENT_TYPE, RETRY_AFTER};
+use std::error::Error as _;
+use std::time::Duration;
+use url::Url;
+
+/// The longest body kept; vendors' answers are a few hundred bytes.
+const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// A vendor's answer, before classification.
+#[derive(Debug, Clone)]
+pub struct Answer {
+    /// The HTTP status.
+    pub status: u16,
+    /// The raw `Retry-After` header, if any.
+    pub retry_after: Option<String>,
+    /// The body (cut at 64 KiB).
+    pub body: Vec<u8>,
+}
+
+/// A request that got no HTTP answer: timeout, refused connection, TLS failure, reset.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TransportError {
+    /// What went wrong, without secrets (reqwest never prints headers).
+    pub reason: String,
+}
+
+/// The shared HTTP client and the vendor's base URL.
+#[derive(Debug, Clone)]
+pub struct HttpClient {
+    http: reqwest::Client,
+    base_url: Url,
+    timeout: Duration,
+    vendor: &'static str,
+}
+
+impl HttpClient {
+    /// Wraps a configured reqwest client for `vendor` (named in traces).
+    pub fn new(
+        http: reqwest::Client,
+        base_url: Url,
+        timeout: Duration,
+        vendor: &'static str,
+    ) -> Self {
+        Self {
+            http,
+            base_url,
+            timeout,
+            vendor,
+        }
+    }
+
+    /// The base URL with `segments` appended, keeping any path prefix of the base URL and
+    /// escaping each segment (`a/b` stays one segment).
+    pub fn url(&self, segments: &[&str]) -> Url {
+        let mut url = self.base_url.clone();
+        if let Ok(mut path) = url.path_segments_mut() {
+            path.pop_if_empty().extend(segments);
+        }
+        url
+    }
+
+    /// POSTs a JSON body with the access token.
+    pub async fn post_json(
+        &self,
+        url: Url,
+        access_token: &Secret,
+        body: Vec<u8>,
+    ) -> Result<Answer, TransportError> {
+        let request = self
+            .http
+            .post(url)
+            .bearer_auth(access_token.expose())
+            .header(CONTENT_TYPE, "application/json; charset=UTF-8")
+            .body(body);
+        self.execute(request).await
+    }
+
+    /// POSTs an `application/x-www-form-urlencoded` body (a token exchange).
+    pub async fn post_form(
+        &self,
+        url: Url,
+        form: &[(&str, &str)],
+    ) -> Result<Answer, TransportError> {
+        self.execute(self.http.post(url).form(form)).await
+    }
+
+    async fn execute(&self, request: reqwest::RequestBuilder) -> Result<Answer, TransportError> {
+        let response = request.send().await.map_err(|e| self.transport(&e))?;
+        let status = response.status().as_u16();
+        let retry_after = response
+            .headers()
+            .get(RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        tracing::trace!(vendor = self.vendor, status, version = ?response.version(), "answer");
+        let mut body = response
+            .bytes()
+            .await
+            .map_err(|e| self.transport(&e))?
+            .to_vec();
+        body.truncate(MAX_BODY_BYTES);
+        Ok(Answer {
+            status,
+            retry_after,
+            body,
+        })
+    }
+
+    fn transport(&self, e: &reqwest::Error) -> TransportError {
+        let reason = if e.is_timeout() {
+            format!("no answer within {} s (timeout)", self.timeout.as_secs())
+        } else {
+            let mut text = if e.is_connect() {
+                "could not connect".to_string()
+            } else {
+                "network error".to_string()
+            };
+            // The chain of causes says what actually failed (refused, TLS, reset).
+            let mut source = e.source();
+            while let Some(cause) = source {
+                text.push_str(": ");
+                text.push_str(&cause.to_string());
+                source = cause.source();
+            }
+            text
+        };
+        TransportError { reason }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn client(base: &str) -> HttpClient {
+        HttpClient::new(
+            reqwest::Client::new(),
+            Url::parse(base).unwrap(),
+            Duration::from_secs(1),
+            "test",
+        )
+    }
+
+    #[test]
+    fn urls_append_segments() {
+        assert_eq!(
+            client("https://fcm.googleapis.com")
+                .url(&["v1", "projects", "demo-1", "messages:send"])
+                .as_str(),
+            "https://fcm.googleapis.com/v1/projects/demo-1/messages:send"
+        );
+    }
+
+    #[test]
+    fn urls_keep_a_path_prefix_and_escape_segments() {
+        assert_eq!(
+            client("https://proxy.internal/fcm/")
+                .url(&["v1", "projects", "a/b?c", "messages:send"])
+                .as_str(),
+            "https://proxy.internal/fcm/v1/projects/a%2Fb%3Fc/messages:send"
+        );
+    }
+
+    #[tokio::test]
+    async fn refused_connections_are_transport_errors() {
+        // Port 9 on loopback: nothing listens there.
+        let c = client("http://127.0.0.1:9");
+        let err = c
+            .post_form(
+                Url::parse("http://127.0.0.1:9/token").unwrap(),
+                &[("a", "b")],
+            )
+            .await
+            .unwrap_err();
+        assert!(
+            err.reason.starts_with("could not connect"),
+            "{}",
+            err.reason
+        );
+    }
+}
