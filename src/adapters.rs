@@ -18,6 +18,21 @@ pub struct VendorsConfig {
     /// Huawei Push Kit (`[vendors.huawei]`).
     #[cfg(feature = "huawei")]
     pub huawei: pushgate_huawei::HuaweiConfig,
+    /// Xiaomi MiPush (`[vendors.xiaomi]`).
+    #[cfg(feature = "xiaomi")]
+    pub xiaomi: pushgate_xiaomi::XiaomiConfig,
+    /// OPPO push (`[vendors.oppo]`).
+    #[cfg(feature = "oppo")]
+    pub oppo: pushgate_oppo::OppoConfig,
+    /// vivo push (`[vendors.vivo]`).
+    #[cfg(feature = "vivo")]
+    pub vivo: pushgate_vivo::VivoConfig,
+    /// Honor Push (`[vendors.honor]`).
+    #[cfg(feature = "honor")]
+    pub honor: pushgate_honor::HonorConfig,
+    /// WeChat template / subscribe messages (`[vendors.wechat]`).
+    #[cfg(feature = "wechat")]
+    pub wechat: pushgate_wechat::WechatConfig,
 }
 
 /// An adapter that could not be built from its configuration.
@@ -50,6 +65,41 @@ pub fn registry(config: &VendorsConfig) -> Result<AdapterRegistry, AdapterConfig
     pushgate_huawei::register(&mut registry, config.huawei.clone()).map_err(|e| {
         AdapterConfigError {
             vendor: "huawei",
+            message: e.to_string(),
+        }
+    })?;
+    #[cfg(feature = "xiaomi")]
+    pushgate_xiaomi::register(&mut registry, config.xiaomi.clone()).map_err(|e| {
+        AdapterConfigError {
+            vendor: "xiaomi",
+            message: e.to_string(),
+        }
+    })?;
+    #[cfg(feature = "oppo")]
+    pushgate_oppo::register(&mut registry, config.oppo.clone()).map_err(|e| {
+        AdapterConfigError {
+            vendor: "oppo",
+            message: e.to_string(),
+        }
+    })?;
+    #[cfg(feature = "vivo")]
+    pushgate_vivo::register(&mut registry, config.vivo.clone()).map_err(|e| {
+        AdapterConfigError {
+            vendor: "vivo",
+            message: e.to_string(),
+        }
+    })?;
+    #[cfg(feature = "honor")]
+    pushgate_honor::register(&mut registry, config.honor.clone()).map_err(|e| {
+        AdapterConfigError {
+            vendor: "honor",
+            message: e.to_string(),
+        }
+    })?;
+    #[cfg(feature = "wechat")]
+    pushgate_wechat::register(&mut registry, config.wechat.clone()).map_err(|e| {
+        AdapterConfigError {
+            vendor: "wechat",
             message: e.to_string(),
         }
     })?;

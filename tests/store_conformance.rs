@@ -156,7 +156,7 @@ fn settings() -> AppSettings {
             mini_program_app_id: None,
             templates: BTreeMap::from([("IM".to_string(), "tmpl-im-1".to_string())]),
         }),
-        huawei: None,
+        ..AppSettings::default()
     }
 }
 
@@ -402,8 +402,7 @@ async fn apps_are_updated(s: Arc<dyn Store>) {
             android: Some(AndroidSettings {
                 package_name: "com.example.other".into(),
             }),
-            wechat: None,
-            huawei: None,
+            ..AppSettings::default()
         },
         updated_at: now_ms() + Duration::seconds(5),
         ..chat.clone()

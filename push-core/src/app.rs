@@ -1,5 +1,15 @@
 //! Apps: one mobile / web product of a tenant, with its per-vendor settings.
 
+mod honor;
+mod oppo;
+mod vivo;
+mod xiaomi;
+
+pub use honor::HonorSettings;
+pub use oppo::OppoSettings;
+pub use vivo::VivoSettings;
+pub use xiaomi::XiaomiSettings;
+
 use crate::ids::TenantId;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -41,6 +51,18 @@ pub struct AppSettings {
     /// Huawei Push Kit settings (message classification).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub huawei: Option<HuaweiSettings>,
+    /// Xiaomi MiPush settings (message classification).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub xiaomi: Option<XiaomiSettings>,
+    /// OPPO push settings (message classification).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub oppo: Option<OppoSettings>,
+    /// vivo push settings (message classification).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vivo: Option<VivoSettings>,
+    /// Honor Push settings (message classification).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub honor: Option<HonorSettings>,
 }
 
 /// APNs settings of an app.
@@ -226,6 +248,18 @@ impl AppSettings {
                     ));
                 }
             }
+        }
+        if let Some(xiaomi) = &self.xiaomi {
+            xiaomi.problems(&mut out);
+        }
+        if let Some(oppo) = &self.oppo {
+            oppo.problems(&mut out);
+        }
+        if let Some(vivo) = &self.vivo {
+            vivo.problems(&mut out);
+        }
+        if let Some(honor) = &self.honor {
+            honor.problems(&mut out);
         }
         out
     }

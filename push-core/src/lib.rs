@@ -21,8 +21,8 @@ pub mod token_cache;
 pub mod validation;
 
 pub use app::{
-    AndroidSettings, ApnsEnvironment, ApnsSettings, App, AppSettings, HuaweiSettings,
-    WechatSettings,
+    AndroidSettings, ApnsEnvironment, ApnsSettings, App, AppSettings, HonorSettings,
+    HuaweiSettings, OppoSettings, VivoSettings, WechatSettings, XiaomiSettings,
 };
 pub use channel::Channel;
 pub use credential::{

@@ -12,6 +12,16 @@ pub const DEFAULT_APNS_PRODUCTION_PORT: u16 = 8444;
 pub const DEFAULT_APNS_SANDBOX_PORT: u16 = 8445;
 /// Port of Huawei Push Kit and its `/oauth2/v3/token` endpoint in the binary.
 pub const DEFAULT_HUAWEI_PORT: u16 = 8446;
+/// Port of Xiaomi MiPush in the binary.
+pub const DEFAULT_XIAOMI_PORT: u16 = 8447;
+/// Port of OPPO push in the binary.
+pub const DEFAULT_OPPO_PORT: u16 = 8448;
+/// Port of vivo push in the binary.
+pub const DEFAULT_VIVO_PORT: u16 = 8449;
+/// Port of Honor Push in the binary.
+pub const DEFAULT_HONOR_PORT: u16 = 8450;
+/// Port of WeChat (official account + mini program) in the binary.
+pub const DEFAULT_WECHAT_PORT: u16 = 8451;
 /// Port of the HTTP control API in the binary.
 pub const DEFAULT_CONTROL_PORT: u16 = 8440;
 
@@ -35,6 +45,16 @@ pub struct SimConfig {
     pub fcm_port: u16,
     /// Huawei Push Kit + OAuth token endpoint port (0: ephemeral).
     pub huawei_port: u16,
+    /// Xiaomi MiPush port (0: ephemeral).
+    pub xiaomi_port: u16,
+    /// OPPO push port (0: ephemeral).
+    pub oppo_port: u16,
+    /// vivo push port (0: ephemeral).
+    pub vivo_port: u16,
+    /// Honor Push port (0: ephemeral).
+    pub honor_port: u16,
+    /// WeChat (official account + mini program) port (0: ephemeral).
+    pub wechat_port: u16,
     /// Control API port (0: ephemeral).
     pub control_port: u16,
     /// The sim's TLS certificate chain (PEM), default `certs/sim.pem`.
@@ -66,6 +86,11 @@ impl Default for SimConfig {
             apns_sandbox_port: 0,
             fcm_port: 0,
             huawei_port: 0,
+            xiaomi_port: 0,
+            oppo_port: 0,
+            vivo_port: 0,
+            honor_port: 0,
+            wechat_port: 0,
             control_port: 0,
             tls_cert: certs.join("sim.pem"),
             tls_key: certs.join("sim.key"),
@@ -81,13 +106,19 @@ impl Default for SimConfig {
 
 impl SimConfig {
     /// The default configuration on the binary's fixed ports (8443 FCM, 8444 APNs
-    /// production, 8445 APNs sandbox, 8446 Huawei, 8440 control).
+    /// production, 8445 APNs sandbox, 8446 Huawei, 8447 Xiaomi, 8448 OPPO,
+    /// 8449 vivo, 8450 Honor, 8451 WeChat, 8440 control).
     pub fn fixed_ports() -> Self {
         SimConfig {
             apns_production_port: DEFAULT_APNS_PRODUCTION_PORT,
             apns_sandbox_port: DEFAULT_APNS_SANDBOX_PORT,
             fcm_port: DEFAULT_FCM_PORT,
             huawei_port: DEFAULT_HUAWEI_PORT,
+            xiaomi_port: DEFAULT_XIAOMI_PORT,
+            oppo_port: DEFAULT_OPPO_PORT,
+            vivo_port: DEFAULT_VIVO_PORT,
+            honor_port: DEFAULT_HONOR_PORT,
+            wechat_port: DEFAULT_WECHAT_PORT,
             control_port: DEFAULT_CONTROL_PORT,
             ..SimConfig::default()
         }

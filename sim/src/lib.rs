@@ -26,18 +26,24 @@ mod counters;
 pub mod dev;
 mod faults;
 mod fcm;
+mod honor;
 mod huawei;
+mod oppo;
 mod pubkey;
 mod record;
 mod server;
 mod sim;
 mod state;
 mod tls;
+mod vivo;
+mod wechat;
 mod wire;
+mod xiaomi;
 
 pub use config::{
     DEFAULT_APNS_PRODUCTION_PORT, DEFAULT_APNS_SANDBOX_PORT, DEFAULT_CONTROL_PORT,
-    DEFAULT_FCM_PORT, DEFAULT_HUAWEI_PORT, SimConfig, repo_certs_dir,
+    DEFAULT_FCM_PORT, DEFAULT_HONOR_PORT, DEFAULT_HUAWEI_PORT, DEFAULT_OPPO_PORT,
+    DEFAULT_VIVO_PORT, DEFAULT_WECHAT_PORT, DEFAULT_XIAOMI_PORT, SimConfig, repo_certs_dir,
 };
 pub use control::Control;
 pub use control::types;

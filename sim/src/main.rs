@@ -26,6 +26,21 @@ struct Args {
     /// Huawei Push Kit + OAuth `/oauth2/v3/token` port.
     #[arg(long, env = "PUSH_SIM_HUAWEI_PORT", default_value_t = push_sim::DEFAULT_HUAWEI_PORT)]
     huawei_port: u16,
+    /// Xiaomi MiPush port.
+    #[arg(long, env = "PUSH_SIM_XIAOMI_PORT", default_value_t = push_sim::DEFAULT_XIAOMI_PORT)]
+    xiaomi_port: u16,
+    /// OPPO push port.
+    #[arg(long, env = "PUSH_SIM_OPPO_PORT", default_value_t = push_sim::DEFAULT_OPPO_PORT)]
+    oppo_port: u16,
+    /// vivo push port.
+    #[arg(long, env = "PUSH_SIM_VIVO_PORT", default_value_t = push_sim::DEFAULT_VIVO_PORT)]
+    vivo_port: u16,
+    /// Honor Push port.
+    #[arg(long, env = "PUSH_SIM_HONOR_PORT", default_value_t = push_sim::DEFAULT_HONOR_PORT)]
+    honor_port: u16,
+    /// WeChat (official account + mini program) port.
+    #[arg(long, env = "PUSH_SIM_WECHAT_PORT", default_value_t = push_sim::DEFAULT_WECHAT_PORT)]
+    wechat_port: u16,
     /// HTTP control API port.
     #[arg(long, env = "PUSH_SIM_CONTROL_PORT", default_value_t = push_sim::DEFAULT_CONTROL_PORT)]
     control_port: u16,
@@ -57,6 +72,11 @@ async fn main() -> anyhow::Result<()> {
         apns_sandbox_port: args.apns_sandbox_port,
         fcm_port: args.fcm_port,
         huawei_port: args.huawei_port,
+        xiaomi_port: args.xiaomi_port,
+        oppo_port: args.oppo_port,
+        vivo_port: args.vivo_port,
+        honor_port: args.honor_port,
+        wechat_port: args.wechat_port,
         control_port: args.control_port,
         accept_unknown_tokens: !args.reject_unknown_tokens,
         preload_dev: args.preload_dev,

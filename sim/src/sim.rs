@@ -15,10 +15,15 @@ use crate::config::SimConfig;
 use crate::control::types::{ApnsEnvironment, Settings};
 use crate::control::{Control, api};
 use crate::fcm::{FcmEndpoint, FcmState};
+use crate::honor::{HonorEndpoint, HonorState};
 use crate::huawei::{HuaweiEndpoint, HuaweiState, ReceiptSender, TOKEN_PATH};
+use crate::oppo::{OppoEndpoint, OppoState};
 use crate::server::{self, Listener};
 use crate::state::{Core, SimState};
 use crate::tls;
+use crate::vivo::{VivoEndpoint, VivoState};
+use crate::wechat::{WechatEndpoint, WechatState};
+use crate::xiaomi::{XiaomiEndpoint, XiaomiState};
 
 /// A running simulator. Dropping it without [`Sim::shutdown`] leaves its tasks running until
 /// the runtime stops.
@@ -29,6 +34,11 @@ pub struct Sim {
     apns_sandbox: SocketAddr,
     fcm: SocketAddr,
     huawei: SocketAddr,
+    xiaomi: SocketAddr,
+    oppo: SocketAddr,
+    vivo: SocketAddr,
+    honor: SocketAddr,
+    wechat: SocketAddr,
     control_addr: SocketAddr,
     ca_cert: PathBuf,
     shutdown: CancellationToken,
@@ -54,6 +64,11 @@ impl Sim {
             apns: ApnsState::default(),
             fcm: FcmState::default(),
             huawei: HuaweiState::default(),
+            xiaomi: XiaomiState::default(),
+            oppo: OppoState::default(),
+            vivo: VivoState::default(),
+            honor: HonorState::default(),
+            wechat: WechatState::default(),
             dev_certs_dir: config.dev_certs_dir.clone(),
             preload_dev: config.preload_dev,
         });
@@ -86,13 +101,23 @@ impl Sim {
         );
         let sandbox = listener(bind(config.apns_sandbox_port).await?, apns_tls, true);
         let fcm = listener(bind(config.fcm_port).await?, fcm_tls.clone(), false);
-        let huawei = listener(bind(config.huawei_port).await?, fcm_tls, false);
+        let huawei = listener(bind(config.huawei_port).await?, fcm_tls.clone(), false);
+        let xiaomi = listener(bind(config.xiaomi_port).await?, fcm_tls.clone(), false);
+        let oppo = listener(bind(config.oppo_port).await?, fcm_tls.clone(), false);
+        let vivo = listener(bind(config.vivo_port).await?, fcm_tls.clone(), false);
+        let honor = listener(bind(config.honor_port).await?, fcm_tls.clone(), false);
+        let wechat = listener(bind(config.wechat_port).await?, fcm_tls.clone(), false);
         let control_tcp = bind(config.control_port).await?;
         let addrs = [&prod, &sandbox, &fcm].map(|l| l.tcp.local_addr());
         let [apns_production, apns_sandbox, fcm_addr] = addrs;
         let (apns_production, apns_sandbox, fcm_addr) =
             (apns_production?, apns_sandbox?, fcm_addr?);
         let huawei_addr = huawei.tcp.local_addr()?;
+        let xiaomi_addr = xiaomi.tcp.local_addr()?;
+        let oppo_addr = oppo.tcp.local_addr()?;
+        let vivo_addr = vivo.tcp.local_addr()?;
+        let honor_addr = honor.tcp.local_addr()?;
+        let wechat_addr = wechat.tcp.local_addr()?;
         let control_addr = control_tcp.local_addr()?;
 
         let shutdown = CancellationToken::new();
@@ -136,6 +161,41 @@ impl Sim {
             shutdown.clone(),
             &tracker,
         )?;
+        server::spawn(
+            xiaomi,
+            Arc::new(XiaomiEndpoint::new(state.clone())),
+            state.clone(),
+            shutdown.clone(),
+            &tracker,
+        )?;
+        server::spawn(
+            oppo,
+            Arc::new(OppoEndpoint::new(state.clone())),
+            state.clone(),
+            shutdown.clone(),
+            &tracker,
+        )?;
+        server::spawn(
+            vivo,
+            Arc::new(VivoEndpoint::new(state.clone())),
+            state.clone(),
+            shutdown.clone(),
+            &tracker,
+        )?;
+        server::spawn(
+            honor,
+            Arc::new(HonorEndpoint::new(state.clone())),
+            state.clone(),
+            shutdown.clone(),
+            &tracker,
+        )?;
+        server::spawn(
+            wechat,
+            Arc::new(WechatEndpoint::new(state.clone())),
+            state.clone(),
+            shutdown.clone(),
+            &tracker,
+        )?;
         let router = api::router(control.clone());
         let stop = shutdown.clone();
         tracker.spawn(async move {
@@ -153,6 +213,11 @@ impl Sim {
             apns_sandbox,
             fcm: fcm_addr,
             huawei: huawei_addr,
+            xiaomi: xiaomi_addr,
+            oppo: oppo_addr,
+            vivo: vivo_addr,
+            honor: honor_addr,
+            wechat: wechat_addr,
             control_addr,
             ca_cert: config.ca_cert,
             shutdown,
@@ -188,6 +253,31 @@ impl Sim {
     /// Huawei's OAuth 2.0 token endpoint (`…/oauth2/v3/token`, same port as sends).
     pub fn huawei_token_url(&self) -> String {
         format!("{}{TOKEN_PATH}", self.huawei_url())
+    }
+
+    /// Base URL of Xiaomi MiPush.
+    pub fn xiaomi_url(&self) -> String {
+        url("https", self.xiaomi)
+    }
+
+    /// Base URL of OPPO push.
+    pub fn oppo_url(&self) -> String {
+        url("https", self.oppo)
+    }
+
+    /// Base URL of vivo push.
+    pub fn vivo_url(&self) -> String {
+        url("https", self.vivo)
+    }
+
+    /// Base URL of Honor Push.
+    pub fn honor_url(&self) -> String {
+        url("https", self.honor)
+    }
+
+    /// Base URL of WeChat (official account + mini program).
+    pub fn wechat_url(&self) -> String {
+        url("https", self.wechat)
     }
 
     /// Base URL of the HTTP control API.

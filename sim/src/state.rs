@@ -11,8 +11,13 @@ use crate::control::types::{Settings, SettingsUpdate};
 use crate::counters::CounterSet;
 use crate::faults::Faults;
 use crate::fcm::FcmState;
+use crate::honor::HonorState;
 use crate::huawei::HuaweiState;
+use crate::oppo::OppoState;
 use crate::record::{Recorder, lock};
+use crate::vivo::VivoState;
+use crate::wechat::WechatState;
+use crate::xiaomi::XiaomiState;
 
 /// Vendor-neutral state every endpoint uses.
 #[derive(Debug)]
@@ -93,6 +98,16 @@ pub(crate) struct SimState {
     pub fcm: FcmState,
     /// Huawei apps, access tokens, device tokens, receipt configurations.
     pub huawei: HuaweiState,
+    /// Xiaomi MiPush state.
+    pub xiaomi: XiaomiState,
+    /// OPPO push state.
+    pub oppo: OppoState,
+    /// vivo push state.
+    pub vivo: VivoState,
+    /// Honor Push state.
+    pub honor: HonorState,
+    /// WeChat (official account + mini program) state.
+    pub wechat: WechatState,
     /// Where `preload_dev` reads the dev identities from.
     pub dev_certs_dir: PathBuf,
     /// Whether `reset` re-registers the dev identities.

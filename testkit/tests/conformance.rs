@@ -396,3 +396,14 @@ mod huawei {
         no_secrets_in_outcomes_or_debug,
     );
 }
+
+#[path = "conformance/honor.rs"]
+mod honor;
+#[path = "conformance/oppo.rs"]
+mod oppo;
+#[path = "conformance/vivo.rs"]
+mod vivo;
+#[path = "conformance/wechat.rs"]
+mod wechat;
+#[path = "conformance/xiaomi.rs"]
+mod xiaomi;

@@ -74,6 +74,11 @@ pub(crate) fn router(control: Control) -> Router {
         .route("/clock/shift", post(shift_clock))
         .route("/requests", get(requests))
         .route("/counters", get(counters))
+        .merge(super::xiaomi::routes())
+        .merge(super::oppo::routes())
+        .merge(super::vivo::routes())
+        .merge(super::honor::routes())
+        .merge(super::wechat::routes())
         .with_state(control)
 }
 

@@ -3,7 +3,12 @@
 //! in-process handle; `api.rs` serves the same operations as HTTP JSON.
 
 pub(crate) mod api;
+mod honor;
+mod oppo;
 pub mod types;
+mod vivo;
+mod wechat;
+mod xiaomi;
 
 use std::sync::Arc;
 
@@ -31,6 +36,11 @@ impl Control {
         self.state.apns.reset();
         self.state.fcm.reset();
         self.state.huawei.reset();
+        self.state.xiaomi.reset();
+        self.state.oppo.reset();
+        self.state.vivo.reset();
+        self.state.honor.reset();
+        self.state.wechat.reset();
         if self.state.preload_dev
             && let Err(e) = self.preload_dev()
         {

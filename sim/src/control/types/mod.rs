@@ -4,14 +4,29 @@
 mod apns;
 mod faults;
 mod fcm;
+mod honor;
 mod huawei;
 mod log;
+mod oppo;
+mod vivo;
+mod wechat;
+mod xiaomi;
 
 pub use apns::*;
 pub use faults::*;
 pub use fcm::*;
+#[allow(unused_imports)] // the module fills in with its vendor
+pub use honor::*;
 pub use huawei::*;
 pub use log::*;
+#[allow(unused_imports)] // the module fills in with its vendor
+pub use oppo::*;
+#[allow(unused_imports)] // the module fills in with its vendor
+pub use vivo::*;
+#[allow(unused_imports)] // the module fills in with its vendor
+pub use wechat::*;
+#[allow(unused_imports)] // the module fills in with its vendor
+pub use xiaomi::*;
 
 use serde::{Deserialize, Serialize};
 
@@ -25,11 +40,30 @@ pub enum Vendor {
     Fcm,
     /// Huawei Push Kit (v1/v2 send endpoint and the OAuth 2.0 client-credentials endpoint).
     Huawei,
+    /// Xiaomi MiPush.
+    Xiaomi,
+    /// OPPO push.
+    Oppo,
+    /// vivo push.
+    Vivo,
+    /// Honor Push.
+    Honor,
+    /// WeChat (official account + mini program).
+    Wechat,
 }
 
 impl Vendor {
     /// Every vendor.
-    pub const ALL: [Vendor; 3] = [Vendor::Apns, Vendor::Fcm, Vendor::Huawei];
+    pub const ALL: [Vendor; 8] = [
+        Vendor::Apns,
+        Vendor::Fcm,
+        Vendor::Huawei,
+        Vendor::Xiaomi,
+        Vendor::Oppo,
+        Vendor::Vivo,
+        Vendor::Honor,
+        Vendor::Wechat,
+    ];
 }
 
 impl Vendor {
@@ -39,6 +73,11 @@ impl Vendor {
             Vendor::Apns => "apns",
             Vendor::Fcm => "fcm",
             Vendor::Huawei => "huawei",
+            Vendor::Xiaomi => "xiaomi",
+            Vendor::Oppo => "oppo",
+            Vendor::Vivo => "vivo",
+            Vendor::Honor => "honor",
+            Vendor::Wechat => "wechat",
         }
     }
 }

@@ -1,0 +1,1 @@
+//! pushgate's minimal online core (placeholder until it is built).

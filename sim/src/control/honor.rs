@@ -1,0 +1,12 @@
+//! Honor control operations and their HTTP routes.
+
+use axum::Router;
+
+use super::Control;
+
+impl Control {}
+
+/// The `/honor/…` routes of the control API.
+pub(crate) fn routes() -> Router<Control> {
+    Router::new()
+}

@@ -1,0 +1,1 @@
+//! Control API types of the Honor simulator.

@@ -1,0 +1,12 @@
+//! Wechat control operations and their HTTP routes.
+
+use axum::Router;
+
+use super::Control;
+
+impl Control {}
+
+/// The `/wechat/…` routes of the control API.
+pub(crate) fn routes() -> Router<Control> {
+    Router::new()
+}

@@ -1,0 +1,45 @@
+//! The Oppo endpoint.
+
+use std::sync::Arc;
+
+use http::{Request, Response};
+use hyper::body::Incoming;
+
+use crate::control::types::Vendor;
+use crate::server::{ConnInfo, Endpoint};
+use crate::state::SimState;
+use crate::wire::{self, Body};
+
+/// The Oppo endpoint.
+#[derive(Debug)]
+pub(crate) struct OppoEndpoint {
+    #[allow(dead_code)]
+    state: Arc<SimState>,
+}
+
+impl OppoEndpoint {
+    /// The endpoint over `state`.
+    pub(crate) fn new(state: Arc<SimState>) -> Self {
+        OppoEndpoint { state }
+    }
+}
+
+impl Endpoint for OppoEndpoint {
+    type Conn = ConnInfo;
+
+    fn vendor(&self) -> Vendor {
+        Vendor::Oppo
+    }
+
+    fn name(&self) -> &'static str {
+        "oppo"
+    }
+
+    fn open(&self, info: ConnInfo) -> ConnInfo {
+        info
+    }
+
+    async fn handle(&self, _conn: &ConnInfo, _req: Request<Incoming>) -> Response<Body> {
+        wire::response(404, &[], b"not implemented".to_vec())
+    }
+}

@@ -1,0 +1,45 @@
+//! The Vivo endpoint.
+
+use std::sync::Arc;
+
+use http::{Request, Response};
+use hyper::body::Incoming;
+
+use crate::control::types::Vendor;
+use crate::server::{ConnInfo, Endpoint};
+use crate::state::SimState;
+use crate::wire::{self, Body};
+
+/// The Vivo endpoint.
+#[derive(Debug)]
+pub(crate) struct VivoEndpoint {
+    #[allow(dead_code)]
+    state: Arc<SimState>,
+}
+
+impl VivoEndpoint {
+    /// The endpoint over `state`.
+    pub(crate) fn new(state: Arc<SimState>) -> Self {
+        VivoEndpoint { state }
+    }
+}
+
+impl Endpoint for VivoEndpoint {
+    type Conn = ConnInfo;
+
+    fn vendor(&self) -> Vendor {
+        Vendor::Vivo
+    }
+
+    fn name(&self) -> &'static str {
+        "vivo"
+    }
+
+    fn open(&self, info: ConnInfo) -> ConnInfo {
+        info
+    }
+
+    async fn handle(&self, _conn: &ConnInfo, _req: Request<Incoming>) -> Response<Body> {
+        wire::response(404, &[], b"not implemented".to_vec())
+    }
+}

@@ -1,0 +1,1 @@
+//! The conformance suite for the Honor adapter (filled in with the adapter).

@@ -1,0 +1,1 @@
+//! The conformance suite for the Vivo adapter (filled in with the adapter).

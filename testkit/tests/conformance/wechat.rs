@@ -1,0 +1,1 @@
+//! The conformance suite for the Wechat adapter (filled in with the adapter).

@@ -1,0 +1,1 @@
+//! The conformance suite for the Xiaomi adapter (filled in with the adapter).
