@@ -307,7 +307,7 @@ pub fn auth_verdict<'a>(outcomes: impl Iterator<Item = &'a Outcome>) -> Option<R
                 return Some(Ok(()));
             }
             Outcome::AuthFailed { reason } => refused = Some(reason.clone()),
-            Outcome::Retry { .. } => {}
+            Outcome::Retry { .. } | Outcome::QuotaExhausted { .. } => {}
         }
     }
     refused.map(Err)

@@ -159,7 +159,12 @@ impl VendorWorker {
     }
 
     fn open_circuit(&self, app: &str) {
-        let until = Instant::now() + self.limits.park_after_auth_failure;
+        self.park_app(app, self.limits.park_after_auth_failure);
+    }
+
+    /// Parks every job of `app` on this vendor for `wait` (auth failure, used-up quota).
+    fn park_app(&self, app: &str, wait: Duration) {
+        let until = Instant::now() + wait;
         self.parked
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
@@ -470,6 +475,21 @@ impl VendorWorker {
                     .await
             }
             Outcome::Retry { after, reason } => self.reschedule(n, &delivery, after, reason).await,
+            Outcome::QuotaExhausted { reason, resets_at } => {
+                // Waiting for the quota is not a failed attempt: the retry policy's attempt
+                // budget is left alone and only the ttl can end the wait.
+                let wait = Duration::try_from(resets_at - OffsetDateTime::now_utc())
+                    .unwrap_or(Duration::ZERO)
+                    .max(Duration::from_secs(1));
+                self.park_app(&delivery.app_id, wait);
+                tracing::warn!(app = %delivery.app_id, vendor = self.vendor, %reason, resets_at = %resets_at, "daily quota used up; the app's deliveries wait for the reset");
+                metrics::counter!("pushgate_quota_exhausted_total", "vendor" => self.vendor, "app" => delivery.app_id.clone()).increment(1);
+                if remaining_ttl(n).is_some_and(|left| wait >= left) {
+                    return self.settle(id, Transition::Expired).await;
+                }
+                self.defer(&delivery, wait, format!("daily quota used up: {reason}"))
+                    .await
+            }
         }
     }
 
@@ -481,37 +501,41 @@ impl VendorWorker {
         after: Option<Duration>,
         reason: String,
     ) -> Result<(), WorkerError> {
-        let remaining = n.message.options.ttl.map(|ttl| {
-            let deadline = n.accepted_at + Duration::from_secs(ttl);
-            Duration::try_from(deadline - OffsetDateTime::now_utc()).unwrap_or(Duration::ZERO)
-        });
         match self
             .limits
             .retry
-            .decide(d.attempts, after, remaining, jitter())
+            .decide(d.attempts, after, remaining_ttl(n), jitter())
         {
-            RetryDecision::After(delay) => {
-                // The retry job is durable before the delivery leaves `sending`: a crash in
-                // between leaves a job marked `resume`, which sends the abandoned delivery.
-                let job = VendorJob {
-                    resume: true,
-                    ..VendorJob::new(&d.app_id, &d.notification_id, vec![d.id])
-                };
-                self.queue
-                    .publish(
-                        &QueueName::Vendor(self.vendor.to_string()),
-                        vec![job.to_envelope()],
-                        Some(delay),
-                    )
-                    .await?;
-                self.settle(d.id, Transition::Retry { reason }).await
-            }
+            RetryDecision::After(delay) => self.defer(d, delay, reason).await,
             RetryDecision::AttemptsExhausted => {
                 let reason = format!("gave up after {} attempts: {reason}", d.attempts);
                 self.settle(d.id, Transition::Failed { reason }).await
             }
             RetryDecision::WouldExpire => self.settle(d.id, Transition::Expired).await,
         }
+    }
+
+    /// Sends a delivery again after `delay`.
+    async fn defer(
+        &self,
+        d: &Delivery,
+        delay: Duration,
+        reason: String,
+    ) -> Result<(), WorkerError> {
+        // The retry job is durable before the delivery leaves `sending`: a crash in between
+        // leaves a job marked `resume`, which sends the abandoned delivery.
+        let job = VendorJob {
+            resume: true,
+            ..VendorJob::new(&d.app_id, &d.notification_id, vec![d.id])
+        };
+        self.queue
+            .publish(
+                &QueueName::Vendor(self.vendor.to_string()),
+                vec![job.to_envelope()],
+                Some(delay),
+            )
+            .await?;
+        self.settle(d.id, Transition::Retry { reason }).await
     }
 
     async fn deactivate(&self, device: &Device, reason: &str) -> Result<(), WorkerError> {
@@ -576,4 +600,12 @@ fn jitter() -> f64 {
         Ok(()) => (u64::from_le_bytes(bytes) >> 11) as f64 / (1u64 << 53) as f64,
         Err(_) => 0.5,
     }
+}
+
+/// How long the notification's ttl (counted from acceptance) has left; `None` without a ttl.
+fn remaining_ttl(n: &StoredNotification) -> Option<Duration> {
+    n.message.options.ttl.map(|ttl| {
+        let deadline = n.accepted_at + Duration::from_secs(ttl);
+        Duration::try_from(deadline - OffsetDateTime::now_utc()).unwrap_or(Duration::ZERO)
+    })
 }

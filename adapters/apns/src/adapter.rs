@@ -233,7 +233,7 @@ impl ApnsAdapter {
             let (key, pool) = match self.pool(environment, &auth.auth, request.credential) {
                 Ok(found) => found,
                 Err(outcome) => {
-                    self.set_health(HealthEffect::Degraded, outcome_reason(&outcome));
+                    self.set_health(HealthEffect::Degraded, outcome.reason());
                     results[i] = Some(outcome);
                     continue;
                 }
@@ -276,7 +276,7 @@ impl ApnsAdapter {
             {
                 self.pools.drop_if_current(key, pool);
             }
-            let reason = outcome_reason(&classified.outcome);
+            let reason = classified.outcome.reason();
             self.set_health(classified.health, reason);
             log_outcome(request, &request.targets[i], &classified.outcome);
             results[i] = Some(classified.outcome);
@@ -304,24 +304,16 @@ fn open_identity(p12: &Secret, password: &Secret) -> Result<reqwest::Identity, O
     })
 }
 
-fn outcome_reason(outcome: &Outcome) -> &str {
-    match outcome {
-        Outcome::Accepted { .. } => "",
-        Outcome::Retry { reason, .. }
-        | Outcome::InvalidToken { reason, .. }
-        | Outcome::AuthFailed { reason }
-        | Outcome::Rejected { reason } => reason,
-    }
-}
-
 fn log_outcome(request: &SendRequest<'_>, target: &SendTarget, outcome: &Outcome) {
-    let reason = outcome_reason(outcome);
+    let reason = outcome.reason();
     match outcome {
         Outcome::Accepted { .. } => tracing::debug!(vendor = "apns", app = %request.app.id,
             delivery_id = %target.delivery_id, device_id = %target.device_id, "accepted"),
-        Outcome::InvalidToken { .. } | Outcome::Retry { .. } => tracing::info!(vendor = "apns",
+        Outcome::InvalidToken { .. } | Outcome::Retry { .. } | Outcome::QuotaExhausted { .. } => {
+            tracing::info!(vendor = "apns",
             app = %request.app.id, delivery_id = %target.delivery_id, device_id = %target.device_id,
-            outcome = outcome.kind(), reason, "not accepted"),
+            outcome = outcome.kind(), reason, "not accepted")
+        }
         Outcome::AuthFailed { .. } | Outcome::Rejected { .. } => tracing::warn!(vendor = "apns",
             app = %request.app.id, delivery_id = %target.delivery_id, device_id = %target.device_id,
             credential_id = %request.credential.id, outcome = outcome.kind(), reason, "refused"),
@@ -373,7 +365,7 @@ impl Adapter for ApnsAdapter {
         let auth = match self.send_auth(request.credential).await {
             Ok(auth) => auth,
             Err(outcome) => {
-                self.set_health(HealthEffect::Degraded, outcome_reason(&outcome));
+                self.set_health(HealthEffect::Degraded, outcome.reason());
                 return same_outcome(request.targets, &outcome);
             }
         };
@@ -404,11 +396,11 @@ impl Adapter for ApnsAdapter {
         let auth = self
             .send_auth(credential)
             .await
-            .map_err(|o| CheckError::Invalid(outcome_reason(&o).to_string()))?;
+            .map_err(|o| CheckError::Invalid(o.reason().to_string()))?;
         let environment = settings.default_environment;
         let (_, pool) = self
             .pool(environment, &auth.auth, credential)
-            .map_err(|o| CheckError::Invalid(outcome_reason(&o).to_string()))?;
+            .map_err(|o| CheckError::Invalid(o.reason().to_string()))?;
         let connection = pool
             .pick()
             .ok_or_else(|| CheckError::Unreachable("no APNs connection".to_string()))?;
@@ -436,7 +428,7 @@ impl Adapter for ApnsAdapter {
                 cert_auth,
             )
             .await;
-        let reason = outcome_reason(&classified.outcome).to_string();
+        let reason = classified.outcome.reason().to_string();
         let verdict = match &classified.outcome {
             // Any verdict on the (fake) device token means the credential was accepted.
             Outcome::Accepted { .. } | Outcome::InvalidToken { .. } => Ok(()),
@@ -446,7 +438,7 @@ impl Adapter for ApnsAdapter {
             {
                 Err(CheckError::Refused(reason))
             }
-            Outcome::Retry { .. } | Outcome::Rejected { .. } => {
+            Outcome::Retry { .. } | Outcome::Rejected { .. } | Outcome::QuotaExhausted { .. } => {
                 Err(CheckError::Unreachable(reason))
             }
         };

@@ -79,13 +79,7 @@ impl FcmAdapter {
     /// Records what the last answer says about the adapter's health.
     fn note(&self, verdict: &Verdict) {
         let health = if verdict.degrades {
-            let reason = match &verdict.outcome {
-                Outcome::Retry { reason, .. }
-                | Outcome::AuthFailed { reason }
-                | Outcome::Rejected { reason }
-                | Outcome::InvalidToken { reason, .. } => reason.clone(),
-                Outcome::Accepted { .. } => String::new(),
-            };
+            let reason = verdict.outcome.reason().to_string();
             AdapterHealth::Degraded { reason }
         } else {
             AdapterHealth::Healthy
@@ -244,7 +238,9 @@ impl Adapter for FcmAdapter {
                 Ok(())
             }
             Outcome::AuthFailed { reason } => Err(CheckError::Refused(reason)),
-            Outcome::Retry { reason, .. } => Err(CheckError::Unreachable(reason)),
+            Outcome::Retry { reason, .. } | Outcome::QuotaExhausted { reason, .. } => {
+                Err(CheckError::Unreachable(reason))
+            }
         }
     }
 

@@ -11,6 +11,7 @@
 //!   dispatcher calls [`Adapter::forget_auth`] and tries once more;
 //! - errors and outcomes never contain a secret (keys, passwords, access tokens).
 
+pub mod callback;
 pub mod guard;
 pub mod registry;
 pub mod retry;
@@ -26,6 +27,10 @@ use std::time::Duration;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+pub use callback::{
+    CallbackAnswer, CallbackContext, CallbackError, CallbackEvent, CallbackReceipt, CallbackReply,
+    CallbackRequest,
+};
 pub use guard::{Guard, GuardConfig};
 pub use registry::AdapterRegistry;
 pub use retry::{RetryDecision, RetryPolicy};
@@ -134,6 +139,15 @@ pub enum Outcome {
         /// Why.
         reason: String,
     },
+    /// The app's daily quota at the vendor is used up (vivo 10070, OPPO 33, Xiaomi 10034…):
+    /// the app+vendor is parked and the delivery waits until `resets_at` instead of
+    /// retrying into the wall.
+    QuotaExhausted {
+        /// The vendor's reason.
+        reason: String,
+        /// When the quota resets (for the Chinese vendors: the next midnight, China time).
+        resets_at: OffsetDateTime,
+    },
 }
 
 impl Outcome {
@@ -145,6 +159,19 @@ impl Outcome {
             Outcome::InvalidToken { .. } => "invalid_token",
             Outcome::AuthFailed { .. } => "auth_failed",
             Outcome::Rejected { .. } => "rejected",
+            Outcome::QuotaExhausted { .. } => "quota_exhausted",
+        }
+    }
+
+    /// The vendor's reason (empty for `Accepted`).
+    pub fn reason(&self) -> &str {
+        match self {
+            Outcome::Accepted { .. } => "",
+            Outcome::Retry { reason, .. }
+            | Outcome::InvalidToken { reason, .. }
+            | Outcome::AuthFailed { reason }
+            | Outcome::Rejected { reason }
+            | Outcome::QuotaExhausted { reason, .. } => reason,
         }
     }
 }
@@ -228,6 +255,30 @@ pub trait Adapter: Send + Sync + 'static {
 
     /// Its current health.
     fn health(&self) -> AdapterHealth;
+
+    /// Reads a receipt callback the vendor posted (see [`callback`]): authenticates it where
+    /// the vendor signs callbacks, decodes it, maps every status to one [`CallbackEvent`].
+    /// Adapters of vendors without callbacks keep the default, [`CallbackError::Unsupported`].
+    fn parse_callback(
+        &self,
+        request: &CallbackRequest,
+        context: &CallbackContext<'_>,
+    ) -> Result<CallbackAnswer, CallbackError> {
+        let _ = (request, context);
+        Err(CallbackError::Unsupported)
+    }
+}
+
+/// The next midnight in China (UTC+8, no daylight saving) after `now`: when the Chinese
+/// vendors' daily quotas reset.
+pub fn next_china_midnight(now: OffsetDateTime) -> OffsetDateTime {
+    let offset = time::UtcOffset::from_hms(8, 0, 0).unwrap_or(time::UtcOffset::UTC);
+    let local = now.to_offset(offset);
+    let next_day = local.date().next_day().unwrap_or(local.date());
+    next_day
+        .midnight()
+        .assume_offset(offset)
+        .to_offset(time::UtcOffset::UTC)
 }
 
 /// Conveniences for callers of [`Adapter`].

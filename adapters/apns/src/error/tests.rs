@@ -43,13 +43,7 @@ fn body(reason: &str) -> Vec<u8> {
 }
 
 fn reason_of(outcome: &Outcome) -> &str {
-    match outcome {
-        Outcome::Accepted { .. } => "",
-        Outcome::Retry { reason, .. }
-        | Outcome::InvalidToken { reason, .. }
-        | Outcome::AuthFailed { reason }
-        | Outcome::Rejected { reason } => reason,
-    }
+    outcome.reason()
 }
 
 #[test]
