@@ -36,7 +36,7 @@ pub enum Placement {
 }
 
 enum Runner {
-    InProcess(Sim),
+    InProcess(Box<Sim>),
     Process(Child),
 }
 
@@ -93,7 +93,7 @@ impl RunningSim {
         let (endpoints, runner) = match placement {
             Placement::InProcess => {
                 let sim = Sim::start(config()).await.context("starting push-sim")?;
-                (endpoints_of(&sim), Runner::InProcess(sim))
+                (endpoints_of(&sim), Runner::InProcess(Box::new(sim)))
             }
             Placement::Process => {
                 let exe = std::env::current_exe().context("finding this executable")?;
