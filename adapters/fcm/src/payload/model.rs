@@ -105,6 +105,37 @@ struct WebpushFcmOptions {
     link: String,
 }
 
+impl Message {
+    /// Its `data` map.
+    pub(super) fn data(&self) -> &BTreeMap<String, String> {
+        &self.data
+    }
+
+    /// Bytes of keys and values that reach the device, counted like
+    /// [`super::payload_bytes`] counts the JSON form: `data`, `notification` and
+    /// `android.notification` (the typed message has no `android.data`).
+    pub(super) fn device_bytes(&self) -> usize {
+        fn pair(key: &str, value: Option<&str>) -> usize {
+            value.map_or(0, |v| key.len() + v.len())
+        }
+        let data: usize = self.data.iter().map(|(k, v)| k.len() + v.len()).sum();
+        let notification = self.notification.as_ref().map_or(0, |n| {
+            pair("title", n.title.as_deref())
+                + pair("body", n.body.as_deref())
+                + pair("image", n.image.as_deref())
+        });
+        let android = self.android.notification.as_ref().map_or(0, |n| {
+            pair("channel_id", n.channel_id.as_deref())
+                + pair("tag", n.tag.as_deref())
+                + pair("click_action", n.click_action.as_deref())
+                + pair("sound", n.sound.as_deref())
+                + n.notification_count
+                    .map_or(0, |c| "notification_count".len() + c.to_string().len())
+        });
+        data + notification + android
+    }
+}
+
 /// Builds the typed message; see the parent module for the mapping.
 pub(super) fn message(inputs: &Inputs<'_>) -> Result<Message, String> {
     let msg = inputs.message;

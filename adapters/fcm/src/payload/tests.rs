@@ -57,7 +57,7 @@ fn built_at(message: &IngestMessage, app: &App, now: OffsetDateTime) -> Result<V
         now,
         channel_id: "messages",
     };
-    build(&inputs).map(|p| Value::Object(p.fields().clone()))
+    build(&inputs).map(|p| Value::Object(p.fields()))
 }
 
 fn built(message: &IngestMessage) -> Value {
@@ -108,6 +108,8 @@ fn the_body_carries_the_token_and_no_validate_only() {
     assert_eq!(body["message"]["token"], "tok-1");
     assert_eq!(body["message"]["notification"]["title"], "Alice");
     assert!(body.get("validate_only").is_none());
+    let odd: Value = serde_json::from_slice(&build(&inputs).unwrap().body_for("t\"ok\\")).unwrap();
+    assert_eq!(odd["message"]["token"], "t\"ok\\");
     assert!(
         body["message"]["android"]
             .get("restricted_package_name")
@@ -352,4 +354,38 @@ fn the_size_limit_counts_keys_and_values() {
     msg.data.insert("x".into(), "a".repeat(room + 1));
     let err = built_at(&msg, &app(None), ACCEPTED).unwrap_err();
     assert!(err.contains("4097 bytes") && err.contains("4096"), "{err}");
+}
+
+/// The message with and without an empty `overrides.fcm`: the typed fast path and the JSON
+/// merge path must build and count alike.
+#[test]
+fn the_typed_path_builds_and_counts_like_the_override_path() {
+    let mut silent = chat_message();
+    silent.options.silent = true;
+    let mut image = chat_message();
+    if let Some(n) = image.notification.as_mut() {
+        n.image = Some("https://img.example/a.png".into());
+        n.click = Some("OPEN_CHAT".into());
+    }
+    let mut data_only = chat_message();
+    data_only.notification = None;
+    for msg in [chat_message(), silent, image, data_only] {
+        let app = app(Some("com.example.chat"));
+        let typed = built_at(&msg, &app, ACCEPTED).unwrap();
+        let mut merged = msg.clone();
+        merged.overrides.insert("fcm".into(), json!({}));
+        assert_eq!(built_at(&merged, &app, ACCEPTED).unwrap(), typed);
+        let inputs = Inputs {
+            message: &msg,
+            app: &app,
+            accepted_at: ACCEPTED,
+            now: ACCEPTED,
+            channel_id: "messages",
+        };
+        let model = model::message(&inputs).unwrap();
+        assert_eq!(
+            model.device_bytes(),
+            payload_bytes(typed.as_object().unwrap())
+        );
+    }
 }
