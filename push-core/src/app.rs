@@ -124,10 +124,91 @@ pub struct WechatSettings {
     /// AppID of the mini program, for subscribe messages.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mini_program_app_id: Option<String>,
-    /// Default template per message category (`category` → template id), used when a
-    /// notification names no template of its own.
+    /// Default official-account template per message category (`category` → template id),
+    /// used when a notification names no template of its own.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub templates: BTreeMap<String, String>,
+    /// Default mini-program subscribe template per message category (`category` → template
+    /// id). Separate from `templates`: each AppID has its own template ids.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub mini_program_templates: BTreeMap<String, String>,
+    /// How a template's fields are filled when a notification carries no `wechat.data`:
+    /// template id → (template key → source), e.g. `{"thing1": "title", "thing2": "body",
+    /// "time3": "time"}`. Sources: `title`, `body`, `time` (when pushgate accepted the
+    /// notification, China time) or `data.<key>` (a value of the notification's `data`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub template_fields: BTreeMap<String, BTreeMap<String, String>>,
+}
+
+impl WechatSettings {
+    /// Appends every problem as `(field path, reason)`.
+    pub fn problems(&self, out: &mut Vec<(String, String)>) {
+        for (path, value) in [
+            (
+                "settings.wechat.official_account_app_id",
+                &self.official_account_app_id,
+            ),
+            (
+                "settings.wechat.mini_program_app_id",
+                &self.mini_program_app_id,
+            ),
+        ] {
+            if let Some(v) = value
+                && (v.is_empty() || v.len() > 64 || !v.chars().all(|c| c.is_ascii_alphanumeric()))
+            {
+                out.push((
+                    path.to_string(),
+                    "must be 1-64 letters and digits".to_string(),
+                ));
+            }
+        }
+        let template_id_ok =
+            |t: &str| !t.is_empty() && t.len() <= 128 && t.chars().all(|c| c.is_ascii_graphic());
+        for (name, map) in [
+            ("templates", &self.templates),
+            ("mini_program_templates", &self.mini_program_templates),
+        ] {
+            for (category, template) in map {
+                let path = format!("settings.wechat.{name}.{category}");
+                if category.is_empty() || category.chars().count() > 64 {
+                    out.push((path.clone(), "a category is 1 to 64 characters".to_string()));
+                }
+                if !template_id_ok(template) {
+                    out.push((
+                        path,
+                        "must be a template id (1-128 visible ASCII characters)".to_string(),
+                    ));
+                }
+            }
+        }
+        for (template, fields) in &self.template_fields {
+            let base = format!("settings.wechat.template_fields.{template}");
+            if !template_id_ok(template) {
+                out.push((
+                    base.clone(),
+                    "must be keyed by a template id (1-128 visible ASCII characters)".to_string(),
+                ));
+            }
+            for (key, source) in fields {
+                let path = format!("{base}.{key}");
+                if key.is_empty()
+                    || key.len() > 32
+                    || !key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+                {
+                    out.push((
+                        path.clone(),
+                        "a template key is 1-32 letters, digits or _ (thing1, time2…)".to_string(),
+                    ));
+                }
+                let data_key = source.strip_prefix("data.");
+                let ok = matches!(source.as_str(), "title" | "body" | "time")
+                    || data_key.is_some_and(|k| !k.is_empty() && k.chars().count() <= 64);
+                if !ok {
+                    out.push((path, "must be title, body, time or data.<key>".to_string()));
+                }
+            }
+        }
+    }
 }
 
 /// pushgate's message categories: the values of a notification's `options.category` that
@@ -210,27 +291,7 @@ impl AppSettings {
             );
         }
         if let Some(wechat) = &self.wechat {
-            for (path, value) in [
-                (
-                    "settings.wechat.official_account_app_id",
-                    &wechat.official_account_app_id,
-                ),
-                (
-                    "settings.wechat.mini_program_app_id",
-                    &wechat.mini_program_app_id,
-                ),
-            ] {
-                if let Some(v) = value
-                    && (v.is_empty()
-                        || v.len() > 64
-                        || !v.chars().all(|c| c.is_ascii_alphanumeric()))
-                {
-                    out.push((
-                        path.to_string(),
-                        "must be 1-64 letters and digits".to_string(),
-                    ));
-                }
-            }
+            wechat.problems(&mut out);
         }
         if let Some(huawei) = &self.huawei {
             for (category, value) in &huawei.categories {
@@ -331,6 +392,26 @@ mod tests {
         assert!(serde_json::from_str::<AppSettings>(r#"{"huawei":{"category":{}}}"#).is_err());
         let empty: AppSettings = serde_json::from_str(r#"{"huawei":{}}"#).unwrap();
         assert_eq!(serde_json::to_string(&empty).unwrap(), r#"{"huawei":{}}"#);
+    }
+
+    #[test]
+    fn wechat_templates_and_field_sources_are_checked() {
+        let settings: AppSettings = serde_json::from_str(
+            r#"{"wechat":{"templates":{"IM":"tmpl-1","VOIP":""},
+                "mini_program_templates":{"IM":"mp tmpl"},
+                "template_fields":{"tmpl-1":{"thing1":"title","time2":"time","thing3":"data.conv","x y":"body","thing4":"subject"}}}}"#,
+        )
+        .unwrap();
+        let paths: Vec<String> = settings.problems().into_iter().map(|(p, _)| p).collect();
+        assert_eq!(
+            paths,
+            vec![
+                "settings.wechat.templates.VOIP",
+                "settings.wechat.mini_program_templates.IM",
+                "settings.wechat.template_fields.tmpl-1.thing4",
+                "settings.wechat.template_fields.tmpl-1.x y",
+            ]
+        );
     }
 
     #[test]
