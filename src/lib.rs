@@ -3,6 +3,7 @@
 
 pub mod adapters;
 pub mod api;
+pub mod callbacks;
 pub mod config;
 pub mod credentials;
 pub mod pipeline;

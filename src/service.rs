@@ -70,6 +70,12 @@ impl Application {
                 ))
             })
             .collect();
+        let callbacks = crate::callbacks::CallbackService::new(
+            Arc::clone(&dyn_store),
+            Arc::clone(&adapters),
+            Arc::clone(&credentials),
+            crate::pipeline::events::EventPublisher::new(Arc::clone(&queue)),
+        );
         let expiry = crate::credentials::expiry::ExpiryMonitor::new(
             Arc::clone(&dyn_store),
             Arc::clone(&queue),
@@ -96,6 +102,7 @@ impl Application {
             max_body_bytes: config.max_body_bytes,
             ingestor,
             adapters: Arc::clone(&adapters),
+            callbacks,
         };
         Ok(Self {
             listener,

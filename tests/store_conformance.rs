@@ -155,6 +155,7 @@ fn settings() -> AppSettings {
             official_account_app_id: Some("wx0123456789abcdef".into()),
             mini_program_app_id: None,
             templates: BTreeMap::from([("IM".to_string(), "tmpl-im-1".to_string())]),
+            ..WechatSettings::default()
         }),
         ..AppSettings::default()
     }

@@ -7,6 +7,7 @@
 //!   only if the state machine of [`crate::DeliveryState`] allows it;
 //! - secrets reach the store only sealed ([`crate::SealedCredential`]).
 
+use crate::adapter::CallbackSecrets;
 use crate::app::App;
 use crate::channel::Channel;
 use crate::credential::{CredentialMeta, NewCredentialVersion, SealedCredential};
@@ -166,6 +167,31 @@ pub trait Store: Send + Sync + 'static {
     async fn deliveries_of(&self, app: &str, notification_id: &str) -> StoreResult<Vec<Delivery>>;
     /// The receipts of a delivery, oldest first.
     async fn receipts_of(&self, id: DeliveryId) -> StoreResult<Vec<ReceiptEvent>>;
+    /// The deliveries of an app the vendor accepted under `vendor_message_id` (one for a
+    /// single send, many for a batch send), by device id.
+    async fn deliveries_by_vendor_message(
+        &self,
+        app: &str,
+        vendor_message_id: &str,
+    ) -> StoreResult<Vec<Delivery>>;
+
+    /// The app's callback secrets, if they were made.
+    async fn callback_secrets(&self, app: &str) -> StoreResult<Option<CallbackSecrets>>;
+    /// The app's callback secrets, storing `candidate` if it has none yet (the first caller
+    /// wins a race; every caller gets the stored ones). `NotFound` for an unknown app.
+    async fn ensure_callback_secrets(
+        &self,
+        app: &str,
+        candidate: &CallbackSecrets,
+        now: OffsetDateTime,
+    ) -> StoreResult<CallbackSecrets>;
+    /// Replaces the app's callback secrets (rotation); the old ones stop working at once.
+    async fn replace_callback_secrets(
+        &self,
+        app: &str,
+        secrets: &CallbackSecrets,
+        now: OffsetDateTime,
+    ) -> StoreResult<()>;
 
     /// Stores a new credential version (number = previous highest + 1) and makes it the
     /// active one; the previous active version becomes inactive.

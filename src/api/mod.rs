@@ -3,6 +3,7 @@
 
 mod apps;
 pub mod auth;
+mod callbacks;
 mod credential_audit;
 mod credential_caller;
 mod credential_versions;
@@ -46,6 +47,8 @@ pub struct AppState {
     pub ingestor: crate::pipeline::ingest::Ingestor,
     /// The enabled vendor adapters (credential verification on upload).
     pub adapters: Arc<push_core::adapter::AdapterRegistry>,
+    /// Handles vendors' receipt callbacks.
+    pub callbacks: crate::callbacks::CallbackService,
 }
 
 /// The whole API as an axum router.
@@ -73,6 +76,16 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/apps/{app}/users/{user}/devices",
             get(devices::list_for_user),
+        )
+        .route("/apps/{app}/callbacks", get(callbacks::urls))
+        .route("/apps/{app}/callbacks/rotate", post(callbacks::rotate))
+        .route(
+            "/callbacks/{vendor}/{app}",
+            get(callbacks::receive).post(callbacks::receive),
+        )
+        .route(
+            "/callbacks/{vendor}/{app}/{token}",
+            get(callbacks::receive_with_token).post(callbacks::receive_with_token),
         )
         .route("/apps/{app}/notifications", post(notifications::create))
         .route("/apps/{app}/notifications/{id}", get(notifications::get))

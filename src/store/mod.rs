@@ -14,6 +14,7 @@
 //! `port` wires them into the [`push_core::Store`] trait.
 
 mod apps;
+mod callbacks;
 mod connect;
 mod credential_audit;
 mod credential_upkeep;

@@ -4,6 +4,7 @@ use super::SqlStore;
 use super::error::db_error;
 use async_trait::async_trait;
 use push_core::SealedCredential;
+use push_core::adapter::CallbackSecrets;
 use push_core::store::{AuthReport, CredentialAuditEntry, CredentialStatus};
 use push_core::{
     ApiKey, ApiKeyId, App, Channel, CredentialMeta, Delivery, DeliveryId, Device,
@@ -147,6 +148,37 @@ impl Store for SqlStore {
 
     async fn receipts_of(&self, id: DeliveryId) -> StoreResult<Vec<ReceiptEvent>> {
         self.receipts_of_impl(id).await
+    }
+
+    async fn deliveries_by_vendor_message(
+        &self,
+        app: &str,
+        vendor_message_id: &str,
+    ) -> StoreResult<Vec<Delivery>> {
+        self.deliveries_by_vendor_message_impl(app, vendor_message_id)
+            .await
+    }
+
+    async fn callback_secrets(&self, app: &str) -> StoreResult<Option<CallbackSecrets>> {
+        self.callback_secrets_impl(app).await
+    }
+
+    async fn ensure_callback_secrets(
+        &self,
+        app: &str,
+        candidate: &CallbackSecrets,
+        now: OffsetDateTime,
+    ) -> StoreResult<CallbackSecrets> {
+        self.ensure_callback_secrets_impl(app, candidate, now).await
+    }
+
+    async fn replace_callback_secrets(
+        &self,
+        app: &str,
+        secrets: &CallbackSecrets,
+        now: OffsetDateTime,
+    ) -> StoreResult<()> {
+        self.replace_callback_secrets_impl(app, secrets, now).await
     }
 
     async fn insert_credential(

@@ -14,8 +14,9 @@ use crate::error::{self, Action, Verdict};
 use crate::payload::{self, Inputs, MAX_TOKENS};
 use async_trait::async_trait;
 use push_core::adapter::{
-    Adapter, AdapterHealth, AdapterInfo, Capabilities, CheckError, CredentialFacts, CredentialRef,
-    Outcome, SendRequest, SendTarget, TargetResult, same_outcome,
+    Adapter, AdapterHealth, AdapterInfo, CallbackAnswer, CallbackContext, CallbackError,
+    CallbackRequest, Capabilities, CheckError, CredentialFacts, CredentialRef, Outcome,
+    SendRequest, SendTarget, TargetResult, same_outcome,
 };
 use push_core::{App, Channel, CredentialSecret};
 use std::collections::HashSet;
@@ -258,6 +259,14 @@ impl Adapter for HuaweiAdapter {
 
     fn forget_auth(&self, credential_id: Uuid) {
         self.auth.forget(credential_id);
+    }
+
+    fn parse_callback(
+        &self,
+        request: &CallbackRequest,
+        context: &CallbackContext<'_>,
+    ) -> Result<CallbackAnswer, CallbackError> {
+        crate::callback::parse(request, context)
     }
 
     fn health(&self) -> AdapterHealth {

@@ -12,11 +12,13 @@
 //! - `client`: the one HTTP client and the two requests;
 //! - `error`: the result-code table from Huawei's answers to per-token outcomes (partial
 //!   success, the guard on "all tokens invalid");
+//! - `callback`: delivery receipts posted back by Huawei (signature, status table);
 //! - `adapter`: the `Adapter` implementation (one request carries up to 1000 tokens).
 
 mod adapter;
 mod auth;
 mod builder;
+mod callback;
 mod client;
 mod config;
 mod error;

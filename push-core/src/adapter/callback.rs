@@ -9,7 +9,7 @@
 //! touches the store.
 
 use crate::app::App;
-use crate::credential::CredentialSecret;
+use crate::credential::{CredentialSecret, Secret};
 use time::OffsetDateTime;
 
 /// An HTTP request a vendor sent to the callback endpoint.
@@ -54,8 +54,23 @@ pub struct CallbackContext<'a> {
     /// Whether the URL carried the app's valid secret path token. Vendors that do not sign
     /// callbacks (Xiaomi, OPPO, vivo, Honor) are accepted only with it.
     pub path_token_valid: bool,
+    /// The app's callback secrets, which the tenant enters in the vendor consoles that sign
+    /// callbacks; `None` until the tenant first asked for its callback URLs.
+    pub secrets: Option<&'a CallbackSecrets>,
     /// Now, for stale-timestamp checks.
     pub now: OffsetDateTime,
+}
+
+/// pushgate-generated secrets of an app's callbacks (`GET /v1/apps/{app}/callbacks` shows
+/// them to the tenant, who enters them in the vendor consoles).
+#[derive(Debug, Clone)]
+pub struct CallbackSecrets {
+    /// 32 letters and digits: the secret path segment of callback URLs, Huawei's receipt
+    /// signing key (with the pushgate app id as the receipt user name) and WeChat's server
+    /// `Token`.
+    pub token: Secret,
+    /// 43 letters and digits: WeChat's `EncodingAESKey` for the encrypted (safe) mode.
+    pub aes_key: Secret,
 }
 
 /// What a receipt says happened.

@@ -29,7 +29,7 @@ use uuid::Uuid;
 
 pub use callback::{
     CallbackAnswer, CallbackContext, CallbackError, CallbackEvent, CallbackReceipt, CallbackReply,
-    CallbackRequest,
+    CallbackRequest, CallbackSecrets,
 };
 pub use guard::{Guard, GuardConfig};
 pub use registry::AdapterRegistry;

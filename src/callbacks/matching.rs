@@ -1,0 +1,56 @@
+//! Which delivery a receipt is about. Vendors identify messages differently: by the echo
+//! field pushgate set (a delivery id for single sends, the notification id for batch sends),
+//! by their own message id (one id for a whole batch), and by the device token. A receipt
+//! that does not lead to exactly one delivery of this app and channel is ignored: a
+//! guess could mark the wrong user's message.
+
+use push_core::adapter::CallbackReceipt;
+use push_core::{Channel, Delivery, DeliveryId, Device, Store, StoreResult};
+
+/// The delivery `receipt` is about, with its device when it still exists.
+pub(super) async fn find(
+    store: &dyn Store,
+    app: &str,
+    channel: Channel,
+    receipt: &CallbackReceipt,
+) -> StoreResult<Option<(Delivery, Option<Device>)>> {
+    let mut candidates = Vec::new();
+    if let Some(id) = receipt
+        .tag
+        .as_deref()
+        .and_then(|t| t.parse::<DeliveryId>().ok())
+        && let Some(d) = store.get_delivery(id).await?
+        && d.app_id == app
+    {
+        candidates.push(d);
+    }
+    if candidates.is_empty()
+        && let Some(id) = &receipt.vendor_message_id
+    {
+        candidates = store.deliveries_by_vendor_message(app, id).await?;
+    }
+    if candidates.is_empty()
+        && let Some(tag) = &receipt.tag
+    {
+        candidates = store.deliveries_of(app, tag).await?;
+    }
+    candidates.retain(|d| d.channel == channel);
+    if candidates.is_empty() {
+        return Ok(None);
+    }
+    let ids: Vec<String> = candidates.iter().map(|d| d.device_id.clone()).collect();
+    let devices = store.get_devices(app, &ids).await?;
+    let device_of = |d: &Delivery| devices.iter().find(|v| v.device_id == d.device_id).cloned();
+    match &receipt.token {
+        Some(token) => Ok(candidates.into_iter().find_map(|d| {
+            let device = device_of(&d)?;
+            (device.token.as_deref() == Some(token.as_str())).then_some((d, Some(device)))
+        })),
+        None if candidates.len() == 1 => {
+            let d = candidates.remove(0);
+            let device = device_of(&d);
+            Ok(Some((d, device)))
+        }
+        None => Ok(None),
+    }
+}
