@@ -79,9 +79,8 @@ pub(crate) fn parse(
 
 fn entry_receipts(task_id: &str, entry: &Map<String, Value>) -> Vec<CallbackReceipt> {
     let tag = text(entry.get("param"));
-    let at = number(entry.get("ackTime")).and_then(|ms| {
-        OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000).ok()
-    });
+    let at = number(entry.get("ackTime"))
+        .and_then(|ms| OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000).ok());
     let ack = number(entry.get("ackType")).unwrap_or(0);
     let sub = number(entry.get("subAckType"));
     let event = event(ack, sub);
@@ -133,10 +132,18 @@ pub(crate) fn event(ack: i64, sub: Option<i64>) -> CallbackEvent {
         (104, Some(1017)) => failed("not displayed: night-time suppression (operation messages)"),
         (104, Some(2124)) => failed("not displayed: duplicate operation message"),
         (104, Some(2144)) => failed("not displayed: expired"),
-        (104, Some(2158)) => failed("not displayed: bad deeplink parameters — check the click target (app/config bug)"),
-        (104, Some(2161)) => failed("not displayed: the target activity is not exported (app/config bug)"),
-        (104, Some(2162)) => failed("not displayed: the target activity was not found (app/config bug)"),
-        (104, Some(2333)) => failed("not displayed: operation messages are off by default for apps installed outside official stores"),
+        (104, Some(2158)) => failed(
+            "not displayed: bad deeplink parameters — check the click target (app/config bug)",
+        ),
+        (104, Some(2161)) => {
+            failed("not displayed: the target activity is not exported (app/config bug)")
+        }
+        (104, Some(2162)) => {
+            failed("not displayed: the target activity was not found (app/config bug)")
+        }
+        (104, Some(2333)) => failed(
+            "not displayed: operation messages are off by default for apps installed outside official stores",
+        ),
         (104, _) => failed("not displayed"),
         _ => CallbackEvent::Info {
             reason: format!("vivo ackType {ack}{sub_text} (unknown)"),
@@ -210,13 +217,18 @@ mod tests {
                 .unwrap()
                 .clone()
         };
-        assert!(matches!(by_task("1").event, CallbackEvent::TokenInvalid { .. }));
+        assert!(matches!(
+            by_task("1").event,
+            CallbackEvent::TokenInvalid { .. }
+        ));
         assert!(
             matches!(by_task("2").event, CallbackEvent::Failed { ref reason } if reason.contains("app/config bug"))
         );
         let three = by_task("3");
         assert_eq!(three.token, None);
-        assert!(matches!(three.event, CallbackEvent::Failed { ref reason } if reason.contains("12000")));
+        assert!(
+            matches!(three.event, CallbackEvent::Failed { ref reason } if reason.contains("12000"))
+        );
     }
 
     #[test]
@@ -263,9 +275,18 @@ mod tests {
             call(r#"{"1":{"targets":"a"}}"#, false),
             Err(CallbackError::Unauthenticated(_))
         ));
-        assert!(matches!(call("not json", true), Err(CallbackError::Malformed(_))));
-        assert!(matches!(call("[1]", true), Err(CallbackError::Malformed(_))));
-        assert!(matches!(call(r#"{"1":5}"#, true), Err(CallbackError::Malformed(_))));
+        assert!(matches!(
+            call("not json", true),
+            Err(CallbackError::Malformed(_))
+        ));
+        assert!(matches!(
+            call("[1]", true),
+            Err(CallbackError::Malformed(_))
+        ));
+        assert!(matches!(
+            call(r#"{"1":5}"#, true),
+            Err(CallbackError::Malformed(_))
+        ));
         assert_eq!(call("{}", true).unwrap().receipts, vec![]);
     }
 }
