@@ -17,7 +17,8 @@ use serde::{Deserialize, Serialize};
 ///    "IM":        {"channel_id": "chat_messages", "category": "IM", "notify_level": 16},
 ///    "ACCOUNT":   {"channel_id": "chat_service",  "category": "ACCOUNT", "notify_level": 2},
 ///    "MARKETING": {"channel_id": "promotions",    "category": "MARKETING", "notify_level": 1}},
-///  "default_channel_id": "promotions"}
+///  "default_channel_id": "promotions",
+///  "callback_url": "https://push.example.com/v1/callbacks/oppo/chat-prod/<path token>"}
 /// ```
 ///
 /// A notification whose `options.category` has no entry is refused for OPPO instead of going
@@ -33,6 +34,11 @@ pub struct OppoSettings {
     /// `category`/`notify_level`). Absent: no `channel_id` is sent for them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub default_channel_id: Option<String>,
+    /// Where OPPO posts delivery receipts (`notification.call_back_url`, http or https, at
+    /// most 200 characters): pushgate's `/v1/callbacks/oppo/{app}/{token}` URL with the
+    /// app's secret path token (OPPO signs nothing). Absent: no receipts are requested.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub callback_url: Option<String>,
 }
 
 /// How one pushgate category is sent to OPPO.
@@ -82,6 +88,8 @@ impl OppoSettings {
     /// The longest channel id accepted (Android's channel ids have no documented limit;
     /// OPPO's console names are short).
     pub const MAX_CHANNEL_ID_CHARS: usize = 128;
+    /// Longest `call_back_url` OPPO takes (oppo.md §4.4).
+    pub const MAX_CALLBACK_URL_CHARS: usize = 200;
 
     /// Appends every problem as `(field path, reason)`.
     pub fn problems(&self, out: &mut Vec<(String, String)>) {
@@ -114,6 +122,21 @@ impl OppoSettings {
         }
         if let Some(channel) = &self.default_channel_id {
             check_channel(channel, "settings.oppo.default_channel_id", out);
+        }
+        if let Some(url) = &self.callback_url {
+            let http = url.starts_with("https://") || url.starts_with("http://");
+            if !http
+                || url.chars().count() > Self::MAX_CALLBACK_URL_CHARS
+                || url.chars().any(|c| c.is_whitespace() || c.is_control())
+            {
+                out.push((
+                    "settings.oppo.callback_url".to_string(),
+                    format!(
+                        "must be an http(s) URL of at most {} characters (pushgate's /v1/callbacks/oppo/{{app}}/{{token}})",
+                        Self::MAX_CALLBACK_URL_CHARS
+                    ),
+                ));
+            }
         }
     }
 }
@@ -150,7 +173,8 @@ mod tests {
             r#"{"categories":{"IM":{"channel_id":"chat","category":"IM","notify_level":16},
                 "VOIP":{"channel_id":"calls","category":"IM","notify_level":2},
                 "PROMO":{"channel_id":"promo","category":"MARKETING"}},
-                "default_channel_id":"promo"}"#,
+                "default_channel_id":"promo",
+                "callback_url":"https://push.example.com/v1/callbacks/oppo/chat/tok"}"#,
         );
         assert!(ok.is_empty(), "{ok:?}");
         assert!(problems("{}").is_empty());
@@ -163,7 +187,7 @@ mod tests {
                 "IM":{"channel_id":"chat","category":"CHAT","notify_level":3},
                 "ACCOUNT":{"channel_id":"","category":"ACCOUNT","notify_level":16},
                 "":{"channel_id":"a b","category":"NEWS"}},
-                "default_channel_id":""}"#,
+                "default_channel_id":"","callback_url":"ftp://x"}"#,
         );
         assert_eq!(
             got,
@@ -175,6 +199,7 @@ mod tests {
                 "settings.oppo.categories.IM.category",
                 "settings.oppo.categories.IM.notify_level",
                 "settings.oppo.default_channel_id",
+                "settings.oppo.callback_url",
             ]
         );
     }
@@ -190,5 +215,10 @@ mod tests {
         );
         let empty: OppoSettings = serde_json::from_str("{}").unwrap_or_default();
         assert_eq!(serde_json::to_string(&empty).unwrap_or_default(), "{}");
+        let long = format!(
+            r#"{{"callback_url":"https://x.example/{}"}}"#,
+            "p".repeat(190)
+        );
+        assert_eq!(problems(&long), vec!["settings.oppo.callback_url"]);
     }
 }
