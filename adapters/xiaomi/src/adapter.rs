@@ -1,0 +1,275 @@
+//! The [`Adapter`] implementation: build the form once, POST one `/v3/message/regid`
+//! carrying every registration id (comma-joined, up to 1000 per request; a longer slice is
+//! split and its requests run concurrently), and turn Xiaomi's one answer into one outcome per
+//! target.
+//!
+//! `extra.callback.param` (echoed in receipts as `param`): the delivery id when the request
+//! carries one regid; for a batch, the notification's id (`IngestMessage::id`, when it fits
+//! Xiaomi's 64 characters) — every accepted target also gets the answer's `data.id` as its
+//! vendor message id, and Xiaomi's receipts carry that id and the `targets`, so a receipt
+//! finds its delivery by (message id, regid).
+
+use crate::auth::AppCredential;
+use crate::callback;
+use crate::client::FormClient;
+use crate::error::{self, Action, Verdict};
+use crate::payload::{self, Class, Inputs, MAX_CALLBACK_PARAM_CHARS, MAX_TOKENS};
+use async_trait::async_trait;
+use push_core::adapter::{
+    Adapter, AdapterHealth, AdapterInfo, CallbackAnswer, CallbackContext, CallbackError,
+    CallbackRequest, Capabilities, CheckError, CredentialFacts, CredentialRef, Outcome,
+    SendRequest, SendTarget, TargetResult, same_outcome,
+};
+use push_core::{App, Channel, CredentialSecret};
+use std::collections::HashSet;
+use std::fmt;
+use std::sync::{Mutex, PoisonError};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+/// The vendor name in logs and metrics.
+pub(crate) const VENDOR: &str = "xiaomi";
+
+/// What MiPush can do. `priority` is false: Xiaomi has no per-message priority.
+pub(crate) const CAPABILITIES: Capabilities = Capabilities {
+    max_batch: MAX_TOKENS,
+    max_payload_bytes: payload::MAX_PAYLOAD_BYTES,
+    collapse: true,
+    ttl: true,
+    priority: false,
+    per_token_results: true,
+};
+
+/// The Xiaomi MiPush adapter.
+pub(crate) struct XiaomiAdapter {
+    client: FormClient,
+    /// Credentials that have had a send accepted since start (the `20301` guard).
+    proven: Mutex<HashSet<Uuid>>,
+    health: Mutex<AdapterHealth>,
+}
+
+impl fmt::Debug for XiaomiAdapter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("XiaomiAdapter")
+            .field("client", &self.client)
+            .field("health", &self.health())
+            .finish_non_exhaustive()
+    }
+}
+
+impl XiaomiAdapter {
+    /// An adapter over a built client.
+    pub fn new(client: FormClient) -> Self {
+        Self {
+            client,
+            proven: Mutex::new(HashSet::new()),
+            health: Mutex::new(AdapterHealth::Healthy),
+        }
+    }
+
+    fn is_proven(&self, credential_id: Uuid) -> bool {
+        self.proven
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .contains(&credential_id)
+    }
+
+    fn prove(&self, credential_id: Uuid) {
+        self.proven
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(credential_id);
+    }
+
+    /// Records what the last answer says about the adapter's health (changes are logged).
+    fn note(&self, degraded: Option<&str>) {
+        let health = match degraded {
+            Some(reason) => AdapterHealth::Degraded {
+                reason: reason.to_string(),
+            },
+            None => AdapterHealth::Healthy,
+        };
+        let mut current = self.health.lock().unwrap_or_else(PoisonError::into_inner);
+        if *current != health {
+            match &health {
+                AdapterHealth::Degraded { reason } => {
+                    tracing::warn!(vendor = VENDOR, %reason, "xiaomi degraded");
+                }
+                AdapterHealth::Healthy => tracing::info!(vendor = VENDOR, "xiaomi healthy again"),
+            }
+        }
+        *current = health;
+    }
+
+    /// One request for up to [`MAX_TOKENS`] targets.
+    async fn send_chunk(
+        &self,
+        request: &SendRequest<'_>,
+        app: &AppCredential,
+        targets: &[SendTarget],
+    ) -> Vec<TargetResult> {
+        let param = match targets {
+            [one] => Some(one.delivery_id.to_string()),
+            _ => Some(request.message.id.clone())
+                .filter(|id| id.chars().count() <= MAX_CALLBACK_PARAM_CHARS),
+        };
+        let inputs = Inputs {
+            message: request.message,
+            app: request.app,
+            package_name: &app.package_name,
+            accepted_at: request.accepted_at,
+            now: OffsetDateTime::now_utc(),
+            callback_param: param.as_deref(),
+        };
+        let prepared = match payload::build(&inputs) {
+            Ok(prepared) => prepared,
+            Err(reason) => return same_outcome(targets, &Outcome::Rejected { reason }),
+        };
+        let tokens: Vec<&str> = targets.iter().map(|t| t.token.as_str()).collect();
+        let public = prepared.class == Class::Public;
+        let verdict = match self
+            .client
+            .post_form(self.client.regid_url(), app, prepared.body_for(&tokens))
+            .await
+        {
+            Ok(answer) => error::classify(&answer, &tokens, public, OffsetDateTime::now_utc()),
+            Err(e) => error::network(&e.reason),
+        };
+        self.record(request.credential.id, &verdict, targets, &tokens)
+    }
+
+    /// Turns a verdict into per-target results, learning and logging from it.
+    fn record(
+        &self,
+        credential_id: Uuid,
+        verdict: &Verdict,
+        targets: &[SendTarget],
+        tokens: &[&str],
+    ) -> Vec<TargetResult> {
+        let proven = self.is_proven(credential_id);
+        let outcomes = error::outcomes(verdict, tokens, proven, OffsetDateTime::now_utc());
+        let degraded = error::degrades(verdict, tokens.len(), proven);
+        self.note(degraded.then_some(verdict.reason.as_str()));
+        let any_accepted = outcomes
+            .iter()
+            .any(|o| matches!(o, Outcome::Accepted { .. }));
+        if any_accepted && verdict.action == Action::Accepted {
+            self.prove(credential_id);
+        }
+        tracing::debug!(
+            vendor = VENDOR,
+            tokens = tokens.len(),
+            message_id = verdict.message_id.as_deref().unwrap_or_default(),
+            trace_id = verdict.trace_id.as_deref().unwrap_or_default(),
+            action = ?verdict.action,
+            "xiaomi send"
+        );
+        targets
+            .iter()
+            .zip(outcomes)
+            .map(|(target, outcome)| TargetResult {
+                delivery_id: target.delivery_id,
+                outcome,
+            })
+            .collect()
+    }
+}
+
+#[async_trait]
+impl Adapter for XiaomiAdapter {
+    fn info(&self) -> AdapterInfo {
+        AdapterInfo {
+            vendor: VENDOR,
+            channels: &[Channel::Xiaomi],
+            capabilities: CAPABILITIES,
+        }
+    }
+
+    async fn send(&self, request: SendRequest<'_>) -> Vec<TargetResult> {
+        if request.targets.is_empty() {
+            return Vec::new();
+        }
+        let app = match AppCredential::for_app(&request.credential.secret, request.app) {
+            Ok(app) => app,
+            Err(e) => {
+                let reason = format!("unusable credential: {e}");
+                self.note(Some(&reason));
+                return same_outcome(request.targets, &Outcome::AuthFailed { reason });
+            }
+        };
+        let chunks = request
+            .targets
+            .chunks(MAX_TOKENS)
+            .map(|chunk| self.send_chunk(&request, &app, chunk));
+        futures::future::join_all(chunks)
+            .await
+            .into_iter()
+            .flatten()
+            .collect()
+    }
+
+    /// Offline: the package name is a dotted Android package (and the app's, when the app
+    /// names one in `settings.android.package_name`), the AppSecret is present.
+    fn verify_credential(
+        &self,
+        app: &App,
+        secret: &CredentialSecret,
+        _now: OffsetDateTime,
+    ) -> Result<CredentialFacts, CheckError> {
+        AppCredential::for_app(secret, app).map_err(CheckError::Invalid)?;
+        Ok(CredentialFacts::default())
+    }
+
+    /// Xiaomi has no token endpoint, so the cheapest authenticated call is a send request
+    /// **without a target**: Xiaomi checks the AppSecret (`21301`) and the package
+    /// (`22022`) first and then refuses the missing `registration_id` (`10016`) — that
+    /// refusal proves the credential, and nothing can be delivered.
+    async fn check_credential(
+        &self,
+        app: &App,
+        credential: &CredentialRef,
+    ) -> Result<(), CheckError> {
+        let mi = AppCredential::for_app(&credential.secret, app).map_err(CheckError::Invalid)?;
+        let body = url::form_urlencoded::Serializer::new(String::new())
+            .append_pair("restricted_package_name", &mi.package_name)
+            .append_pair("pass_through", "1")
+            .append_pair("payload", "{}")
+            .finish();
+        let answer = self
+            .client
+            .post_form(self.client.regid_url(), &mi, body)
+            .await
+            .map_err(|e| CheckError::Unreachable(format!("Xiaomi: {}", e.reason)))?;
+        let verdict = error::classify(&answer, &[], false, OffsetDateTime::now_utc());
+        let has_code = serde_json::from_slice::<serde_json::Value>(&answer.body)
+            .ok()
+            .and_then(|v| v.get("code").cloned())
+            .is_some_and(|c| !c.is_null());
+        match verdict.action {
+            Action::AuthFailed | Action::AuthFailedConfig => {
+                Err(CheckError::Refused(verdict.reason))
+            }
+            Action::Retry => Err(CheckError::Unreachable(verdict.reason)),
+            _ if has_code => Ok(()),
+            _ => Err(CheckError::Unreachable(verdict.reason)),
+        }
+    }
+
+    /// Nothing is cached: Xiaomi's AppSecret is sent as is on every request.
+    fn forget_auth(&self, _credential_id: Uuid) {}
+
+    fn health(&self) -> AdapterHealth {
+        self.health
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    fn parse_callback(
+        &self,
+        request: &CallbackRequest,
+        context: &CallbackContext<'_>,
+    ) -> Result<CallbackAnswer, CallbackError> {
+        callback::parse(request, context)
+    }
+}
