@@ -50,6 +50,9 @@ pub struct Config {
     /// The delivery pipeline's limits (`[pipeline]`).
     #[serde(default)]
     pub pipeline: PipelineConfig,
+    /// The online core (`[online]`): WebSocket heartbeats, buffers, grace windows.
+    #[serde(default)]
+    pub online: pushgate_online::OnlineConfig,
     /// Vendor endpoints and adapter settings (`[vendors.<vendor>]`); defaults are the
     /// vendors' real production hosts.
     #[serde(default, skip_serializing)]
@@ -148,6 +151,7 @@ impl Default for Config {
             max_message_bytes: push_core::validation::DEFAULT_MAX_MESSAGE_BYTES,
             shutdown_grace_seconds: 30,
             pipeline: PipelineConfig::default(),
+            online: pushgate_online::OnlineConfig::default(),
             vendors: crate::adapters::VendorsConfig::default(),
         }
     }
@@ -188,7 +192,7 @@ pub struct ConfigFlags {
 pub struct ConfigError(String);
 
 /// The top-level keys; environment variables outside them (`PUSHGATE_TEST_…`) are ignored.
-const KEYS: [&str; 15] = [
+const KEYS: [&str; 16] = [
     "listen",
     "data_dir",
     "database_url",
@@ -203,6 +207,7 @@ const KEYS: [&str; 15] = [
     "max_message_bytes",
     "shutdown_grace_seconds",
     "pipeline",
+    "online",
     "vendors",
 ];
 
@@ -325,6 +330,9 @@ impl Config {
                 "pipeline.rate_per_second_per_app",
                 "must be a positive number",
             );
+        }
+        if let Some((key, problem)) = self.online.problem() {
+            return bad(&format!("online.{key}"), problem);
         }
         if tracing_subscriber::EnvFilter::try_new(&self.log_level).is_err() {
             return bad(

@@ -27,6 +27,7 @@ pub struct Application {
     router: axum::Router,
     pipeline: Pipeline,
     expiry: crate::credentials::expiry::ExpiryMonitor,
+    online: pushgate_online::OnlineCore,
     grace: Duration,
 }
 
@@ -94,6 +95,7 @@ impl Application {
         let listener = TcpListener::bind(config.listen)
             .await
             .with_context(|| format!("cannot listen on {}", config.listen))?;
+        let online = online_core(config, &store, &dyn_store, &queue, &vault);
         let state = AppState {
             store: dyn_store,
             vault,
@@ -106,9 +108,10 @@ impl Application {
         };
         Ok(Self {
             listener,
-            router: api::router(state),
+            router: api::router_with(state, online.router()),
             pipeline,
             expiry,
+            online,
             grace: Duration::from_secs(config.shutdown_grace_seconds),
         })
     }
@@ -142,6 +145,9 @@ impl Application {
             expiry.run(expiry_stop).await;
             Ok(())
         });
+        let online_stop = shutdown.clone();
+        let online = self.online;
+        tasks.spawn(async move { online.run(online_stop).await.map_err(anyhow::Error::from) });
         // The first task to end (a failure, or both after shutdown) stops everything.
         tokio::select! {
             Some(joined) = tasks.join_next() => {
@@ -168,6 +174,82 @@ async fn drain(mut tasks: tokio::task::JoinSet<anyhow::Result<()>>, grace: Durat
     let all = async { while tasks.join_next().await.is_some() {} };
     if tokio::time::timeout(grace, all).await.is_err() {
         tracing::warn!("grace period over; abandoning remaining work (it will be redelivered)");
+    }
+}
+
+/// The online core over the same store and queue; several instances (RabbitMQ) share
+/// presence through the store and route to each other through instance queues.
+fn online_core(
+    config: &Config,
+    store: &SqlStore,
+    dyn_store: &Arc<dyn Store>,
+    queue: &Arc<dyn push_core::queue::Queue>,
+    vault: &Arc<Vault>,
+) -> pushgate_online::OnlineCore {
+    let dialect = match store.backend() {
+        crate::store::Backend::Postgres => pushgate_online::Dialect::Postgres,
+        crate::store::Backend::Sqlite => pushgate_online::Dialect::Sqlite,
+    };
+    pushgate_online::OnlineCore::new(
+        config.online.clone(),
+        pushgate_online::OnlinePorts {
+            pool: store.pool().clone(),
+            dialect,
+            store: Arc::clone(dyn_store),
+            queue: Arc::clone(queue),
+            sealer: Arc::new(VaultSealer(Arc::clone(vault))),
+            access: Arc::new(pushgate_online::StoreTenantAccess::new(
+                Arc::clone(dyn_store),
+                crate::api::auth::hash_api_key,
+                crate::api::auth::API_KEY_PREFIX,
+            )),
+            clustered: config.amqp_url.is_some(),
+        },
+    )
+}
+
+/// Seals online client secrets with the credential vault. The vault seals credential
+/// secrets only, so the client secret travels as the secret of a fixed credential shape
+/// under a channel it never serves; the seal binds the key version id and the app.
+struct VaultSealer(Arc<Vault>);
+
+/// The credential shape carrying a sealed online client secret.
+const CLIENT_KEY_MARKER: &str = "pushgate-online-client-key";
+
+impl pushgate_online::SecretSealer for VaultSealer {
+    fn seal(
+        &self,
+        key_id: uuid::Uuid,
+        app: &str,
+        secret: &Secret,
+    ) -> Result<push_core::SealedCredential, pushgate_online::SealError> {
+        let wrapped = push_core::CredentialSecret::WechatAppSecret {
+            app_id: CLIENT_KEY_MARKER.to_string(),
+            app_secret: secret.clone(),
+        };
+        self.0
+            .seal(key_id, app, push_core::Channel::WechatMp, &wrapped)
+            .map_err(|e| pushgate_online::SealError(e.to_string()))
+    }
+
+    fn open(
+        &self,
+        key_id: uuid::Uuid,
+        app: &str,
+        sealed: &push_core::SealedCredential,
+    ) -> Result<Secret, pushgate_online::SealError> {
+        match self
+            .0
+            .open(key_id, app, push_core::Channel::WechatMp, sealed)
+        {
+            Ok(push_core::CredentialSecret::WechatAppSecret { app_id, app_secret })
+                if app_id == CLIENT_KEY_MARKER =>
+            {
+                Ok(app_secret)
+            }
+            Ok(_) => Err(pushgate_online::SealError("not a client key".into())),
+            Err(e) => Err(pushgate_online::SealError(e.to_string())),
+        }
     }
 }
 

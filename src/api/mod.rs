@@ -53,6 +53,11 @@ pub struct AppState {
 
 /// The whole API as an axum router.
 pub fn router(state: AppState) -> Router {
+    router_with(state, Router::new())
+}
+
+/// The whole API plus `extra` routes (the online core's), all behind the same layers.
+pub fn router_with(state: AppState, extra: Router) -> Router {
     let body_limit = state.max_body_bytes;
     let v1 = Router::new()
         .route("/tenants", post(tenants::create).get(tenants::list))
@@ -107,6 +112,8 @@ pub fn router(state: AppState) -> Router {
         .nest("/v1", v1)
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
+        .with_state(state)
+        .merge(extra)
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(axum::middleware::from_fn(http_metrics::record))
         .layer(TraceLayer::new_for_http())
@@ -121,7 +128,6 @@ pub fn router(state: AppState) -> Router {
             )
             .into_response()
         }))
-        .with_state(state)
 }
 
 async fn not_found() -> Response {

@@ -218,3 +218,40 @@ fn unknown_vendor_keys_and_bad_pipeline_values_are_rejected() {
         Ok(())
     });
 }
+
+#[test]
+fn the_online_section_layers_and_is_checked() {
+    Jail::expect_with(|jail| {
+        let c = load_in(jail, None, &ConfigFlags::default()).map_err(|e| e.to_string())?;
+        assert!(c.online.enabled);
+        assert_eq!(c.online.direct_grace_ms, 0, "grace off for 1:1 by default");
+        assert!(
+            c.online.group_grace_ms > 0,
+            "grace on for groups by default"
+        );
+        jail.create_file(
+            "pushgate.toml",
+            "[online]\nheartbeat_seconds = 5\nidle_timeout_seconds = 15\noutbound_buffer = 32\n",
+        )?;
+        jail.set_env("PUSHGATE_ONLINE__GROUP_GRACE_MS", "500");
+        let c = load_in(jail, Some("pushgate.toml"), &ConfigFlags::default())
+            .map_err(|e| e.to_string())?;
+        assert_eq!(c.online.heartbeat_seconds, 5);
+        assert_eq!(c.online.outbound_buffer, 32);
+        assert_eq!(c.online.group_grace_ms, 500);
+        jail.create_file("pushgate.toml", "[online]\nheartbeats = 5\n")?;
+        let err = load_in(jail, Some("pushgate.toml"), &ConfigFlags::default())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("heartbeats"), "{err}");
+        jail.create_file(
+            "pushgate.toml",
+            "[online]\nheartbeat_seconds = 30\nidle_timeout_seconds = 10\n",
+        )?;
+        let err = load_in(jail, Some("pushgate.toml"), &ConfigFlags::default())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("online.idle_timeout_seconds"), "{err}");
+        Ok(())
+    });
+}
