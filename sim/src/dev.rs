@@ -22,6 +22,19 @@ pub const DEV_HUAWEI_APP_SECRET: &str = "pushgate-test-huawei-secret";
 /// Project ID of the dev Huawei app (for the `/v2/{projectId}` send URL).
 pub const DEV_HUAWEI_PROJECT_ID: &str = "388421841221";
 
+/// AppID of the dev WeChat official account (template messages).
+pub const DEV_WECHAT_OA_APP_ID: &str = "wx00000000000000a1";
+/// AppSecret of the dev WeChat official account.
+pub const DEV_WECHAT_OA_APP_SECRET: &str = "pushgate-test-wechat-oa-secret";
+/// Template of the dev official account, keys `thing1`, `thing2`, `time3`.
+pub const DEV_WECHAT_OA_TEMPLATE: &str = "pushgate-dev-oa-chat";
+/// AppID of the dev WeChat mini program (subscribe messages; linked to the official account).
+pub const DEV_WECHAT_MP_APP_ID: &str = "wx00000000000000b2";
+/// AppSecret of the dev WeChat mini program.
+pub const DEV_WECHAT_MP_APP_SECRET: &str = "pushgate-test-wechat-mp-secret";
+/// Subscribe template of the dev mini program, keys `thing1`, `thing2`.
+pub const DEV_WECHAT_MP_TEMPLATE: &str = "pushgate-dev-mp-chat";
+
 /// Registers the dev APNs key, its team's topic, the dev FCM service account and the dev
 /// Huawei app.
 pub(crate) fn preload(control: &Control, dir: &Path) -> Result<(), ControlError> {
@@ -51,5 +64,6 @@ pub(crate) fn preload(control: &Control, dir: &Path) -> Result<(), ControlError>
         project_id: Some(DEV_HUAWEI_PROJECT_ID.into()),
         ..HuaweiAppSpec::default()
     })?;
+    control.preload_wechat_dev()?;
     Ok(())
 }

@@ -1,26 +1,76 @@
-//! The Wechat endpoint.
+//! The WeChat endpoint: routes the token and send paths, applies faults, records requests,
+//! schedules events.
 
 use std::sync::Arc;
 
-use http::{Request, Response};
+use http::request::Parts;
+use http::{Method, Request, Response};
 use hyper::body::Incoming;
 
-use crate::control::types::Vendor;
-use crate::server::{ConnInfo, Endpoint};
+use super::codes;
+use super::events::EventSender;
+use super::send::{self, CallOutcome, SendKind};
+use crate::control::types::{RecordedResponse, RequestRecord, Vendor};
+use crate::counters::Event as Counted;
+use crate::faults::FaultAction;
+use crate::server::{self, ConnInfo, Endpoint};
 use crate::state::SimState;
-use crate::wire::{self, Body};
+use crate::wire::{self, Body, ReadBody};
 
-/// The Wechat endpoint.
+/// Bodies are read up to this size.
+const MAX_READ: usize = 1024 * 1024;
+
+/// The WeChat endpoint.
 #[derive(Debug)]
 pub(crate) struct WechatEndpoint {
-    #[allow(dead_code)]
     state: Arc<SimState>,
+    events: EventSender,
 }
 
 impl WechatEndpoint {
-    /// The endpoint over `state`.
+    /// The endpoint over `state`. Events go out through a client trusting the platform
+    /// roots and the dev CA of `dev_certs_dir` (for https server URLs of local tests).
     pub(crate) fn new(state: Arc<SimState>) -> Self {
-        WechatEndpoint { state }
+        let ca = std::fs::read(state.dev_certs_dir.join("dev-ca.pem")).ok();
+        let events = EventSender::new(ca.as_deref(), state.core.clock.clone());
+        WechatEndpoint { state, events }
+    }
+}
+
+/// An answer before recording.
+struct Answer {
+    status: u16,
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+    openid: Option<String>,
+    app_id: Option<String>,
+    processed: bool,
+}
+
+impl Answer {
+    fn json(out: CallOutcome) -> Self {
+        Answer {
+            status: 200,
+            headers: vec![(
+                "content-type".into(),
+                "application/json; encoding=utf-8".into(),
+            )],
+            body: out.body.to_string().into_bytes(),
+            openid: out.openid,
+            app_id: out.app_id,
+            processed: true,
+        }
+    }
+
+    fn text(status: u16, body: &str) -> Self {
+        Answer {
+            status,
+            headers: vec![("content-type".into(), "text/plain".into())],
+            body: body.as_bytes().to_vec(),
+            openid: None,
+            app_id: None,
+            processed: true,
+        }
     }
 }
 
@@ -39,7 +89,171 @@ impl Endpoint for WechatEndpoint {
         info
     }
 
-    async fn handle(&self, _conn: &ConnInfo, _req: Request<Incoming>) -> Response<Body> {
-        wire::response(404, &[], b"not implemented".to_vec())
+    async fn handle(&self, conn: &ConnInfo, req: Request<Incoming>) -> Response<Body> {
+        let core = &self.state.core;
+        core.counters
+            .count(Vendor::Wechat, self.name(), Counted::Request);
+        let at_ms = core.clock.now_ms();
+        let (parts, body) = req.into_parts();
+        let body = wire::read_body(body, MAX_READ).await;
+        let latency = core.faults.latency(Vendor::Wechat);
+        if !latency.is_zero() {
+            tokio::time::sleep(latency).await;
+        }
+        let answer = self.answer(&parts, &body);
+        let reset = answer.processed && core.faults.reset_now(Vendor::Wechat);
+        let response = self.respond(conn, &parts, &body, answer, at_ms, reset);
+        if reset {
+            server::reset_connection(&conn.reset).await;
+        }
+        response
+    }
+}
+
+impl WechatEndpoint {
+    fn answer(&self, parts: &Parts, body: &ReadBody) -> Answer {
+        let query: Vec<(String, String)> = parts
+            .uri
+            .query()
+            .map(|q| {
+                url::form_urlencoded::parse(q.as_bytes())
+                    .into_owned()
+                    .collect()
+            })
+            .unwrap_or_default();
+        let path = parts.uri.path();
+        let token_call = matches!(path, "/cgi-bin/token" | "/cgi-bin/stable_token");
+        let send_kind = match path {
+            "/cgi-bin/message/template/send" => Some(SendKind::Template),
+            "/cgi-bin/message/subscribe/send" => Some(SendKind::Subscribe),
+            _ => None,
+        };
+        if !token_call && send_kind.is_none() {
+            return Answer::text(404, "404 Not Found");
+        }
+        if token_call {
+            self.state
+                .core
+                .counters
+                .count(Vendor::Wechat, self.name(), Counted::AuthRequest);
+        }
+        if let Some(fault) = self.fault() {
+            return fault;
+        }
+        if body.too_large {
+            return Answer::json(CallOutcome {
+                body: codes::data_format().body(),
+                openid: None,
+                app_id: None,
+                event: None,
+            });
+        }
+        let out = match (path, &parts.method) {
+            ("/cgi-bin/token", &Method::GET) => send::classic_token(&self.state, &query),
+            ("/cgi-bin/stable_token", &Method::POST) => {
+                send::stable_token(&self.state, &body.bytes)
+            }
+            (_, &Method::POST) => {
+                let token = query
+                    .iter()
+                    .find(|(k, _)| k == "access_token")
+                    .map(|(_, v)| v.as_str());
+                let kind = send_kind.unwrap_or(SendKind::Template);
+                send::send(&self.state, kind, token, &body.bytes)
+            }
+            _ => {
+                let mut a = Answer::text(405, "405 Method Not Allowed");
+                a.processed = true;
+                return a;
+            }
+        };
+        if let (Some(event), Some(app_id)) = (out.event.clone(), out.app_id.clone())
+            && let Some(spec) = self.state.wechat.events.spec(&app_id)
+        {
+            self.events
+                .schedule(&self.state.wechat.events, spec, app_id, event);
+        }
+        Answer::json(out)
+    }
+
+    /// An injected fault in WeChat's words: status 200 with `reason` as errcode (default
+    /// -1), or any other status with an errcode body when `reason` is a number, else text.
+    fn fault(&self) -> Option<Answer> {
+        let mut answer = match self.state.core.faults.decide(Vendor::Wechat) {
+            FaultAction::None => return None,
+            FaultAction::Unavailable => Answer::text(503, "503 Service Unavailable"),
+            FaultAction::Error(e) => {
+                let code = e.reason.trim().parse::<i64>().ok();
+                let mut a = match (e.status, code) {
+                    (200, code) => Answer::json(CallOutcome {
+                        body: codes::WxError::new(code.unwrap_or(-1), "injected failure").body(),
+                        openid: None,
+                        app_id: None,
+                        event: None,
+                    }),
+                    (status, Some(code)) => {
+                        let mut a = Answer::json(CallOutcome {
+                            body: codes::WxError::new(code, "injected failure").body(),
+                            openid: None,
+                            app_id: None,
+                            event: None,
+                        });
+                        a.status = status;
+                        a
+                    }
+                    (status, None) => Answer::text(status, "injected failure"),
+                };
+                if let Some(ra) = e.retry_after {
+                    a.headers.push(("retry-after".into(), ra));
+                }
+                a
+            }
+        };
+        answer.processed = false;
+        Some(answer)
+    }
+
+    fn respond(
+        &self,
+        conn: &ConnInfo,
+        parts: &Parts,
+        body: &ReadBody,
+        a: Answer,
+        at_ms: i64,
+        reset: bool,
+    ) -> Response<Body> {
+        let openid = a.openid.clone().or_else(|| {
+            serde_json::from_slice::<serde_json::Value>(&body.bytes)
+                .ok()
+                .and_then(|v| v.get("touser").and_then(|t| t.as_str()).map(str::to_string))
+        });
+        let record = RequestRecord {
+            seq: 0,
+            at_ms,
+            vendor: Vendor::Wechat,
+            endpoint: self.name().to_string(),
+            connection: conn.id,
+            http_version: wire::version_text(parts.version),
+            method: parts.method.to_string(),
+            path: parts
+                .uri
+                .path_and_query()
+                .map(|p| p.to_string())
+                .unwrap_or_default(),
+            headers: wire::header_pairs(&parts.headers),
+            body: String::from_utf8_lossy(&body.bytes).into_owned(),
+            token: openid,
+            tokens: Vec::new(),
+            topic: a.app_id,
+            dry_run: false,
+            reset,
+            response: RecordedResponse {
+                status: a.status,
+                headers: a.headers.clone(),
+                body: String::from_utf8_lossy(&a.body).into_owned(),
+            },
+        };
+        self.state.core.recorder.push(record);
+        wire::response(a.status, &a.headers, a.body)
     }
 }
