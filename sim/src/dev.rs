@@ -22,6 +22,17 @@ pub const DEV_HUAWEI_APP_SECRET: &str = "pushgate-test-huawei-secret";
 /// Project ID of the dev Huawei app (for the `/v2/{projectId}` send URL).
 pub const DEV_HUAWEI_PROJECT_ID: &str = "388421841221";
 
+/// AppID of the dev Xiaomi app (numeric, appears in errors only).
+pub const DEV_XIAOMI_APP_ID: &str = "2882303761517000001";
+/// AppSecret of the dev Xiaomi app (`Authorization: key=<it>`; Base64-like, with `+ / =`).
+pub const DEV_XIAOMI_APP_SECRET: &str = "cHVzaGdhdGUteGlhb21p+/Q==";
+/// Android package of the dev Xiaomi app.
+pub const DEV_XIAOMI_PACKAGE: &str = "com.example.chat";
+/// Private-message channel id of the dev Xiaomi app.
+pub const DEV_XIAOMI_PRIVATE_CHANNEL: &str = "110001";
+/// Public-message channel id of the dev Xiaomi app.
+pub const DEV_XIAOMI_PUBLIC_CHANNEL: &str = "120001";
+
 /// AppID of the dev WeChat official account (template messages).
 pub const DEV_WECHAT_OA_APP_ID: &str = "wx00000000000000a1";
 /// AppSecret of the dev WeChat official account.
@@ -65,5 +76,6 @@ pub(crate) fn preload(control: &Control, dir: &Path) -> Result<(), ControlError>
         ..HuaweiAppSpec::default()
     })?;
     control.preload_wechat_dev()?;
+    control.preload_xiaomi_dev()?;
     Ok(())
 }

@@ -1,26 +1,87 @@
-//! The Xiaomi endpoint.
+//! The Xiaomi endpoint: routes `/v3/message/regid` and `/v2/message/regid`, applies faults,
+//! records requests, queues receipts.
 
 use std::sync::Arc;
 
-use http::{Request, Response};
+use http::request::Parts;
+use http::{Method, Request, Response};
 use hyper::body::Incoming;
 
-use crate::control::types::Vendor;
-use crate::server::{ConnInfo, Endpoint};
+use super::codes::{BUSY, MiError, UNKNOWN};
+use super::send::{self, Version};
+use super::validate;
+use crate::control::types::{RecordedResponse, RequestRecord, Vendor};
+use crate::counters::Event;
+use crate::faults::FaultAction;
+use crate::server::{self, ConnInfo, Endpoint};
 use crate::state::SimState;
-use crate::wire::{self, Body};
+use crate::wire::{self, Body, ReadBody};
 
-/// The Xiaomi endpoint.
+/// Send bodies are read up to this size; longer ones get `65009`.
+const MAX_READ: usize = 1024 * 1024;
+
+/// The Xiaomi MiPush endpoint.
 #[derive(Debug)]
 pub(crate) struct XiaomiEndpoint {
-    #[allow(dead_code)]
     state: Arc<SimState>,
+    /// Posts receipts: trusts the public roots and the dev CA of `dev_certs_dir`.
+    client: reqwest::Client,
 }
 
 impl XiaomiEndpoint {
     /// The endpoint over `state`.
     pub(crate) fn new(state: Arc<SimState>) -> Self {
-        XiaomiEndpoint { state }
+        let client = receipt_client(&state);
+        XiaomiEndpoint { state, client }
+    }
+}
+
+/// The receipt client: public roots plus `dev-ca.pem` of the dev certs directory, if any.
+fn receipt_client(state: &SimState) -> reqwest::Client {
+    let mut builder = reqwest::Client::builder().timeout(std::time::Duration::from_secs(10));
+    let ca = std::fs::read(state.dev_certs_dir.join("dev-ca.pem"))
+        .ok()
+        .and_then(|pem| reqwest::Certificate::from_pem_bundle(&pem).ok());
+    if let Some(certs) = ca {
+        builder = builder.tls_certs_merge(certs);
+    }
+    builder.build().unwrap_or_else(|e| {
+        tracing::warn!(error = %e, "xiaomi receipt client: falling back to defaults");
+        reqwest::Client::new()
+    })
+}
+
+/// An answer before recording.
+struct Answer {
+    status: u16,
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+    regids: Vec<String>,
+    app: Option<String>,
+    processed: bool,
+}
+
+impl Answer {
+    fn text(status: u16, body: &str) -> Self {
+        Answer {
+            status,
+            headers: vec![("content-type".into(), "text/plain".into())],
+            body: body.as_bytes().to_vec(),
+            regids: Vec::new(),
+            app: None,
+            processed: true,
+        }
+    }
+
+    fn json(status: u16, body: &serde_json::Value) -> Self {
+        Answer {
+            status,
+            headers: json_headers(),
+            body: body.to_string().into_bytes(),
+            regids: Vec::new(),
+            app: None,
+            processed: true,
+        }
     }
 }
 
@@ -39,7 +100,151 @@ impl Endpoint for XiaomiEndpoint {
         info
     }
 
-    async fn handle(&self, _conn: &ConnInfo, _req: Request<Incoming>) -> Response<Body> {
-        wire::response(404, &[], b"not implemented".to_vec())
+    async fn handle(&self, conn: &ConnInfo, req: Request<Incoming>) -> Response<Body> {
+        let core = &self.state.core;
+        core.counters
+            .count(Vendor::Xiaomi, self.name(), Event::Request);
+        let at_ms = core.clock.now_ms();
+        let (parts, body) = req.into_parts();
+        let body = wire::read_body(body, MAX_READ).await;
+        let latency = core.faults.latency(Vendor::Xiaomi);
+        if !latency.is_zero() {
+            tokio::time::sleep(latency).await;
+        }
+        let answer = match send_version(parts.uri.path()) {
+            Some(version) if parts.method == Method::POST => self.send(&parts, &body, version),
+            Some(_) => Answer::text(405, "405 Method Not Allowed"),
+            None => Answer::text(404, "404 Not Found"),
+        };
+        let reset = answer.processed && core.faults.reset_now(Vendor::Xiaomi);
+        let response = self.respond(conn, &parts, &body, answer, at_ms, reset);
+        if reset {
+            server::reset_connection(&conn.reset).await;
+        }
+        response
+    }
+}
+
+impl XiaomiEndpoint {
+    fn send(&self, parts: &Parts, body: &ReadBody, version: Version) -> Answer {
+        let (message_id, trace_id) = self.state.xiaomi.ids(self.state.core.clock.now_ms());
+        let fault = match self.state.core.faults.decide(Vendor::Xiaomi) {
+            FaultAction::None => None,
+            FaultAction::Unavailable => Some((
+                MiError {
+                    status: 503,
+                    code: BUSY,
+                    reason: "service unavailable".into(),
+                },
+                None,
+            )),
+            FaultAction::Error(e) => {
+                let code = e.reason.trim().parse::<i64>().unwrap_or(UNKNOWN);
+                let err = MiError {
+                    status: e.status,
+                    code,
+                    reason: "injected failure".into(),
+                };
+                Some((err, e.retry_after))
+            }
+        };
+        if let Some((err, retry_after)) = fault {
+            let mut a = Answer::json(err.status, &err.body(&trace_id));
+            if let Some(ra) = retry_after {
+                a.headers.push(("retry-after".into(), ra));
+            }
+            a.processed = false;
+            a.regids = validate::regids_of(&body.bytes);
+            return a;
+        }
+        let header = |name: &str| parts.headers.get(name).and_then(|v| v.to_str().ok());
+        let out = send::send(
+            &self.state,
+            send::Incoming {
+                version,
+                authorization: header("authorization"),
+                content_type: header("content-type"),
+                body: &body.bytes,
+                too_large: body.too_large,
+                message_id: &message_id,
+                trace_id: &trace_id,
+            },
+        );
+        self.state
+            .xiaomi
+            .receipts
+            .schedule(&self.client, out.receipts);
+        let mut a = Answer::json(out.status, &out.body);
+        a.regids = out.regids;
+        a.app = out.app_id;
+        a
+    }
+
+    fn respond(
+        &self,
+        conn: &ConnInfo,
+        parts: &Parts,
+        body: &ReadBody,
+        a: Answer,
+        at_ms: i64,
+        reset: bool,
+    ) -> Response<Body> {
+        let record = RequestRecord {
+            seq: 0,
+            at_ms,
+            vendor: Vendor::Xiaomi,
+            endpoint: self.name().to_string(),
+            connection: conn.id,
+            http_version: wire::version_text(parts.version),
+            method: parts.method.to_string(),
+            path: parts
+                .uri
+                .path_and_query()
+                .map(|p| p.to_string())
+                .unwrap_or_default(),
+            headers: wire::header_pairs(&parts.headers),
+            body: String::from_utf8_lossy(&body.bytes).into_owned(),
+            token: a.regids.first().cloned(),
+            tokens: a.regids,
+            topic: a.app,
+            dry_run: false,
+            reset,
+            response: RecordedResponse {
+                status: a.status,
+                headers: a.headers.clone(),
+                body: String::from_utf8_lossy(&a.body).into_owned(),
+            },
+        };
+        self.state.core.recorder.push(record);
+        wire::response(a.status, &a.headers, a.body)
+    }
+}
+
+/// `/v3/message/regid` or `/v2/message/regid`.
+fn send_version(path: &str) -> Option<Version> {
+    match path.trim_end_matches('/') {
+        "/v3/message/regid" => Some(Version::V3),
+        "/v2/message/regid" => Some(Version::V2),
+        _ => None,
+    }
+}
+
+fn json_headers() -> Vec<(String, String)> {
+    vec![(
+        "content-type".into(),
+        "application/json;charset=UTF-8".into(),
+    )]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn send_paths() {
+        assert_eq!(send_version("/v3/message/regid"), Some(Version::V3));
+        assert_eq!(send_version("/v2/message/regid"), Some(Version::V2));
+        assert_eq!(send_version("/v4/message/regid"), None);
+        assert_eq!(send_version("/v3/message/alias"), None);
     }
 }
