@@ -77,5 +77,17 @@ pub(crate) fn preload(control: &Control, dir: &Path) -> Result<(), ControlError>
     })?;
     control.preload_wechat_dev()?;
     control.preload_xiaomi_dev()?;
+    control.preload_oppo_dev()?;
     Ok(())
 }
+
+/// AppKey of the dev OPPO app.
+pub const DEV_OPPO_APP_KEY: &str = "pushgateTestOppoAppKey";
+/// MasterSecret of the dev OPPO app (a plain string, no file).
+pub const DEV_OPPO_MASTER_SECRET: &str = "pushgate-test-oppo-master-secret";
+/// AppID of the dev OPPO app (reported as `appId` in receipts).
+pub const DEV_OPPO_APP_ID: &str = "30012345";
+/// Approved communication & service (private) channel of the dev OPPO app.
+pub const DEV_OPPO_IM_CHANNEL: &str = "pushgate_im";
+/// Content & marketing channel of the dev OPPO app.
+pub const DEV_OPPO_MARKETING_CHANNEL: &str = "pushgate_marketing";

@@ -1,26 +1,71 @@
-//! The Oppo endpoint.
+//! The OPPO endpoint: both hosts on one port (China at the root, overseas under `/intl`),
+//! the auth path and the send paths; applies faults, records requests, schedules receipts.
+//!
+//! Injected error faults answer sends (not the auth path) with the fault's HTTP status and
+//! `{"code": <reason as a number, default -1>, "message": "injected failure"}`; an
+//! `unavailable` outage answers everything with HTTP 503 and code -1.
 
 use std::sync::Arc;
 
-use http::{Request, Response};
+use http::request::Parts;
+use http::{Method, Request, Response};
 use hyper::body::Incoming;
+use serde_json::Value;
 
-use crate::control::types::Vendor;
-use crate::server::{ConnInfo, Endpoint};
+use super::codes::{INVALID_METHOD, METHOD_NOT_ALLOWED, Refusal, UNAVAILABLE};
+use super::receipts::OppoReceiptSender;
+use super::send::{self, Api};
+use super::{Host, INTL_PREFIX, auth};
+use crate::control::types::{Outage, RecordedResponse, RequestRecord, Vendor};
+use crate::counters::Event;
+use crate::faults::FaultAction;
+use crate::server::{self, ConnInfo, Endpoint};
 use crate::state::SimState;
-use crate::wire::{self, Body};
+use crate::wire::{self, Body, ReadBody};
 
-/// The Oppo endpoint.
+/// Bodies are read up to this size (1000 messages of a few KB); longer ones get code 41.
+const MAX_READ: usize = 8 * 1024 * 1024;
+/// The auth path on each host.
+const AUTH_PATH: &str = "/server/v1/auth";
+
+/// The OPPO endpoint.
 #[derive(Debug)]
 pub(crate) struct OppoEndpoint {
-    #[allow(dead_code)]
     state: Arc<SimState>,
+    receipts: OppoReceiptSender,
 }
 
 impl OppoEndpoint {
-    /// The endpoint over `state`.
+    /// The endpoint over `state`; receipts trust the dev CA of `state.dev_certs_dir`.
     pub(crate) fn new(state: Arc<SimState>) -> Self {
-        OppoEndpoint { state }
+        let receipts = OppoReceiptSender::new(&state.dev_certs_dir);
+        OppoEndpoint { state, receipts }
+    }
+}
+
+/// An answer before recording.
+struct Answer {
+    status: u16,
+    headers: Vec<(String, String)>,
+    body: Value,
+    tokens: Vec<String>,
+    app_key: Option<String>,
+    processed: bool,
+}
+
+impl Answer {
+    fn new(status: u16, body: Value) -> Self {
+        Answer {
+            status,
+            headers: vec![(
+                "content-type".into(),
+                "application/json;charset=UTF-8".into(),
+            )],
+            body,
+            tokens: Vec::new(),
+            app_key: None,
+            processed: true,
+        }
     }
 }
 
@@ -39,7 +84,195 @@ impl Endpoint for OppoEndpoint {
         info
     }
 
-    async fn handle(&self, _conn: &ConnInfo, _req: Request<Incoming>) -> Response<Body> {
-        wire::response(404, &[], b"not implemented".to_vec())
+    async fn handle(&self, conn: &ConnInfo, req: Request<Incoming>) -> Response<Body> {
+        let core = &self.state.core;
+        core.counters
+            .count(Vendor::Oppo, self.name(), Event::Request);
+        let at_ms = core.clock.now_ms();
+        let (parts, body) = req.into_parts();
+        let body = wire::read_body(body, MAX_READ).await;
+        let latency = core.faults.latency(Vendor::Oppo);
+        if !latency.is_zero() {
+            tokio::time::sleep(latency).await;
+        }
+        let path = parts.uri.path();
+        let (host, path) = match path.strip_prefix(INTL_PREFIX) {
+            Some(rest) if rest.starts_with('/') => (Host::Overseas, rest),
+            _ => (Host::China, path),
+        };
+        let answer = if path == AUTH_PATH {
+            core.counters
+                .count(Vendor::Oppo, self.name(), Event::AuthRequest);
+            self.auth(&parts, &body, host)
+        } else if let Some(api) = Api::of(path) {
+            self.send(&parts, &body, host, api)
+        } else {
+            Answer::new(404, Refusal::new(INVALID_METHOD, "Invalid Method").body())
+        };
+        let reset = answer.processed && core.faults.reset_now(Vendor::Oppo);
+        let response = self.respond(conn, &parts, &body, answer, at_ms, reset);
+        if reset {
+            server::reset_connection(&conn.reset).await;
+        }
+        response
     }
+}
+
+fn unavailable() -> Answer {
+    let mut a = Answer::new(
+        503,
+        Refusal::new(UNAVAILABLE, "Service Currently Unavailable").body(),
+    );
+    a.processed = false;
+    a
+}
+
+fn form(body: &ReadBody) -> Vec<(String, String)> {
+    url::form_urlencoded::parse(&body.bytes)
+        .into_owned()
+        .collect()
+}
+
+impl OppoEndpoint {
+    fn auth(&self, parts: &Parts, body: &ReadBody, host: Host) -> Answer {
+        if self.state.core.faults.get(Vendor::Oppo).outage == Some(Outage::Unavailable) {
+            return unavailable();
+        }
+        if parts.method != Method::POST {
+            return Answer::new(
+                405,
+                Refusal::new(METHOD_NOT_ALLOWED, "Http Action Not Allowed").body(),
+            );
+        }
+        let mut a = match auth::exchange(&self.state, host, &form(body)) {
+            Ok(v) => Answer::new(200, v),
+            Err(r) => Answer::new(200, r.body()),
+        };
+        a.app_key = form(body)
+            .into_iter()
+            .find(|(k, _)| k == "app_key")
+            .map(|(_, v)| v);
+        a
+    }
+
+    fn send(&self, parts: &Parts, body: &ReadBody, host: Host, api: Api) -> Answer {
+        match self.state.core.faults.decide(Vendor::Oppo) {
+            FaultAction::None => {}
+            FaultAction::Unavailable => {
+                let mut a = unavailable();
+                a.tokens = tokens_of(&form(body));
+                return a;
+            }
+            FaultAction::Error(e) => {
+                let code: i64 = e.reason.trim().parse().unwrap_or(UNAVAILABLE);
+                let mut a = Answer::new(e.status, Refusal::new(code, "injected failure").body());
+                if let Some(ra) = e.retry_after {
+                    a.headers.push(("retry-after".into(), ra));
+                }
+                a.processed = false;
+                a.tokens = tokens_of(&form(body));
+                return a;
+            }
+        }
+        if parts.method != Method::POST {
+            return Answer::new(
+                405,
+                Refusal::new(METHOD_NOT_ALLOWED, "Http Action Not Allowed").body(),
+            );
+        }
+        if body.too_large {
+            return Answer::new(
+                200,
+                Refusal::new(41, "Invalid Arguments: request body too large").body(),
+            );
+        }
+        let sent = send::handle(&self.state, host, api, &form(body));
+        if !sent.receipts.is_empty() {
+            self.receipts.schedule(
+                &self.state.oppo.receipts,
+                self.state.oppo.settings().receipts,
+                sent.receipts,
+            );
+        }
+        let mut a = Answer::new(200, sent.body);
+        a.tokens = if sent.tokens.is_empty() {
+            tokens_of(&form(body))
+        } else {
+            sent.tokens
+        };
+        a.app_key = sent.app_key;
+        a
+    }
+
+    fn respond(
+        &self,
+        conn: &ConnInfo,
+        parts: &Parts,
+        body: &ReadBody,
+        a: Answer,
+        at_ms: i64,
+        reset: bool,
+    ) -> Response<Body> {
+        let text = a.body.to_string();
+        let record = RequestRecord {
+            seq: 0,
+            at_ms,
+            vendor: Vendor::Oppo,
+            endpoint: self.name().to_string(),
+            connection: conn.id,
+            http_version: wire::version_text(parts.version),
+            method: parts.method.to_string(),
+            path: parts
+                .uri
+                .path_and_query()
+                .map(|p| p.to_string())
+                .unwrap_or_default(),
+            headers: wire::header_pairs(&parts.headers),
+            body: String::from_utf8_lossy(&body.bytes).into_owned(),
+            token: a.tokens.first().cloned(),
+            tokens: a.tokens,
+            topic: a.app_key,
+            dry_run: false,
+            reset,
+            response: RecordedResponse {
+                status: a.status,
+                headers: a.headers.clone(),
+                body: text.clone(),
+            },
+        };
+        self.state.core.recorder.push(record);
+        wire::response(a.status, &a.headers, text.into_bytes())
+    }
+}
+
+/// The registration ids of a send body, best effort (for the request log).
+fn tokens_of(params: &[(String, String)]) -> Vec<String> {
+    let field = |name: &str| {
+        params
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    };
+    if let Some(m) = field("message").and_then(|m| serde_json::from_str::<Value>(m).ok()) {
+        return m
+            .get("target_value")
+            .and_then(Value::as_str)
+            .map(|t| vec![t.to_string()])
+            .unwrap_or_default();
+    }
+    if let Some(Value::Array(list)) = field("messages").and_then(|m| serde_json::from_str(m).ok()) {
+        return list
+            .iter()
+            .filter_map(|m| m.get("target_value").and_then(Value::as_str))
+            .map(str::to_string)
+            .collect();
+    }
+    field("target_value")
+        .map(|v| {
+            v.split(';')
+                .filter(|r| !r.is_empty())
+                .map(str::to_string)
+                .collect()
+        })
+        .unwrap_or_default()
 }
