@@ -24,15 +24,19 @@ pub(super) async fn find(
     {
         candidates.push(d);
     }
-    if candidates.is_empty()
-        && let Some(id) = &receipt.vendor_message_id
-    {
-        candidates = store.deliveries_by_vendor_message(app, id).await?;
-    }
-    if candidates.is_empty()
-        && let Some(tag) = &receipt.tag
-    {
-        candidates = store.deliveries_of(app, tag).await?;
+    if candidates.is_empty() {
+        // Both sources: a batch's deliveries get the vendor message id one by one as the
+        // worker records them, so a fast receipt may find only some of them by it.
+        if let Some(id) = &receipt.vendor_message_id {
+            candidates = store.deliveries_by_vendor_message(app, id).await?;
+        }
+        if let Some(tag) = &receipt.tag {
+            for d in store.deliveries_of(app, tag).await? {
+                if !candidates.iter().any(|c| c.id == d.id) {
+                    candidates.push(d);
+                }
+            }
+        }
     }
     candidates.retain(|d| d.channel == channel);
     if candidates.is_empty() {

@@ -16,7 +16,7 @@ use push_core::adapter::{
     AdapterRegistry, CallbackContext, CallbackError, CallbackEvent, CallbackReceipt, CallbackReply,
     CallbackRequest,
 };
-use push_core::{Channel, Delivery, Device, Store, StoreError, Transition};
+use push_core::{Channel, Delivery, DeliveryState, Device, Store, StoreError, Transition};
 use std::sync::Arc;
 
 /// Why a callback was not taken.
@@ -139,6 +139,18 @@ impl CallbackService {
             applied.ignored += 1;
             return Ok(());
         };
+        if delivery.state == DeliveryState::Sending
+            && !matches!(receipt.event, CallbackEvent::Info { .. })
+        {
+            // The receipt overtook the worker recording the vendor's answer: the receipt
+            // proves the vendor took the message, so record that first (the worker's own
+            // `accepted` then finds it done).
+            let accepted = Transition::Accepted {
+                vendor_message_id: receipt.vendor_message_id.clone(),
+            };
+            self.transition(&delivery, accepted, &mut Applied::default())
+                .await?;
+        }
         let transition = match &receipt.event {
             CallbackEvent::Delivered => Transition::Delivered,
             CallbackEvent::Clicked => Transition::Opened,

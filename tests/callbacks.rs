@@ -1,0 +1,353 @@
+//! Receipt callbacks end to end: the simulator's Huawei posts signed receipts to pushgate,
+//! which moves deliveries to delivered / failed, deactivates uninstalled devices, and
+//! refuses unsigned, forged or foreign callbacks without changing anything.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use push_sim::dev::{DEV_HUAWEI_APP_ID, DEV_HUAWEI_APP_SECRET};
+use push_sim::types::{HuaweiCallbackSpec, HuaweiTokenSpec, HuaweiTokenState};
+use push_sim::{Sim, SimConfig};
+use pushgate::config::Config;
+use pushgate::service::Application;
+use reqwest::{Client, StatusCode};
+use serde_json::{Value, json};
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+
+const ADMIN: &str = "callbacks-admin-token-0123456789";
+
+struct Setup {
+    sim: Sim,
+    base: String,
+    http: Client,
+    key: String,
+    shutdown: CancellationToken,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Setup {
+    fn drop(&mut self) {
+        self.shutdown.cancel();
+    }
+}
+
+impl Setup {
+    async fn send(&self, method: &str, path: &str, body: Value) -> (StatusCode, Value) {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+        let resp = self
+            .http
+            .request(method, format!("{}{path}", self.base))
+            .bearer_auth(&self.key)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        let status = resp.status();
+        (status, resp.json().await.unwrap_or(Value::Null))
+    }
+
+    async fn call(&self, method: &str, path: &str, body: Value) -> Value {
+        let (status, value) = self.send(method, path, body).await;
+        assert!(status.is_success(), "{path}: {status} {value}");
+        value
+    }
+
+    /// The deliveries of `id` by device, once none is `queued`, `sending` or (when
+    /// `until_final`) `accepted`.
+    async fn states(&self, id: &str, until_final: bool) -> Vec<(String, String, Value)> {
+        let mut last = Value::Null;
+        for _ in 0..300 {
+            let (status, view) = self
+                .send(
+                    "GET",
+                    &format!("/v1/apps/chat/notifications/{id}"),
+                    Value::Null,
+                )
+                .await;
+            if status == StatusCode::OK {
+                let ds = view["deliveries"].as_array().cloned().unwrap_or_default();
+                let busy =
+                    |s: &str| matches!(s, "queued" | "sending") || (until_final && s == "accepted");
+                if !ds.is_empty() && ds.iter().all(|d| !busy(d["state"].as_str().unwrap())) {
+                    return ds
+                        .iter()
+                        .map(|d| {
+                            (
+                                d["device_id"].as_str().unwrap().to_string(),
+                                d["state"].as_str().unwrap().to_string(),
+                                d.clone(),
+                            )
+                        })
+                        .collect();
+                }
+            }
+            last = view;
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("notification {id} did not settle: {last}");
+    }
+}
+
+async fn setup() -> Setup {
+    let sim = Sim::start(SimConfig {
+        preload_dev: true,
+        ..SimConfig::default()
+    })
+    .await
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let vendors = json!({
+        "huawei": {
+            "base_url": sim.huawei_url(),
+            "auth_url": sim.huawei_token_url(),
+            "ca_file": sim.ca_pem_path(),
+        }
+    });
+    let config = Config {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        data_dir: dir.path().to_path_buf(),
+        admin_token: Some(push_core::Secret::new(ADMIN)),
+        vendors: serde_json::from_value(vendors).unwrap(),
+        ..Config::default()
+    };
+    let app = Application::build(&config).await.expect("pushgate builds");
+    let base = format!("http://{}", app.local_addr().unwrap());
+    let shutdown = CancellationToken::new();
+    tokio::spawn(app.run_until_stopped(shutdown.clone()));
+    let http = Client::new();
+    let tenant: Value = http
+        .post(format!("{base}/v1/tenants"))
+        .bearer_auth(ADMIN)
+        .json(&json!({"name": "acme"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let created: Value = http
+        .post(format!(
+            "{base}/v1/tenants/{}/keys",
+            tenant["id"].as_str().unwrap()
+        ))
+        .bearer_auth(ADMIN)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let s = Setup {
+        sim,
+        base,
+        http,
+        key: created["key"].as_str().unwrap().to_string(),
+        shutdown,
+        _dir: dir,
+    };
+    s.call(
+        "POST",
+        "/v1/apps",
+        json!({"id": "chat", "settings": {"android": {"package_name": "com.example.chat"}}}),
+    )
+    .await;
+    s.call(
+        "PUT",
+        "/v1/apps/chat/credentials/huawei",
+        json!({"app_id": DEV_HUAWEI_APP_ID, "app_secret": DEV_HUAWEI_APP_SECRET}),
+    )
+    .await;
+    for (device, state) in [
+        ("h-ok", HuaweiTokenState::Active),
+        ("h-gone", HuaweiTokenState::Uninstalled),
+        ("h-off", HuaweiTokenState::Active),
+    ] {
+        let token = format!("tok-{device}");
+        s.sim
+            .control()
+            .set_huawei_token(HuaweiTokenSpec {
+                app_id: DEV_HUAWEI_APP_ID.into(),
+                token: token.clone(),
+                state,
+                receipt_status: (device == "h-off").then_some(6),
+            })
+            .unwrap();
+        s.call(
+            "PUT",
+            &format!("/v1/apps/chat/devices/{device}"),
+            json!({"user_id": "bob", "vendor": "huawei", "token": token}),
+        )
+        .await;
+    }
+    s
+}
+
+/// Registers pushgate's callback with the sim's Huawei, signed or not.
+async fn configure_receipts(s: &Setup, signed: bool) -> Value {
+    let urls = s.call("GET", "/v1/apps/chat/callbacks", Value::Null).await;
+    let (url, username, secret_key) = if signed {
+        (
+            format!("{}/v1/callbacks/huawei/chat", s.base),
+            Some(urls["huawei"]["username"].as_str().unwrap().to_string()),
+            Some(urls["huawei"]["key"].as_str().unwrap().to_string()),
+        )
+    } else {
+        let path = urls["paths"]["huawei"].as_str().unwrap();
+        (format!("{}{path}", s.base), None, None)
+    };
+    s.sim
+        .control()
+        .add_huawei_callback(HuaweiCallbackSpec {
+            app_id: DEV_HUAWEI_APP_ID.into(),
+            url,
+            username,
+            secret_key,
+            ..HuaweiCallbackSpec::default()
+        })
+        .unwrap();
+    urls
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn signed_huawei_receipts_move_deliveries_and_deactivate_gone_tokens() {
+    let s = setup().await;
+    configure_receipts(&s, true).await;
+    s.call(
+        "POST",
+        "/v1/apps/chat/notifications",
+        json!({"id": "m-1", "to": {"users": ["bob"]}, "notification": {"title": "Alice", "body": "hi"}}),
+    )
+    .await;
+    let states = s.states("m-1", true).await;
+    let state_of = |device: &str| {
+        states
+            .iter()
+            .find(|(d, _, _)| d == device)
+            .map(|(_, s, v)| (s.clone(), v["reason"].as_str().unwrap_or("").to_string()))
+            .unwrap()
+    };
+    assert_eq!(state_of("h-ok").0, "delivered");
+    // However fast the receipt came, the history says what happened in order.
+    let ok = &states.iter().find(|(d, _, _)| d == "h-ok").unwrap().2;
+    let history: Vec<&str> = ok["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["state"].as_str().unwrap())
+        .collect();
+    assert_eq!(history, ["queued", "sending", "accepted", "delivered"]);
+    let (gone, reason) = state_of("h-gone");
+    assert_eq!(gone, "failed");
+    assert!(reason.contains("app not installed"), "{reason}");
+    let (off, reason) = state_of("h-off");
+    assert_eq!(off, "failed");
+    assert!(reason.contains("notifications disabled"), "{reason}");
+
+    // Only the uninstalled device is deactivated; the one with notifications off is kept.
+    let gone = s
+        .call("GET", "/v1/apps/chat/devices/h-gone", Value::Null)
+        .await;
+    assert_eq!(gone["status"]["state"], "deactivated", "{gone}");
+    let off = s
+        .call("GET", "/v1/apps/chat/devices/h-off", Value::Null)
+        .await;
+    assert_eq!(off["status"]["state"], "active", "{off}");
+    let batches = s.sim.control().huawei_receipts();
+    assert!(
+        batches.iter().all(|b| b.http_status == Some(200)),
+        "{batches:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unsigned_receipts_need_the_path_token_and_forgeries_change_nothing() {
+    let s = setup().await;
+    let urls = configure_receipts(&s, false).await;
+    s.call(
+        "POST",
+        "/v1/apps/chat/notifications",
+        json!({"id": "m-2", "to": {"devices": ["h-ok"]}, "notification": {"title": "Alice", "body": "hi"}}),
+    )
+    .await;
+    let states = s.states("m-2", true).await;
+    assert_eq!(states[0].1, "delivered", "{:?}", states[0].2);
+
+    let delivery = states[0].2["id"].as_str().unwrap().to_string();
+    let forged = json!({"statuses": [{"biTag": delivery, "appid": DEV_HUAWEI_APP_ID,
+        "token": "tok-h-ok", "status": 2, "timestamp": 1, "requestId": "x"}]});
+    let post = |url: String, body: Value| {
+        let http = s.http.clone();
+        async move { http.post(url).json(&body).send().await.unwrap().status() }
+    };
+    let base = &s.base;
+    // No token, a wrong token, a forged signature, an unknown app, an unknown vendor.
+    assert_eq!(
+        post(format!("{base}/v1/callbacks/huawei/chat"), forged.clone()).await,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        post(
+            format!("{base}/v1/callbacks/huawei/chat/{}", "x".repeat(32)),
+            forged.clone()
+        )
+        .await,
+        StatusCode::UNAUTHORIZED
+    );
+    let signed = s
+        .http
+        .post(format!("{base}/v1/callbacks/huawei/chat"))
+        .header("X-HUAWEI-CALLBACK-ID", "timestamp=1;nonce=n;value=AAAA")
+        .json(&forged)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(signed.status(), StatusCode::UNAUTHORIZED);
+    let token = urls["huawei"]["key"].as_str().unwrap();
+    assert_eq!(
+        post(
+            format!("{base}/v1/callbacks/huawei/nope/{token}"),
+            forged.clone()
+        )
+        .await,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        post(
+            format!("{base}/v1/callbacks/apns/chat/{token}"),
+            forged.clone()
+        )
+        .await,
+        StatusCode::NOT_FOUND
+    );
+    // Garbage with the right token is a 400 and harms nothing.
+    let garbage = s
+        .http
+        .post(format!("{base}/v1/callbacks/huawei/chat/{token}"))
+        .body("{not json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(garbage.status(), StatusCode::BAD_REQUEST);
+    // Unknown message ids are ignored with a 200.
+    let unknown = json!({"statuses": [{"biTag": "no-such", "appid": DEV_HUAWEI_APP_ID,
+        "token": "tok-zzz", "status": 2, "timestamp": 1, "requestId": "none"}]});
+    assert_eq!(
+        post(format!("{base}/v1/callbacks/huawei/chat/{token}"), unknown).await,
+        StatusCode::OK
+    );
+    let device = s
+        .call("GET", "/v1/apps/chat/devices/h-ok", Value::Null)
+        .await;
+    assert_eq!(device["status"]["state"], "active", "{device}");
+    assert_eq!(s.states("m-2", true).await[0].1, "delivered");
+
+    // Rotation: the old token stops working at once.
+    let rotated = s
+        .call("POST", "/v1/apps/chat/callbacks/rotate", Value::Null)
+        .await;
+    assert_ne!(rotated["huawei"]["key"], urls["huawei"]["key"]);
+    assert_eq!(
+        post(format!("{base}/v1/callbacks/huawei/chat/{token}"), forged).await,
+        StatusCode::UNAUTHORIZED
+    );
+}
