@@ -132,6 +132,13 @@ pub struct WechatSettings {
     /// id). Separate from `templates`: each AppID has its own template ids.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub mini_program_templates: BTreeMap<String, String>,
+    /// Official-account template of notifications without `options.category` (absent:
+    /// they need their own `wechat.template_id`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default_template: Option<String>,
+    /// Mini-program subscribe template of notifications without `options.category`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mini_program_default_template: Option<String>,
     /// How a template's fields are filled when a notification carries no `wechat.data`:
     /// template id → (template key → source), e.g. `{"thing1": "title", "thing2": "body",
     /// "time3": "time"}`. Sources: `title`, `body`, `time` (when pushgate accepted the
@@ -179,6 +186,22 @@ impl WechatSettings {
                         "must be a template id (1-128 visible ASCII characters)".to_string(),
                     ));
                 }
+            }
+        }
+        for (name, template) in [
+            ("default_template", &self.default_template),
+            (
+                "mini_program_default_template",
+                &self.mini_program_default_template,
+            ),
+        ] {
+            if let Some(t) = template
+                && !template_id_ok(t)
+            {
+                out.push((
+                    format!("settings.wechat.{name}"),
+                    "must be a template id (1-128 visible ASCII characters)".to_string(),
+                ));
             }
         }
         for (template, fields) in &self.template_fields {
@@ -397,7 +420,7 @@ mod tests {
     #[test]
     fn wechat_templates_and_field_sources_are_checked() {
         let settings: AppSettings = serde_json::from_str(
-            r#"{"wechat":{"templates":{"IM":"tmpl-1","VOIP":""},
+            r#"{"wechat":{"templates":{"IM":"tmpl-1","VOIP":""},"default_template":"a b",
                 "mini_program_templates":{"IM":"mp tmpl"},
                 "template_fields":{"tmpl-1":{"thing1":"title","time2":"time","thing3":"data.conv","x y":"body","thing4":"subject"}}}}"#,
         )
@@ -408,6 +431,7 @@ mod tests {
             vec![
                 "settings.wechat.templates.VOIP",
                 "settings.wechat.mini_program_templates.IM",
+                "settings.wechat.default_template",
                 "settings.wechat.template_fields.tmpl-1.thing4",
                 "settings.wechat.template_fields.tmpl-1.x y",
             ]
