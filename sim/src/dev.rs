@@ -22,17 +22,6 @@ pub const DEV_HUAWEI_APP_SECRET: &str = "pushgate-test-huawei-secret";
 /// Project ID of the dev Huawei app (for the `/v2/{projectId}` send URL).
 pub const DEV_HUAWEI_PROJECT_ID: &str = "388421841221";
 
-/// AppID of the dev Xiaomi app (numeric, appears in errors only).
-pub const DEV_XIAOMI_APP_ID: &str = "2882303761517000001";
-/// AppSecret of the dev Xiaomi app (`Authorization: key=<it>`; Base64-like, with `+ / =`).
-pub const DEV_XIAOMI_APP_SECRET: &str = "cHVzaGdhdGUteGlhb21p+/Q==";
-/// Android package of the dev Xiaomi app.
-pub const DEV_XIAOMI_PACKAGE: &str = "com.example.chat";
-/// Private-message channel id of the dev Xiaomi app.
-pub const DEV_XIAOMI_PRIVATE_CHANNEL: &str = "110001";
-/// Public-message channel id of the dev Xiaomi app.
-pub const DEV_XIAOMI_PUBLIC_CHANNEL: &str = "120001";
-
 /// AppID of the dev WeChat official account (template messages).
 pub const DEV_WECHAT_OA_APP_ID: &str = "wx00000000000000a1";
 /// AppSecret of the dev WeChat official account.
@@ -45,6 +34,24 @@ pub const DEV_WECHAT_MP_APP_ID: &str = "wx00000000000000b2";
 pub const DEV_WECHAT_MP_APP_SECRET: &str = "pushgate-test-wechat-mp-secret";
 /// Subscribe template of the dev mini program, keys `thing1`, `thing2`.
 pub const DEV_WECHAT_MP_TEMPLATE: &str = "pushgate-dev-mp-chat";
+
+/// AppID of the dev Xiaomi app (numeric, appears in errors only).
+pub const DEV_XIAOMI_APP_ID: &str = "2882303761517000001";
+/// AppSecret of the dev Xiaomi app (`Authorization: key=<it>`; Base64-like, with `+ / =`).
+pub const DEV_XIAOMI_APP_SECRET: &str = "cHVzaGdhdGUteGlhb21p+/Q==";
+/// Android package of the dev Xiaomi app.
+pub const DEV_XIAOMI_PACKAGE: &str = "com.example.chat";
+/// Private-message channel id of the dev Xiaomi app.
+pub const DEV_XIAOMI_PRIVATE_CHANNEL: &str = "110001";
+/// Public-message channel id of the dev Xiaomi app.
+pub const DEV_XIAOMI_PUBLIC_CHANNEL: &str = "120001";
+
+/// AppID of the dev vivo app.
+pub const DEV_VIVO_APP_ID: &str = "10004";
+/// AppKey of the dev vivo app.
+pub const DEV_VIVO_APP_KEY: &str = "pushgate-test-vivo-key";
+/// AppSecret of the dev vivo app (a plain string, no file).
+pub const DEV_VIVO_APP_SECRET: &str = "pushgate-test-vivo-secret";
 
 /// Registers the dev APNs key, its team's topic, the dev FCM service account and the dev
 /// Huawei app.
@@ -75,8 +82,14 @@ pub(crate) fn preload(control: &Control, dir: &Path) -> Result<(), ControlError>
         project_id: Some(DEV_HUAWEI_PROJECT_ID.into()),
         ..HuaweiAppSpec::default()
     })?;
-    control.preload_wechat_dev()?;
+    control.add_vivo_app(crate::control::types::VivoAppSpec {
+        app_id: DEV_VIVO_APP_ID.into(),
+        app_key: DEV_VIVO_APP_KEY.into(),
+        app_secret: DEV_VIVO_APP_SECRET.into(),
+        ..Default::default()
+    })?;
     control.preload_xiaomi_dev()?;
+    control.preload_wechat_dev()?;
     control.preload_oppo_dev()?;
     Ok(())
 }
