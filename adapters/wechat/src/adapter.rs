@@ -98,10 +98,7 @@ impl WechatAdapter {
     fn auth_outcome(&self, error: AuthError) -> Outcome {
         let outcome = match error {
             AuthError::Refused(reason) => Outcome::AuthFailed { reason },
-            AuthError::Unreachable(reason) => Outcome::Retry {
-                after: None,
-                reason,
-            },
+            AuthError::Unreachable(reason, after) => Outcome::Retry { after, reason },
             AuthError::Quota(reason) => Outcome::QuotaExhausted {
                 reason,
                 resets_at: next_china_midnight(OffsetDateTime::now_utc()),
@@ -241,7 +238,7 @@ impl Adapter for WechatAdapter {
             .map(|_| ())
             .map_err(|e| match e {
                 AuthError::Refused(r) => CheckError::Refused(r),
-                AuthError::Unreachable(r) | AuthError::Quota(r) => CheckError::Unreachable(r),
+                AuthError::Unreachable(r, _) | AuthError::Quota(r) => CheckError::Unreachable(r),
             })
     }
 

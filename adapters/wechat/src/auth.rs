@@ -81,8 +81,9 @@ impl AppCredential {
 pub(crate) enum AuthError {
     /// The credential is unusable or WeChat refused it: `AuthFailed`.
     Refused(String),
-    /// The endpoint could not be asked, was busy or throttled: `Retry`.
-    Unreachable(String),
+    /// The endpoint could not be asked, was busy or throttled: `Retry` (after the wait the
+    /// endpoint asked for, if any).
+    Unreachable(String, Option<Duration>),
     /// The token API's daily quota is used up (45009): `QuotaExhausted`.
     Quota(String),
 }
@@ -135,9 +136,16 @@ impl Auth {
             .post_json(self.auth_url.clone(), None, body.to_string().into_bytes())
             .await
             .map_err(|TransportError { reason }| {
-                AuthError::Unreachable(format!("WeChat token endpoint: {reason}"))
+                AuthError::Unreachable(format!("WeChat token endpoint: {reason}"), None)
             })?;
-        token_answer(answer.status, &answer.body, app.secret.expose())
+        let after = crate::error::retry_after(
+            answer.retry_after.as_deref(),
+            time::OffsetDateTime::now_utc(),
+        );
+        token_answer(answer.status, &answer.body, app.secret.expose()).map_err(|e| match e {
+            AuthError::Unreachable(reason, None) => AuthError::Unreachable(reason, after),
+            other => other,
+        })
     }
 }
 
@@ -180,15 +188,19 @@ pub(crate) fn token_answer(
     secret: &str,
 ) -> Result<Fetched<Secret>, AuthError> {
     if status == 429 || status >= 500 {
-        return Err(AuthError::Unreachable(format!(
-            "WeChat token endpoint answered HTTP {status}"
-        )));
+        return Err(AuthError::Unreachable(
+            format!("WeChat token endpoint answered HTTP {status}"),
+            None,
+        ));
     }
     let parsed: Option<TokenBody> = serde_json::from_slice(body).ok();
     let Some(parsed) = parsed else {
-        return Err(AuthError::Unreachable(format!(
-            "WeChat token endpoint answered HTTP {status} without JSON; check vendors.wechat.auth_url"
-        )));
+        return Err(AuthError::Unreachable(
+            format!(
+                "WeChat token endpoint answered HTTP {status} without JSON; check vendors.wechat.auth_url"
+            ),
+            None,
+        ));
     };
     match (parsed.errcode.unwrap_or(0), parsed.access_token) {
         (0, Some(token)) if !token.is_empty() => Ok(Fetched {
@@ -197,9 +209,12 @@ pub(crate) fn token_answer(
                 parsed.expires_in.unwrap_or(DEFAULT_EXPIRES_IN_SECONDS),
             ),
         }),
-        (0, _) => Err(AuthError::Unreachable(format!(
-            "WeChat token endpoint answered HTTP {status} without an access_token; check vendors.wechat.auth_url"
-        ))),
+        (0, _) => Err(AuthError::Unreachable(
+            format!(
+                "WeChat token endpoint answered HTTP {status} without an access_token; check vendors.wechat.auth_url"
+            ),
+            None,
+        )),
         (45009, _) => Err(AuthError::Quota(
             "45009: the token API's daily quota is used up".to_string(),
         )),
@@ -218,7 +233,7 @@ pub(crate) fn token_answer(
             Err(if refused {
                 AuthError::Refused(reason)
             } else {
-                AuthError::Unreachable(reason)
+                AuthError::Unreachable(reason, None)
             })
         }
     }
@@ -294,14 +309,14 @@ mod tests {
             assert!(
                 matches!(
                     token_answer(200, body.as_bytes(), "s"),
-                    Err(AuthError::Unreachable(_))
+                    Err(AuthError::Unreachable(..))
                 ),
                 "{body}"
             );
         }
         assert!(matches!(
             token_answer(503, b"", "s"),
-            Err(AuthError::Unreachable(_))
+            Err(AuthError::Unreachable(..))
         ));
         assert!(matches!(
             token_answer(

@@ -3,9 +3,10 @@
 //!
 //! Which template: the notification's `wechat.template_id`; else the app's default for
 //! `options.category` (`settings.wechat.templates` for official accounts,
-//! `mini_program_templates` for mini programs). A category without a template is refused
-//! (never sent with some other template); a notification with neither is refused too — a
-//! WeChat message cannot go out without a template.
+//! `mini_program_templates` for mini programs); without a category, the app's
+//! `default_template` / `mini_program_default_template`. A category without a template is
+//! refused (never sent with some other template); with no template at all the message is
+//! refused too — a WeChat message cannot go out without one.
 //!
 //! Which values: the notification's `wechat.data` as given; else the app's
 //! `template_fields` mapping for the template fills each key from the notification's
@@ -144,12 +145,17 @@ fn template_id(inputs: &Inputs<'_>, given: Option<&str>) -> Result<String, Strin
     if let Some(t) = given.map(str::trim).filter(|t| !t.is_empty()) {
         return Ok(t.to_string());
     }
-    let (map, name) = match inputs.channel {
+    let (map, name, default) = match inputs.channel {
         Channel::WechatMp => (
             &inputs.settings.mini_program_templates,
             "mini_program_templates",
+            &inputs.settings.mini_program_default_template,
         ),
-        _ => (&inputs.settings.templates, "templates"),
+        _ => (
+            &inputs.settings.templates,
+            "templates",
+            &inputs.settings.default_template,
+        ),
     };
     match inputs.message.options.category.as_deref() {
         Some(category) => map.get(category).cloned().ok_or_else(|| {
@@ -157,9 +163,11 @@ fn template_id(inputs: &Inputs<'_>, given: Option<&str>) -> Result<String, Strin
                 "category {category} has no WeChat template: add it to settings.wechat.{name} or give wechat.template_id"
             )
         }),
-        None => Err(format!(
-            "no WeChat template: give wechat.template_id, or options.category with a template in settings.wechat.{name}"
-        )),
+        None => default.clone().ok_or_else(|| {
+            format!(
+                "no WeChat template: give wechat.template_id, options.category with a template in settings.wechat.{name}, or a default template in the settings"
+            )
+        }),
     }
 }
 

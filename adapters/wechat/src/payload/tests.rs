@@ -31,6 +31,7 @@ fn settings() -> WechatSettings {
                 ]),
             ),
         ]),
+        ..WechatSettings::default()
     }
 }
 
@@ -181,6 +182,16 @@ fn a_category_without_a_template_is_refused_and_no_category_needs_a_template() {
     m.options.category = None;
     let err = body(Channel::WechatOa, &m, &settings()).unwrap_err();
     assert!(err.contains("wechat.template_id"), "{err}");
+    let mut with_default = settings();
+    with_default.default_template = Some("oa-chat".into());
+    assert_eq!(
+        body(Channel::WechatOa, &m, &with_default).unwrap()["template_id"],
+        "oa-chat"
+    );
+    assert!(
+        body(Channel::WechatMp, &m, &with_default).is_err(),
+        "each channel has its own"
+    );
 }
 
 #[test]

@@ -163,6 +163,7 @@ pub fn app() -> App {
                         fields(&[("thing1", "title"), ("thing2", "body")]),
                     ),
                 ]),
+                ..WechatSettings::default()
             }),
             ..AppSettings::default()
         },
