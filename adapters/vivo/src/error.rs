@@ -2,7 +2,8 @@
 //!
 //! vivo answers HTTP 200 with `{"result": <int>, "desc": …, "taskId": …}` for results and
 //! errors alike (vivo.md §6), so the [`RULES`] table is searched in three stages: HTTP
-//! statuses that win over any body (429, 502–504), then the body's `result` (a number; a
+//! statuses that win over any body (429 and every 5xx: vivo answers its own results, errors
+//! included, with HTTP 200), then the body's `result` (a number; a
 //! string of digits is tolerated) — with one rule on `desc`, see below — then the HTTP status
 //! alone when there is no result (garbage, HTML or empty bodies).
 //!
@@ -96,7 +97,7 @@ const fn rule(on: On, action: Action, advice: &'static str) -> Rule {
 pub(crate) const RULES: &[Rule] = &[
     // HTTP statuses that win over any body
     rule(On::Busy(429, 429), Action::Retry, "vivo flow control: slow down"),
-    rule(On::Busy(502, 504), Action::Retry, "vivo gateway or flow control: slow down"),
+    rule(On::Busy(500, 599), Action::Retry, "vivo server or gateway error (vivo answers its results with HTTP 200)"),
     // result codes
     rule(On::Code(0), Action::Accepted, "success"),
     rule(On::Code(10200), Action::AuthFailedConfig, "auth parameter missing or invalid (appId / appKey / timestamp / sign): check the credential"),
@@ -115,7 +116,6 @@ pub(crate) const RULES: &[Rule] = &[
     rule(On::Http(401, 401), Action::AuthFailed, "the auth token was refused; a new one is fetched"),
     rule(On::Http(403, 403), Action::AuthFailedConfig, "forbidden: check the credential and that vivo push is enabled for the app"),
     rule(On::Http(400, 499), Action::Rejected, "vivo refused the request"),
-    rule(On::Http(500, 599), Action::Retry, "vivo server error"),
     rule(On::Http(0, 999), Action::Retry, "unexpected HTTP status: check vendors.vivo.base_url"),
 ];
 
