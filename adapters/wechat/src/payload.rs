@@ -323,7 +323,7 @@ pub(crate) fn check_value(key: &str, value: &str) -> Result<(), String> {
             fail("phone_number values are up to 17 digits and symbols")
         }
         "car_number" if n > 8 => fail("car_number values are up to 8 characters"),
-        "name" if value.chars().any(|c| !c.is_ascii()) && n > 10 => {
+        "name" if !value.is_ascii() && n > 10 => {
             fail("name values are up to 10 Chinese characters")
         }
         "name" if n > 20 => fail("name values are up to 20 letters or symbols"),

@@ -38,7 +38,7 @@ pub(crate) fn value_ok(key: &str, value: &str) -> bool {
         "phone_number" => n <= 17 && value.chars().all(|c| c.is_ascii_digit() || symbol(c)),
         "car_number" => n <= 8,
         "name" => {
-            if value.chars().any(|c| !c.is_ascii()) {
+            if !value.is_ascii() {
                 n <= 10
             } else {
                 n <= 20
