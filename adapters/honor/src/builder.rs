@@ -1,0 +1,169 @@
+//! Building the Honor adapter from its configuration: every check happens here, so a bad
+//! `ca_file` or URL fails at start-up naming the key, never at the first send.
+
+use crate::adapter::HonorAdapter;
+use crate::client::HonorClient;
+use crate::config::HonorConfig;
+use push_core::adapter::registry::DuplicateChannel;
+use push_core::adapter::{Adapter, AdapterRegistry};
+use pushgate_adapter_http::{ClientSettings, SettingError, build_client, check_url};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// The config section, for error messages.
+const SECTION: &str = "vendors.honor";
+
+/// Why the Honor adapter could not be built or registered.
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    /// A configuration value is wrong; the message names the key.
+    #[error("{SECTION}.{field}: {reason}")]
+    Config {
+        /// The key, e.g. `ca_file`.
+        field: &'static str,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// Another adapter already serves the `honor` channel.
+    #[error(transparent)]
+    Registry(#[from] DuplicateChannel),
+}
+
+fn config_error(field: &'static str, reason: impl Into<String>) -> BuildError {
+    BuildError::Config {
+        field,
+        reason: reason.into(),
+    }
+}
+
+/// Builds the Honor adapter: `HonorBuilder::new(config).build()`.
+#[derive(Debug, Clone)]
+pub struct HonorBuilder {
+    config: HonorConfig,
+    only_roots: Option<PathBuf>,
+}
+
+impl HonorBuilder {
+    /// A builder for `config`.
+    pub fn new(config: HonorConfig) -> Self {
+        Self {
+            config,
+            only_roots: None,
+        }
+    }
+
+    /// Trusts only the certificates in this PEM file (plus `ca_file`, if set) instead of
+    /// adding them to the platform's roots — for tests against the simulator, so nothing
+    /// else could answer.
+    pub fn trust_only(mut self, ca_pem: impl Into<PathBuf>) -> Self {
+        self.only_roots = Some(ca_pem.into());
+        self
+    }
+
+    /// Checks the configuration and builds the adapter with its one shared HTTP client
+    /// (rustls, TLS 1.2 or later, HTTP/2 through ALPN, no redirects,
+    /// `request_timeout_seconds`).
+    pub fn build(self) -> Result<Arc<dyn Adapter>, BuildError> {
+        let config = self.config;
+        check_url("base_url", &config.base_url).map_err(setting)?;
+        check_url("auth_url", &config.auth_url).map_err(setting)?;
+        if config.request_timeout_seconds == 0 {
+            return Err(config_error(
+                "request_timeout_seconds",
+                "must be at least 1",
+            ));
+        }
+        let http = build_client(&ClientSettings {
+            user_agent: concat!("pushgate-honor/", env!("CARGO_PKG_VERSION")),
+            timeout: config.request_timeout(),
+            ca_file: config.ca_file.as_deref(),
+            only_roots: self.only_roots.as_deref(),
+            tls12_minimum: true,
+        })
+        .map_err(setting)?;
+        let timeout = config.request_timeout();
+        let client = HonorClient::new(http, config.base_url, timeout);
+        Ok(Arc::new(HonorAdapter::new(client, config.auth_url)))
+    }
+}
+
+/// Builds the adapter from `config` and adds it to the registry (the `honor` channel).
+pub fn register(registry: &mut AdapterRegistry, config: HonorConfig) -> Result<(), BuildError> {
+    let adapter = HonorBuilder::new(config).build()?;
+    registry.register(adapter)?;
+    Ok(())
+}
+
+/// A shared-plumbing setting error, under this adapter's section.
+fn setting(e: SettingError) -> BuildError {
+    config_error(e.field, e.reason)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DEV_CA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../certs/dev-ca.pem");
+
+    fn config(json: &str) -> HonorConfig {
+        serde_json::from_str(json).unwrap()
+    }
+
+    fn build_error(c: HonorConfig) -> String {
+        match HonorBuilder::new(c).build() {
+            Ok(_) => panic!("should not build"),
+            Err(e) => e.to_string(),
+        }
+    }
+
+    #[test]
+    fn the_default_config_builds_an_honor_adapter() {
+        let adapter = HonorBuilder::new(HonorConfig::default()).build().unwrap();
+        let info = adapter.info();
+        assert_eq!(info.vendor, "honor");
+        assert_eq!(info.channels, &[push_core::Channel::Honor]);
+        assert_eq!(info.capabilities.max_batch, 1000);
+        assert!(info.capabilities.per_token_results);
+        assert_eq!(info.capabilities.max_payload_bytes, 4096);
+    }
+
+    #[test]
+    fn a_ca_file_is_added_and_trust_only_works() {
+        let c = config(&format!(r#"{{"ca_file":"{DEV_CA}"}}"#));
+        assert!(HonorBuilder::new(c).build().is_ok());
+        assert!(
+            HonorBuilder::new(HonorConfig::default())
+                .trust_only(DEV_CA)
+                .build()
+                .is_ok()
+        );
+    }
+
+    #[test]
+    fn bad_values_fail_at_build_naming_the_key() {
+        let missing = config(r#"{"ca_file":"/nonexistent/ca.pem"}"#);
+        assert!(build_error(missing).starts_with("vendors.honor.ca_file: cannot read"));
+        let not_pem = config(&format!(
+            r#"{{"ca_file":"{}"}}"#,
+            concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml")
+        ));
+        assert!(build_error(not_pem).starts_with("vendors.honor.ca_file:"));
+        let ftp = config(r#"{"base_url":"ftp://hms.example"}"#);
+        assert!(build_error(ftp).starts_with("vendors.honor.base_url: must be an https"));
+        let query = config(r#"{"auth_url":"https://a.example/token?x=1"}"#);
+        assert!(build_error(query).starts_with("vendors.honor.auth_url:"));
+        let zero = config(r#"{"request_timeout_seconds":0}"#);
+        assert!(build_error(zero).starts_with("vendors.honor.request_timeout_seconds"));
+        let bad_url = serde_json::from_str::<HonorConfig>(r#"{"base_url":"not a url"}"#);
+        assert!(bad_url.unwrap_err().to_string().contains("relative URL"));
+    }
+
+    #[test]
+    fn registering_twice_is_refused() {
+        let mut registry = AdapterRegistry::new();
+        register(&mut registry, HonorConfig::default()).unwrap();
+        assert!(registry.get(push_core::Channel::Honor).is_some());
+        let err = register(&mut registry, HonorConfig::default()).unwrap_err();
+        assert!(matches!(err, BuildError::Registry(_)), "{err}");
+    }
+}

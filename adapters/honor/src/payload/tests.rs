@@ -1,0 +1,203 @@
+//! The Honor message: camelCase mapping, importance, click actions, checks, overrides.
+
+use super::*;
+use push_core::{AppSettings, NotificationContent, Options, Target, TenantId};
+use std::collections::BTreeMap;
+
+fn app(settings: Option<HonorSettings>) -> App {
+    App {
+        id: "chat-prod".into(),
+        tenant_id: TenantId::new(),
+        name: "Chat".into(),
+        settings: AppSettings {
+            honor: settings,
+            ..AppSettings::default()
+        },
+        created_at: OffsetDateTime::UNIX_EPOCH,
+        updated_at: OffsetDateTime::UNIX_EPOCH,
+    }
+}
+
+fn settings() -> Option<HonorSettings> {
+    Some(HonorSettings {
+        categories: BTreeMap::from([
+            ("IM".to_string(), "NORMAL".to_string()),
+            ("PROMO".to_string(), "LOW".to_string()),
+        ]),
+    })
+}
+
+fn message() -> IngestMessage {
+    IngestMessage {
+        id: "n-1".into(),
+        app: "chat-prod".into(),
+        to: Target::Users(vec!["bob".into()]),
+        notification: Some(NotificationContent {
+            title: Some("Alice".into()),
+            body: Some("are you coming?".into()),
+            click: Some("intent://chat/42#Intent;scheme=app;end".into()),
+            ..NotificationContent::default()
+        }),
+        data: BTreeMap::from([("conv".to_string(), "42".to_string())]),
+        options: Options {
+            ttl: Some(86_400),
+            collapse_key: Some("chat-42".into()),
+            category: Some("IM".into()),
+            ..Options::default()
+        },
+        overrides: BTreeMap::new(),
+        wechat: None,
+    }
+}
+
+fn now() -> OffsetDateTime {
+    OffsetDateTime::from_unix_timestamp(1_700_000_000).unwrap()
+}
+
+fn built(message: &IngestMessage, app: &App) -> Result<Prepared, String> {
+    build(&Inputs {
+        message,
+        app,
+        accepted_at: now(),
+        now: now(),
+        bi_tag: "d-1",
+    })
+}
+
+#[test]
+fn a_chat_message_maps_to_honors_camel_case_body() {
+    let p = built(&message(), &app(settings())).unwrap();
+    let body: Value = serde_json::from_slice(&p.body_for(&["tok-1", "tok-2"])).unwrap();
+    assert_eq!(
+        body,
+        json!({
+            "data": "{\"click\":\"intent://chat/42#Intent;scheme=app;end\",\"conv\":\"42\"}",
+            "android": {
+                "ttl": "86400s",
+                "biTag": "d-1",
+                "targetUserType": 0,
+                "notification": {
+                    "title": "Alice",
+                    "body": "are you coming?",
+                    "clickAction": { "type": 1, "intent": "intent://chat/42#Intent;scheme=app;end" },
+                    "importance": "NORMAL",
+                    "tag": "chat-42"
+                }
+            },
+            "token": ["tok-1", "tok-2"]
+        })
+    );
+}
+
+#[test]
+fn importance_follows_the_apps_mapping() {
+    let mut m = message();
+    m.options.category = Some("PROMO".into());
+    let p = built(&m, &app(settings())).unwrap();
+    assert_eq!(p.fields()["android"]["notification"]["importance"], "LOW");
+    m.options.category = None;
+    let p = built(&m, &app(settings())).unwrap();
+    assert!(
+        p.fields()["android"]["notification"]
+            .get("importance")
+            .is_none()
+    );
+    m.options.category = Some("VOIP".into());
+    let err = built(&m, &app(settings())).unwrap_err();
+    assert!(err.contains("settings.honor.categories.VOIP"), "{err}");
+    assert!(built(&message(), &app(None)).is_err());
+}
+
+#[test]
+fn click_actions_and_pass_through_messages() {
+    let click = |target: Option<&str>| {
+        let mut m = message();
+        if let Some(n) = m.notification.as_mut() {
+            n.click = target.map(str::to_string);
+        }
+        built(&m, &app(settings())).unwrap().fields()["android"]["notification"]["clickAction"]
+            .clone()
+    };
+    assert_eq!(click(None), json!({"type": 3}));
+    assert_eq!(
+        click(Some("https://x.example/a")),
+        json!({"type": 2, "url": "https://x.example/a"})
+    );
+    let mut silent = message();
+    silent.options.silent = true;
+    let p = built(&silent, &app(settings())).unwrap();
+    assert!(p.fields()["android"].get("notification").is_none());
+    assert!(p.fields()["data"].is_string());
+}
+
+#[test]
+fn checks_refuse_what_honor_would() {
+    let mut big = message();
+    big.data
+        .insert("blob".into(), "x".repeat(MAX_PAYLOAD_BYTES));
+    assert!(built(&big, &app(settings())).unwrap_err().contains("bytes"));
+    for (patch, want) in [
+        (json!({"token": ["x"]}), "token"),
+        (json!({"data": {"a": 1}}), "string"),
+        (json!({"android": {"ttl": "20d"}}), "ttl"),
+        (json!({"android": {"ttl": "1296001s"}}), "ttl"),
+        (
+            json!({"android": {"notification": {"clickAction": {"type": 2, "url": "http://x"}}}}),
+            "https",
+        ),
+        (
+            json!({"android": {"notification": {"clickAction": {"type": 1, "intent": null}}}}),
+            "intent",
+        ),
+        (
+            json!({"android": {"notification": {"clickAction": null}}}),
+            "clickAction",
+        ),
+        (
+            json!({"android": {"notification": {"importance": "HIGH"}}}),
+            "importance",
+        ),
+        (
+            json!({"android": {"notification": {"style": 1}}}),
+            "bigTitle",
+        ),
+        (
+            json!({"android": {"notification": {"buttons": [{}, {}, {}, {}]}}}),
+            "3 buttons",
+        ),
+        (
+            json!({"android": {"notification": {"badge": {"setNum": 100}}}}),
+            "setNum",
+        ),
+        (json!({"android": {"targetUserType": 2}}), "targetUserType"),
+    ] {
+        let mut m = message();
+        m.overrides.insert("honor".into(), patch.clone());
+        let err = built(&m, &app(settings())).unwrap_err();
+        assert!(err.contains(want), "{patch}: {err}");
+    }
+    let mut ok = message();
+    ok.overrides.insert(
+        "honor".into(),
+        json!({"android": {"targetUserType": 1, "notification": {"badge": {"addNum": 1, "badgeClass": "com.example.Main"}}}}),
+    );
+    let p = built(&ok, &app(settings())).unwrap();
+    assert_eq!(p.fields()["android"]["targetUserType"], 1);
+    assert_eq!(
+        p.fields()["android"]["notification"]["importance"],
+        "NORMAL"
+    );
+}
+
+#[test]
+fn ttl_is_what_is_left() {
+    let later = now() + time::Duration::seconds(100);
+    assert_eq!(remaining_ttl(None, now(), later), Ok(None));
+    assert_eq!(remaining_ttl(Some(0), now(), later), Ok(Some(0)));
+    assert_eq!(remaining_ttl(Some(1000), now(), later), Ok(Some(900)));
+    assert_eq!(
+        remaining_ttl(Some(30 * 86_400), now(), later),
+        Ok(Some(MAX_TTL_SECONDS))
+    );
+    assert!(remaining_ttl(Some(50), now(), later).is_err());
+}
