@@ -38,10 +38,22 @@ pub(crate) fn routes() -> Router<Arc<Shared>> {
         )
 }
 
-/// A JSON body, or a 400 in pushgate's error shape.
+/// A JSON body, or the API's usual answer for a bad one: 400 / 422 `invalid_json`, 415.
 pub(crate) fn body<T>(json: Result<axum::Json<T>, JsonRejection>) -> Result<T, RestError> {
-    json.map(|j| j.0)
-        .map_err(|e| RestError::invalid(format!("bad JSON body: {}", e.body_text())))
+    use axum::http::StatusCode;
+    json.map(|j| j.0).map_err(|e| match e {
+        JsonRejection::JsonDataError(e) => RestError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_json",
+            e.body_text(),
+        ),
+        JsonRejection::MissingJsonContentType(_) => RestError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "send content-type: application/json",
+        ),
+        other => RestError::new(StatusCode::BAD_REQUEST, "invalid_json", other.body_text()),
+    })
 }
 
 /// Checks an id field.
