@@ -2,7 +2,9 @@
 //! behind its Cargo feature, with its `[vendors.<vendor>]` configuration.
 
 use push_core::adapter::AdapterRegistry;
+use push_core::token_cache::SharedTokens;
 use serde::Deserialize;
+use std::sync::Arc;
 
 /// `[vendors.<vendor>]`: each adapter's own configuration (endpoints, extra CA, timeouts).
 /// Every section is optional; the defaults are the vendors' real production hosts.
@@ -45,10 +47,17 @@ pub struct AdapterConfigError {
     pub message: String,
 }
 
-/// Builds every enabled adapter.
-pub fn registry(config: &VendorsConfig) -> Result<AdapterRegistry, AdapterConfigError> {
+/// Builds every enabled adapter; with `shared_tokens`, the adapters whose vendors punish
+/// frequent token fetches keep their auth tokens there, shared by every instance.
+pub fn registry(
+    config: &VendorsConfig,
+    shared_tokens: Option<Arc<dyn SharedTokens>>,
+) -> Result<AdapterRegistry, AdapterConfigError> {
     #[allow(unused_mut)]
     let mut registry = AdapterRegistry::new();
+    if let Some(tokens) = shared_tokens {
+        registry = registry.with_shared_tokens(tokens);
+    }
     #[cfg(feature = "apns")]
     pushgate_apns::register(&mut registry, config.apns.clone()).map_err(|e| {
         AdapterConfigError {

@@ -3,6 +3,7 @@
 
 use crate::api::{self, AppState};
 use crate::config::Config;
+use crate::credentials::shared_tokens::StoreSharedTokens;
 use crate::pipeline::Pipeline;
 use crate::pipeline::credentials::CredentialCache;
 use crate::pipeline::ingest::Ingestor;
@@ -37,7 +38,14 @@ impl Application {
     pub async fn build(config: &Config) -> anyhow::Result<Self> {
         let store = Arc::new(open_store(config).await?);
         let vault = Arc::new(Vault::new(load_master_keys(config)?));
-        let adapters = Arc::new(crate::adapters::registry(&config.vendors)?);
+        let shared_tokens = Arc::new(StoreSharedTokens::new(
+            store.as_ref().clone(),
+            Arc::clone(&vault),
+        ));
+        let adapters = Arc::new(crate::adapters::registry(
+            &config.vendors,
+            Some(shared_tokens),
+        )?);
         let lease = Duration::from_secs(config.pipeline.embedded_lease_seconds);
         let queue = open_queue(
             config.amqp_url.as_deref(),

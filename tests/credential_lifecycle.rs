@@ -64,7 +64,7 @@ async fn harness() -> Harness {
         MasterKey::generate().unwrap(),
         vec![],
     )));
-    let registry = Arc::new(pushgate::adapters::registry(&config.vendors).unwrap());
+    let registry = Arc::new(pushgate::adapters::registry(&config.vendors, None).unwrap());
     let dyn_store: Arc<dyn Store> = store.clone();
     let dyn_queue: Arc<dyn Queue> = queue.clone();
     let ingestor = Ingestor::new(

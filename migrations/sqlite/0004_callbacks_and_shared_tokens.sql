@@ -14,12 +14,11 @@ CREATE TABLE callback_tokens (
     created_at  INTEGER NOT NULL
 ) STRICT;
 
--- One vendor auth token per key (credential version + vendor scope), sealed like a
--- credential, with the lease of the one instance allowed to refresh it.
+-- One vendor auth token per key (`<vendor>/<credential or key id>`), sealed under the master
+-- key (kek_id), with the lease of the one instance allowed to refresh it.
 CREATE TABLE auth_tokens (
     token_key     TEXT NOT NULL PRIMARY KEY,
     kek_id        TEXT,
-    wrapped_dek   BLOB,
     ciphertext    BLOB,
     expires_at    INTEGER,
     fetched_at    INTEGER,

@@ -4,13 +4,21 @@
 //! Rules: a token is refreshed `margin` before it expires; under concurrency only one
 //! refresh per key runs while the others wait for its result; readers of a fresh token never
 //! wait; `invalidate` drops a token after the vendor refused it — unless it is younger than
-//! `min_lifetime` (vendors such as APNs punish refreshing too often).
+//! `min_lifetime` (vendors such as APNs punish refreshing too often). With a
+//! [`SharedTokens`] source ([`TokenCache::shared`]) the rules hold across every pushgate
+//! instance, not only within one (see [`shared`]).
 
+pub mod shared;
+
+pub use shared::{SharedToken, SharedTokenError, SharedTokens};
+
+use crate::credential::Secret;
 use std::collections::HashMap;
 use std::future::Future;
 use std::hash::Hash;
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::Duration;
+use time::OffsetDateTime;
 use tokio::time::Instant;
 
 /// A freshly fetched token and how long the vendor says it lives.
@@ -27,6 +35,8 @@ struct Cached<T> {
     value: T,
     fetched_at: Instant,
     refresh_at: Instant,
+    /// `fetched_at` by the wall clock: the token's identity in the shared store.
+    fetched_wall: OffsetDateTime,
 }
 
 struct Slot<T> {
@@ -43,11 +53,32 @@ impl<T> Default for Slot<T> {
     }
 }
 
+/// How a cache reaches the shared store: its source, its lease owner name, and how keys and
+/// tokens are written there.
+struct Sharing<K, T> {
+    source: Arc<dyn SharedTokens>,
+    owner: String,
+    key_name: Box<dyn Fn(&K) -> String + Send + Sync>,
+    encode: fn(&T) -> Secret,
+    decode: fn(&Secret) -> Option<T>,
+}
+
+/// What the shared store said.
+enum FromShared<T> {
+    /// Use this token.
+    Use(Cached<T>),
+    /// This instance holds the lease: fetch and store.
+    Leased,
+    /// The store cannot be used: fetch for this instance only.
+    Unavailable,
+}
+
 /// Cached auth tokens by key (a credential id, or a (team, key id) pair).
 pub struct TokenCache<K, T> {
     slots: Mutex<HashMap<K, Arc<Slot<T>>>>,
     margin: Duration,
     min_lifetime: Duration,
+    sharing: Option<Sharing<K, T>>,
 }
 
 impl<K: Eq + Hash + Clone, T: Clone> TokenCache<K, T> {
@@ -57,6 +88,37 @@ impl<K: Eq + Hash + Clone, T: Clone> TokenCache<K, T> {
             slots: Mutex::new(HashMap::new()),
             margin,
             min_lifetime: Duration::ZERO,
+            sharing: None,
+        }
+    }
+
+    /// Shares tokens with other instances through `source` (nothing changes when `None`):
+    /// `key_name` names a key in the store (prefix it with the vendor), `encode` / `decode`
+    /// turn a token into the secret string stored and back.
+    pub fn shared(
+        mut self,
+        source: Option<Arc<dyn SharedTokens>>,
+        key_name: impl Fn(&K) -> String + Send + Sync + 'static,
+        encode: fn(&T) -> Secret,
+        decode: fn(&Secret) -> Option<T>,
+    ) -> Self {
+        self.sharing = source.map(|source| Sharing {
+            source,
+            owner: uuid::Uuid::new_v4().to_string(),
+            key_name: Box::new(key_name),
+            encode,
+            decode,
+        });
+        self
+    }
+
+    /// How long before expiry a token of `lifetime` is refreshed: the margin, or half the
+    /// life of a token living shorter than the margin.
+    fn lead(&self, lifetime: Duration) -> Duration {
+        if lifetime > self.margin {
+            self.margin
+        } else {
+            lifetime / 2
         }
     }
 
@@ -96,35 +158,123 @@ impl<K: Eq + Hash + Clone, T: Clone> TokenCache<K, T> {
         if let Some(value) = Self::fresh(&slot) {
             return Ok(value);
         }
-        let fetched = fetch().await?;
-        let now = Instant::now();
-        // A token living shorter than the margin is refreshed halfway through its life.
-        let lead = if fetched.expires_in > self.margin {
-            self.margin
-        } else {
-            fetched.expires_in / 2
+        let mut leased = None;
+        if let Some(sharing) = &self.sharing {
+            let name = (sharing.key_name)(key);
+            match self.read_shared(sharing, &name).await {
+                FromShared::Use(cached) => {
+                    let value = cached.value.clone();
+                    *slot.current.write().unwrap_or_else(PoisonError::into_inner) = Some(cached);
+                    return Ok(value);
+                }
+                FromShared::Leased => leased = Some((sharing, name)),
+                FromShared::Unavailable => {}
+            }
+        }
+        let fetched = match fetch().await {
+            Ok(fetched) => fetched,
+            Err(e) => {
+                if let Some((sharing, name)) = &leased {
+                    // Best effort: an unreleased lease expires by itself.
+                    let _ = sharing.source.release(name, &sharing.owner).await;
+                }
+                return Err(e);
+            }
         };
+        let now = Instant::now();
+        let wall = OffsetDateTime::now_utc();
         let cached = Cached {
             value: fetched.value.clone(),
             fetched_at: now,
-            refresh_at: now + fetched.expires_in - lead,
+            refresh_at: now + fetched.expires_in - self.lead(fetched.expires_in),
+            fetched_wall: wall,
         };
+        if let Some((sharing, name)) = &leased {
+            let token = SharedToken {
+                value: (sharing.encode)(&fetched.value),
+                expires_at: wall + fetched.expires_in,
+                fetched_at: wall,
+            };
+            // Best effort: if the store fails, the others fetch when the lease runs out.
+            let _ = sharing.source.store(name, &sharing.owner, &token).await;
+        }
         *slot.current.write().unwrap_or_else(PoisonError::into_inner) = Some(cached);
         Ok(fetched.value)
     }
 
+    /// The shared store's token if it is fresh; else the lease to refresh it; else, while
+    /// another instance refreshes, its current token (or, once that expired, the new one
+    /// when it arrives, waiting at most one lease).
+    async fn read_shared(&self, sharing: &Sharing<K, T>, name: &str) -> FromShared<T> {
+        let deadline = Instant::now() + shared::LEASE;
+        loop {
+            let wall = OffsetDateTime::now_utc();
+            let Ok(row) = sharing.source.load(name).await else {
+                return FromShared::Unavailable;
+            };
+            let current = row.and_then(|row| {
+                let value = (sharing.decode)(&row.value)?;
+                let remaining = Duration::try_from(row.expires_at - wall).ok()?;
+                let lifetime =
+                    Duration::try_from(row.expires_at - row.fetched_at).unwrap_or(remaining);
+                let age = Duration::try_from(wall - row.fetched_at).unwrap_or(Duration::ZERO);
+                Some((value, remaining, self.lead(lifetime), age, row.fetched_at))
+            });
+            let now = Instant::now();
+            let cached = |value: T, refresh_in: Duration, age: Duration, fetched_wall| Cached {
+                value,
+                fetched_at: now.checked_sub(age).unwrap_or(now),
+                refresh_at: now + refresh_in,
+                fetched_wall,
+            };
+            if let Some((value, remaining, lead, age, fetched)) = &current
+                && remaining > lead
+            {
+                return FromShared::Use(cached(value.clone(), *remaining - *lead, *age, *fetched));
+            }
+            match sharing
+                .source
+                .try_lease(name, &sharing.owner, wall + shared::LEASE)
+                .await
+            {
+                Ok(true) => return FromShared::Leased,
+                Ok(false) => {}
+                Err(_) => return FromShared::Unavailable,
+            }
+            // Another instance is refreshing; its current token works until it expires.
+            if let Some((value, remaining, _, age, fetched)) = current {
+                let soon = remaining.min(Duration::from_secs(1));
+                return FromShared::Use(cached(value, soon, age, fetched));
+            }
+            if now >= deadline {
+                return FromShared::Unavailable;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
     /// Drops the token of `key` so the next `get` fetches a new one; true if it was dropped,
     /// false if there was none or it is younger than the minimum lifetime.
+    /// With a shared store, the stored token is dropped too — if it is still the one this
+    /// instance used (compare-and-set), in the background.
     pub fn invalidate(&self, key: &K) -> bool {
         let slot = self.slot(key);
         let mut current = slot.current.write().unwrap_or_else(PoisonError::into_inner);
-        match current.as_ref() {
-            Some(c) if c.fetched_at.elapsed() >= self.min_lifetime => {
-                *current = None;
-                true
-            }
-            _ => false,
+        let dropped = match current.as_ref() {
+            Some(c) if c.fetched_at.elapsed() >= self.min_lifetime => current.take(),
+            _ => None,
+        };
+        if let (Some(dropped), Some(sharing)) = (&dropped, &self.sharing)
+            && let Ok(runtime) = tokio::runtime::Handle::try_current()
+        {
+            let source = Arc::clone(&sharing.source);
+            let name = (sharing.key_name)(key);
+            let fetched_at = dropped.fetched_wall;
+            runtime.spawn(async move {
+                let _ = source.invalidate(&name, fetched_at).await;
+            });
         }
+        dropped.is_some()
     }
 
     /// Forgets every token.
@@ -232,3 +382,7 @@ mod tests {
         assert_eq!(cache.get(&"k", || fetcher(&count, short)).await, Ok(2));
     }
 }
+
+#[cfg(test)]
+#[path = "token_cache/shared_tests.rs"]
+mod shared_tests;

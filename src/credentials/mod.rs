@@ -9,6 +9,7 @@ pub mod event;
 pub mod expiry;
 pub mod health;
 pub mod rewrap;
+pub mod shared_tokens;
 pub mod upload;
 pub mod verify;
 

@@ -14,6 +14,7 @@
 //! `port` wires them into the [`push_core::Store`] trait.
 
 mod apps;
+mod auth_tokens;
 mod callbacks;
 mod connect;
 mod credential_audit;
@@ -28,6 +29,7 @@ mod port;
 mod rows;
 mod tenants;
 
+pub use auth_tokens::SealedToken;
 use error::db_error;
 use push_core::StoreError;
 use sqlx::AnyPool;

@@ -14,6 +14,7 @@ mod load;
 #[cfg(test)]
 mod samples;
 mod sealing;
+mod tokens;
 
 pub use error::VaultError;
 pub use fingerprint::fingerprint;

@@ -11,6 +11,7 @@ use push_core::adapter::{
     Adapter, AdapterHealth, AdapterInfo, Capabilities, CheckError, CredentialFacts, CredentialRef,
     Outcome, SendRequest, SendTarget, TargetResult, same_outcome,
 };
+use push_core::token_cache::SharedTokens;
 use push_core::{
     ApnsEnvironment, ApnsSettings, App, Channel, CredentialSecret, DeliveryId, Secret,
 };
@@ -92,6 +93,12 @@ impl ApnsAdapter {
             p8_keys: Mutex::new(HashMap::new()),
             health: Mutex::new(AdapterHealth::Healthy),
         }
+    }
+
+    /// Shares provider tokens with other instances through `source` (see `auth`).
+    pub(crate) fn share_tokens(mut self, source: Option<Arc<dyn SharedTokens>>) -> Self {
+        self.tokens = self.tokens.shared(source);
+        self
     }
 
     fn set_health(&self, effect: HealthEffect, reason: &str) {

@@ -14,7 +14,7 @@ use p12_keystore::{KeyStore, KeyStoreEntry, Pkcs12ImportPolicy};
 use push_core::CredentialSecret;
 use push_core::Secret;
 use push_core::adapter::{CheckError, CredentialFacts};
-use push_core::token_cache::{Fetched, TokenCache};
+use push_core::token_cache::{Fetched, SharedTokens, TokenCache};
 use serde::Serialize;
 use std::fmt;
 use std::sync::Arc;
@@ -159,6 +159,28 @@ impl ProviderTokens {
         Self {
             cache: TokenCache::new(TOKEN_RENEW_MARGIN).with_min_lifetime(TOKEN_MIN_LIFETIME),
             clock,
+        }
+    }
+
+    /// Keeps provider tokens in `source`, shared by every instance: one JWT per key for the
+    /// whole fleet, so N instances never trip `TooManyProviderTokenUpdates`.
+    pub(crate) fn shared(self, source: Option<Arc<dyn SharedTokens>>) -> Self {
+        Self {
+            cache: TokenCache::new(TOKEN_RENEW_MARGIN)
+                .with_min_lifetime(TOKEN_MIN_LIFETIME)
+                .shared(
+                    source,
+                    |k: &TokenKey| {
+                        let digest: String = k.key_digest[..8]
+                            .iter()
+                            .map(|b| format!("{b:02x}"))
+                            .collect();
+                        format!("apns/{}/{}/{digest}", k.team_id, k.key_id)
+                    },
+                    |t: &ProviderToken| Secret::new(t.expose()),
+                    |s: &Secret| Some(ProviderToken(Arc::from(s.expose()))),
+                ),
+            clock: self.clock,
         }
     }
 

@@ -8,6 +8,7 @@ use crate::client::ClientFactory;
 use crate::config::{ApnsConfig, MAX_CONNECTIONS_PER_CREDENTIAL};
 use push_core::adapter::registry::DuplicateChannel;
 use push_core::adapter::{Adapter, AdapterRegistry};
+use push_core::token_cache::SharedTokens;
 use std::sync::Arc;
 use std::time::Duration;
 use url::Url;
@@ -43,15 +44,25 @@ fn config_error(field: &'static str, message: impl Into<String>) -> BuildError {
 /// let adapter = pushgate_apns::ApnsBuilder::new(pushgate_apns::ApnsConfig::default()).build()?;
 /// # let _ = adapter; Ok(()) }
 /// ```
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct ApnsBuilder {
     config: ApnsConfig,
+    shared_tokens: Option<Arc<dyn SharedTokens>>,
 }
 
 impl ApnsBuilder {
     /// A builder for `config`.
     pub fn new(config: ApnsConfig) -> Self {
-        Self { config }
+        Self {
+            config,
+            shared_tokens: None,
+        }
+    }
+
+    /// Keeps provider tokens in `tokens`, shared with every other instance.
+    pub fn shared_tokens(mut self, tokens: Option<Arc<dyn SharedTokens>>) -> Self {
+        self.shared_tokens = tokens;
+        self
     }
 
     /// Checks the configuration, loads `ca_file` and builds the adapter. Connections are
@@ -123,14 +134,17 @@ impl ApnsBuilder {
             factory,
             c.connections_per_credential,
             system_clock(),
-        ))
+        )
+        .share_tokens(self.shared_tokens))
     }
 }
 
 /// Builds the adapter and adds it to `registry` for the `apns` channel: the binary's
 /// explicit registration list calls this.
 pub fn register(registry: &mut AdapterRegistry, config: ApnsConfig) -> Result<(), BuildError> {
-    let adapter = ApnsBuilder::new(config).build()?;
+    let adapter = ApnsBuilder::new(config)
+        .shared_tokens(registry.shared_tokens())
+        .build()?;
     registry.register(adapter)?;
     Ok(())
 }

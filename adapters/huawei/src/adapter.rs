@@ -18,10 +18,11 @@ use push_core::adapter::{
     CallbackRequest, Capabilities, CheckError, CredentialFacts, CredentialRef, Outcome,
     SendRequest, SendTarget, TargetResult, same_outcome,
 };
+use push_core::token_cache::SharedTokens;
 use push_core::{App, Channel, CredentialSecret};
 use std::collections::HashSet;
 use std::fmt;
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError};
 use time::OffsetDateTime;
 use url::Url;
 use uuid::Uuid;
@@ -61,10 +62,14 @@ impl fmt::Debug for HuaweiAdapter {
 
 impl HuaweiAdapter {
     /// An adapter over a built client.
-    pub fn new(client: HttpClient, auth_url: Url) -> Self {
+    pub fn new(
+        client: HttpClient,
+        auth_url: Url,
+        shared_tokens: Option<Arc<dyn SharedTokens>>,
+    ) -> Self {
         Self {
             client,
-            auth: Auth::new(auth_url.clone()),
+            auth: Auth::new(auth_url.clone(), shared_tokens),
             auth_url,
             proven: Mutex::new(HashSet::new()),
             health: Mutex::new(AdapterHealth::Healthy),

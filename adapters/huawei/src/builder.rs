@@ -6,6 +6,7 @@ use crate::client::HttpClient;
 use crate::config::HuaweiConfig;
 use push_core::adapter::registry::DuplicateChannel;
 use push_core::adapter::{Adapter, AdapterRegistry};
+use push_core::token_cache::SharedTokens;
 use pushgate_adapter_http::{ClientSettings, SettingError, build_client, check_url};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -37,10 +38,11 @@ fn config_error(field: &'static str, reason: impl Into<String>) -> BuildError {
 }
 
 /// Builds the Huawei adapter: `HuaweiBuilder::new(config).build()`.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct HuaweiBuilder {
     config: HuaweiConfig,
     only_roots: Option<PathBuf>,
+    shared_tokens: Option<Arc<dyn SharedTokens>>,
 }
 
 impl HuaweiBuilder {
@@ -49,7 +51,15 @@ impl HuaweiBuilder {
         Self {
             config,
             only_roots: None,
+            shared_tokens: None,
         }
+    }
+
+    /// Keeps access tokens in `tokens`, shared with every other instance (one OAuth exchange
+    /// per credential for the whole fleet).
+    pub fn shared_tokens(mut self, tokens: Option<Arc<dyn SharedTokens>>) -> Self {
+        self.shared_tokens = tokens;
+        self
     }
 
     /// Trusts only the certificates in this PEM file (plus `ca_file`, if set) instead of
@@ -83,13 +93,19 @@ impl HuaweiBuilder {
         .map_err(setting)?;
         let timeout = config.request_timeout();
         let client = HttpClient::new(http, config.base_url, timeout, "huawei");
-        Ok(Arc::new(HuaweiAdapter::new(client, config.auth_url)))
+        Ok(Arc::new(HuaweiAdapter::new(
+            client,
+            config.auth_url,
+            self.shared_tokens,
+        )))
     }
 }
 
 /// Builds the adapter from `config` and adds it to the registry (the `huawei` channel).
 pub fn register(registry: &mut AdapterRegistry, config: HuaweiConfig) -> Result<(), BuildError> {
-    let adapter = HuaweiBuilder::new(config).build()?;
+    let adapter = HuaweiBuilder::new(config)
+        .shared_tokens(registry.shared_tokens())
+        .build()?;
     registry.register(adapter)?;
     Ok(())
 }

@@ -16,9 +16,10 @@ use push_core::adapter::{
     Outcome, SendRequest, SendTarget, TargetResult, next_china_midnight,
 };
 use push_core::app::WechatSettings;
+use push_core::token_cache::SharedTokens;
 use push_core::{App, Channel, CredentialSecret};
 use std::fmt;
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError};
 use time::OffsetDateTime;
 use url::Url;
 use uuid::Uuid;
@@ -66,10 +67,14 @@ fn server_keys(secrets: Option<&CallbackSecrets>) -> Option<ServerKeys> {
 
 impl WechatAdapter {
     /// An adapter over a built client.
-    pub fn new(client: HttpClient, auth_url: Url) -> Self {
+    pub fn new(
+        client: HttpClient,
+        auth_url: Url,
+        shared_tokens: Option<Arc<dyn SharedTokens>>,
+    ) -> Self {
         Self {
             client,
-            auth: Auth::new(auth_url.clone()),
+            auth: Auth::new(auth_url.clone(), shared_tokens),
             auth_url,
             health: Mutex::new(AdapterHealth::Healthy),
         }

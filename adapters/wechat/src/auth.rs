@@ -18,10 +18,11 @@
 
 use crate::client::{HttpClient, TransportError};
 use push_core::adapter::CredentialRef;
-use push_core::token_cache::{Fetched, TokenCache};
+use push_core::token_cache::{Fetched, SharedTokens, TokenCache};
 use push_core::{CredentialSecret, Secret};
 use serde::Deserialize;
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 use url::Url;
 use uuid::Uuid;
@@ -96,9 +97,14 @@ pub(crate) struct Auth {
 
 impl Auth {
     /// An empty cache fetching from `auth_url`.
-    pub fn new(auth_url: Url) -> Self {
+    pub fn new(auth_url: Url, shared: Option<Arc<dyn SharedTokens>>) -> Self {
         Self {
-            tokens: TokenCache::new(REFRESH_MARGIN),
+            tokens: TokenCache::new(REFRESH_MARGIN).shared(
+                shared,
+                |id| format!("wechat/{id}"),
+                Secret::clone,
+                |s| Some(s.clone()),
+            ),
             auth_url,
         }
     }

@@ -6,6 +6,7 @@ use crate::client::HttpClient;
 use crate::config::WechatConfig;
 use push_core::adapter::registry::DuplicateChannel;
 use push_core::adapter::{Adapter, AdapterRegistry};
+use push_core::token_cache::SharedTokens;
 use pushgate_adapter_http::{ClientSettings, SettingError, build_client, check_url};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -37,10 +38,11 @@ fn config_error(field: &'static str, reason: impl Into<String>) -> BuildError {
 }
 
 /// Builds the WeChat adapter: `WechatBuilder::new(config).build()`.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct WechatBuilder {
     config: WechatConfig,
     only_roots: Option<PathBuf>,
+    shared_tokens: Option<Arc<dyn SharedTokens>>,
 }
 
 impl WechatBuilder {
@@ -49,7 +51,15 @@ impl WechatBuilder {
         Self {
             config,
             only_roots: None,
+            shared_tokens: None,
         }
+    }
+
+    /// Keeps access tokens in `tokens`, shared with every other instance: a second
+    /// instance fetching its own access_token could otherwise cut the first one's short.
+    pub fn shared_tokens(mut self, tokens: Option<Arc<dyn SharedTokens>>) -> Self {
+        self.shared_tokens = tokens;
+        self
     }
 
     /// Trusts only the certificates in this PEM file (plus `ca_file`, if set) instead of
@@ -81,14 +91,20 @@ impl WechatBuilder {
         .map_err(setting)?;
         let timeout = config.request_timeout();
         let client = HttpClient::new(http, config.base_url, timeout);
-        Ok(Arc::new(WechatAdapter::new(client, config.auth_url)))
+        Ok(Arc::new(WechatAdapter::new(
+            client,
+            config.auth_url,
+            self.shared_tokens,
+        )))
     }
 }
 
 /// Builds the adapter from `config` and adds it to the registry (the `wechat_oa` and
 /// `wechat_mp` channels).
 pub fn register(registry: &mut AdapterRegistry, config: WechatConfig) -> Result<(), BuildError> {
-    let adapter = WechatBuilder::new(config).build()?;
+    let adapter = WechatBuilder::new(config)
+        .shared_tokens(registry.shared_tokens())
+        .build()?;
     registry.register(adapter)?;
     Ok(())
 }

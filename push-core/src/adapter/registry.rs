@@ -2,13 +2,16 @@
 
 use super::{Adapter, AdapterExt};
 use crate::channel::Channel;
+use crate::token_cache::SharedTokens;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-/// The adapters of a running pushgate, by channel.
+/// The adapters of a running pushgate, by channel, and what adapters share while they are
+/// built (the store of auth tokens common to every instance).
 #[derive(Default, Clone)]
 pub struct AdapterRegistry {
     by_channel: BTreeMap<Channel, Arc<dyn Adapter>>,
+    shared_tokens: Option<Arc<dyn SharedTokens>>,
 }
 
 /// Two adapters claimed one channel.
@@ -27,6 +30,19 @@ impl AdapterRegistry {
     /// An empty registry.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Hands `tokens` to the adapters registered from now on, which keep their vendor auth
+    /// tokens there so that every instance uses the same ones.
+    pub fn with_shared_tokens(mut self, tokens: Arc<dyn SharedTokens>) -> Self {
+        self.shared_tokens = Some(tokens);
+        self
+    }
+
+    /// The shared auth-token store, for an adapter being built (`None`: each instance keeps
+    /// its own tokens).
+    pub fn shared_tokens(&self) -> Option<Arc<dyn SharedTokens>> {
+        self.shared_tokens.clone()
     }
 
     /// Adds an adapter for every channel it serves; refuses a channel already taken.

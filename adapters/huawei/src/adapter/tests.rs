@@ -496,6 +496,7 @@ async fn secrets_never_show_in_outcomes_health_or_debug() {
     let raw = HuaweiAdapter::new(
         client,
         Url::parse(&format!("{}/oauth2/v3/token", fake.url)).unwrap(),
+        None,
     );
     let app_credential = AppCredential::from_secret(&cred.secret).unwrap();
     let token = raw

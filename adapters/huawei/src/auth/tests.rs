@@ -98,7 +98,7 @@ fn token_answers_are_classified() {
 
 #[tokio::test(start_paused = true)]
 async fn access_tokens_are_cached_until_five_minutes_before_expiry() {
-    let auth = Auth::new(Url::parse("https://oauth.example/token").unwrap());
+    let auth = Auth::new(Url::parse("https://oauth.example/token").unwrap(), None);
     let id = Uuid::new_v4();
     let count = AtomicUsize::new(0);
     let fetch = || async {
