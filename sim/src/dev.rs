@@ -53,6 +53,13 @@ pub const DEV_VIVO_APP_KEY: &str = "pushgate-test-vivo-key";
 /// AppSecret of the dev vivo app (a plain string, no file).
 pub const DEV_VIVO_APP_SECRET: &str = "pushgate-test-vivo-secret";
 
+/// App ID of the dev Honor app.
+pub const DEV_HONOR_APP_ID: &str = "104444444";
+/// OAuth client id of the dev Honor app.
+pub const DEV_HONOR_CLIENT_ID: &str = "pushgate-test-honor-client";
+/// OAuth client secret of the dev Honor app (a plain string, no file).
+pub const DEV_HONOR_CLIENT_SECRET: &str = "pushgate-test-honor-secret";
+
 /// Registers the dev APNs key, its team's topic, the dev FCM service account and the dev
 /// Huawei app.
 pub(crate) fn preload(control: &Control, dir: &Path) -> Result<(), ControlError> {
@@ -81,6 +88,12 @@ pub(crate) fn preload(control: &Control, dir: &Path) -> Result<(), ControlError>
         app_secret: DEV_HUAWEI_APP_SECRET.into(),
         project_id: Some(DEV_HUAWEI_PROJECT_ID.into()),
         ..HuaweiAppSpec::default()
+    })?;
+    control.add_honor_app(crate::control::types::HonorAppSpec {
+        app_id: DEV_HONOR_APP_ID.into(),
+        client_id: DEV_HONOR_CLIENT_ID.into(),
+        client_secret: DEV_HONOR_CLIENT_SECRET.into(),
+        ..Default::default()
     })?;
     control.add_vivo_app(crate::control::types::VivoAppSpec {
         app_id: DEV_VIVO_APP_ID.into(),
