@@ -225,7 +225,7 @@ fn check(fields: &Map<String, Value>) -> Result<(), String> {
             .as_str()
             .and_then(|t| t.strip_suffix('s'))
             .and_then(|t| t.parse::<u64>().ok());
-        if !seconds.is_some_and(|s| s <= MAX_TTL_SECONDS) {
+        if seconds.is_none_or(|s| s > MAX_TTL_SECONDS) {
             return Err(
                 "android.ttl must be \"<seconds>s\", at most \"1296000s\" (15 days)".into(),
             );
