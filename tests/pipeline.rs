@@ -678,3 +678,73 @@ async fn abandoned_sending_deliveries_are_resumed_only_by_resume_jobs() {
     assert_eq!(h.fcm.sends().len(), 1);
     h.stop().await;
 }
+
+#[tokio::test]
+async fn a_used_up_quota_parks_the_app_until_the_reset_without_spending_attempts() {
+    let h = harness().await;
+    h.device("a", "alice", Channel::Fcm, "tok-a").await;
+    h.device("b", "bob", Channel::Fcm, "tok-b").await;
+    let quota = |ms: u64| Outcome::QuotaExhausted {
+        reason: "10070: daily quota used up".into(),
+        resets_at: time::OffsetDateTime::now_utc() + Duration::from_millis(ms),
+    };
+    // More quota answers than the retry policy's 3 attempts: quota waits are not attempts.
+    h.fcm
+        .script("tok-a", [quota(600), quota(100), quota(100), quota(100)]);
+    h.publish(message("n1", json!({ "devices": ["a"] }))).await;
+    for _ in 0..100 {
+        if !h.fcm.sends().is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    // While the app is parked, another of its deliveries waits too.
+    h.publish(message("n2", json!({ "devices": ["b"] }))).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let during = h.fcm.sends();
+    assert!(
+        during.iter().all(|s| s.notification_id == "n1"),
+        "nothing else of the app is sent while its quota is used up: {during:?}"
+    );
+    let waiting = h.store.deliveries_of(APP, "n1").await.unwrap();
+    assert_eq!(waiting[0].state, DeliveryState::Queued);
+    assert!(
+        waiting[0]
+            .reason
+            .as_deref()
+            .unwrap()
+            .starts_with("daily quota used up: 10070"),
+        "{waiting:?}"
+    );
+    let a = h.settled("n1", 1).await;
+    assert_eq!((a[0].state, a[0].attempts), (DeliveryState::Accepted, 5));
+    let b = h.settled("n2", 1).await;
+    assert_eq!(b[0].state, DeliveryState::Accepted);
+    h.stop().await;
+}
+
+#[tokio::test]
+async fn a_quota_reset_after_the_ttl_expires_the_delivery() {
+    let h = harness().await;
+    h.device("a", "alice", Channel::Fcm, "tok-a").await;
+    h.fcm.script(
+        "tok-a",
+        [Outcome::QuotaExhausted {
+            reason: "33: daily quota used up".into(),
+            resets_at: time::OffsetDateTime::now_utc() + Duration::from_secs(3600),
+        }],
+    );
+    let mut msg = message("n1", json!({ "devices": ["a"] }));
+    msg["options"] = json!({ "ttl": 60 });
+    h.publish(msg).await;
+    for _ in 0..300 {
+        let ds = h.store.deliveries_of(APP, "n1").await.unwrap();
+        if ds.first().is_some_and(|d| d.state.is_final()) {
+            assert_eq!(ds[0].state, DeliveryState::Expired, "{ds:?}");
+            h.stop().await;
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("the delivery neither expired nor was sent");
+}
