@@ -748,3 +748,44 @@ async fn a_quota_reset_after_the_ttl_expires_the_delivery() {
     }
     panic!("the delivery neither expired nor was sent");
 }
+
+#[tokio::test]
+async fn an_apps_rate_limit_for_a_vendor_paces_its_sends() {
+    let h = harness().await;
+    let mut app = h.store.get_app(APP).await.unwrap().unwrap();
+    app.settings.rate_limits.insert(
+        "fcm".into(),
+        push_core::RateLimit {
+            per_second: 10,
+            burst: 1,
+        },
+    );
+    h.store.update_app(&app).await.unwrap();
+    for i in 0..6 {
+        h.device(
+            &format!("d{i}"),
+            &format!("u{i}"),
+            Channel::Fcm,
+            &format!("t{i}"),
+        )
+        .await;
+    }
+    let started = std::time::Instant::now();
+    for i in 0..6 {
+        h.publish(message(
+            &format!("n{i}"),
+            json!({ "devices": [format!("d{i}")] }),
+        ))
+        .await;
+    }
+    for i in 0..6 {
+        h.settled(&format!("n{i}"), 1).await;
+    }
+    // Six sends at 10 per second with a burst of 1 cannot take less than five intervals.
+    assert!(
+        started.elapsed() >= Duration::from_millis(500),
+        "{:?}",
+        started.elapsed()
+    );
+    h.stop().await;
+}

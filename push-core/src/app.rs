@@ -63,6 +63,31 @@ pub struct AppSettings {
     /// Honor Push settings (message classification).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub honor: Option<HonorSettings>,
+    /// Per-vendor send rates of this app (`apns`, `fcm`, `huawei`, `xiaomi`, `oppo`, `vivo`,
+    /// `honor`, `wechat`), e.g. the QPS a vendor granted the app; unset vendors use the
+    /// server-wide default.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub rate_limits: BTreeMap<String, RateLimit>,
+}
+
+/// The vendors a rate limit may name (adapter names).
+pub const RATE_LIMITED_VENDORS: &[&str] = &[
+    "apns", "fcm", "huawei", "xiaomi", "oppo", "vivo", "honor", "wechat",
+];
+
+/// A send rate: `per_second` targets on average, up to `burst` at once after a quiet period.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RateLimit {
+    /// Targets per second (1 to 100,000).
+    pub per_second: u32,
+    /// Targets that may go at once (default 1).
+    #[serde(default = "one")]
+    pub burst: u32,
+}
+
+fn one() -> u32 {
+    1
 }
 
 /// APNs settings of an app.
@@ -345,6 +370,24 @@ impl AppSettings {
         if let Some(honor) = &self.honor {
             honor.problems(&mut out);
         }
+        for (vendor, limit) in &self.rate_limits {
+            let path = format!("settings.rate_limits.{vendor}");
+            if !RATE_LIMITED_VENDORS.contains(&vendor.as_str()) {
+                out.push((
+                    path.clone(),
+                    format!("unknown vendor; one of {}", RATE_LIMITED_VENDORS.join(", ")),
+                ));
+            }
+            if !(1..=100_000).contains(&limit.per_second) {
+                out.push((
+                    format!("{path}.per_second"),
+                    "must be 1 to 100000".to_string(),
+                ));
+            }
+            if !(1..=100_000).contains(&limit.burst) {
+                out.push((format!("{path}.burst"), "must be 1 to 100000".to_string()));
+            }
+        }
         out
     }
 }
@@ -434,6 +477,24 @@ mod tests {
                 "settings.wechat.default_template",
                 "settings.wechat.template_fields.tmpl-1.thing4",
                 "settings.wechat.template_fields.tmpl-1.x y",
+            ]
+        );
+    }
+
+    #[test]
+    fn rate_limits_name_known_vendors_and_sane_rates() {
+        let settings: AppSettings = serde_json::from_str(
+            r#"{"rate_limits":{"xiaomi":{"per_second":50},"pigeon":{"per_second":1},"vivo":{"per_second":0,"burst":0}}}"#,
+        )
+        .unwrap();
+        assert_eq!(settings.rate_limits["xiaomi"].burst, 1);
+        let paths: Vec<String> = settings.problems().into_iter().map(|(p, _)| p).collect();
+        assert_eq!(
+            paths,
+            vec![
+                "settings.rate_limits.pigeon",
+                "settings.rate_limits.vivo.per_second",
+                "settings.rate_limits.vivo.burst"
             ]
         );
     }

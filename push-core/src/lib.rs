@@ -22,7 +22,7 @@ pub mod validation;
 
 pub use app::{
     AndroidSettings, ApnsEnvironment, ApnsSettings, App, AppSettings, HonorSettings,
-    HuaweiSettings, OppoSettings, VivoSettings, WechatSettings, XiaomiSettings,
+    HuaweiSettings, OppoSettings, RateLimit, VivoSettings, WechatSettings, XiaomiSettings,
 };
 pub use channel::Channel;
 pub use credential::{

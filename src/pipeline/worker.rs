@@ -120,13 +120,26 @@ impl VendorWorker {
     }
 
     /// The app's own guard: one app's flood or slow credential cannot use up another's budget.
-    fn guard(&self, app: &str) -> Arc<Guard> {
+    /// Its rate is the app's `rate_limits` entry for this vendor, else the server default; a
+    /// changed setting replaces the guard.
+    fn guard(&self, app: &App) -> Arc<Guard> {
+        let config = match app.settings.rate_limits.get(self.vendor) {
+            Some(limit) => GuardConfig {
+                rate_per_second: Some(f64::from(limit.per_second)),
+                burst: limit.burst,
+                ..self.limits.guard
+            },
+            None => self.limits.guard,
+        };
         let mut guards = self.guards.lock().unwrap_or_else(PoisonError::into_inner);
-        Arc::clone(
-            guards.entry(app.to_string()).or_insert_with(|| {
-                Arc::new(Guard::new(Arc::clone(&self.adapter), self.limits.guard))
-            }),
-        )
+        match guards.get(&app.id) {
+            Some(guard) if guard.config() == config => Arc::clone(guard),
+            _ => {
+                let guard = Arc::new(Guard::new(Arc::clone(&self.adapter), config));
+                guards.insert(app.id.clone(), Arc::clone(&guard));
+                guard
+            }
+        }
     }
 
     /// How long an app's jobs should wait because its credential keeps failing (the circuit
@@ -352,7 +365,7 @@ impl VendorWorker {
                     .collect();
             }
         };
-        let guard = self.guard(&app.id);
+        let guard = self.guard(app);
         let mut outcomes = self.call(&guard, app, &credential, n, &targets).await;
         let refused: Vec<SendTarget> = targets
             .iter()

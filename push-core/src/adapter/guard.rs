@@ -87,6 +87,11 @@ impl Guard {
         }
     }
 
+    /// The limits it applies.
+    pub fn config(&self) -> GuardConfig {
+        self.config
+    }
+
     async fn wait_for_rate(&self, units: usize) {
         let Some(rate) = &self.rate else { return };
         let units = u32::try_from(units).unwrap_or(u32::MAX);
