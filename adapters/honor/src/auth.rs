@@ -11,11 +11,12 @@
 
 use crate::client::{HonorClient, TransportError};
 use push_core::adapter::CredentialRef;
-use push_core::token_cache::{Fetched, TokenCache};
+use push_core::token_cache::{Fetched, SharedTokens, TokenCache};
 use push_core::{CredentialSecret, Secret};
 use serde::Deserialize;
 use serde_json::Value;
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 use url::Url;
 use uuid::Uuid;
@@ -99,6 +100,18 @@ pub(crate) struct Auth {
 }
 
 impl Auth {
+    /// Keeps tokens in `source`, shared with every other instance (`None`: this instance's
+    /// own).
+    pub(crate) fn shared(mut self, source: Option<Arc<dyn SharedTokens>>) -> Self {
+        self.tokens = TokenCache::new(REFRESH_MARGIN).shared(
+            source,
+            |id| format!("honor/{id}"),
+            Secret::clone,
+            |s| Some(s.clone()),
+        );
+        self
+    }
+
     /// An empty cache exchanging at `auth_url`.
     pub fn new(auth_url: Url) -> Self {
         Self {

@@ -6,6 +6,7 @@ use crate::client::HonorClient;
 use crate::config::HonorConfig;
 use push_core::adapter::registry::DuplicateChannel;
 use push_core::adapter::{Adapter, AdapterRegistry};
+use push_core::token_cache::SharedTokens;
 use pushgate_adapter_http::{ClientSettings, SettingError, build_client, check_url};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -37,10 +38,11 @@ fn config_error(field: &'static str, reason: impl Into<String>) -> BuildError {
 }
 
 /// Builds the Honor adapter: `HonorBuilder::new(config).build()`.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct HonorBuilder {
     config: HonorConfig,
     only_roots: Option<PathBuf>,
+    shared_tokens: Option<Arc<dyn SharedTokens>>,
 }
 
 impl HonorBuilder {
@@ -49,7 +51,14 @@ impl HonorBuilder {
         Self {
             config,
             only_roots: None,
+            shared_tokens: None,
         }
+    }
+
+    /// Keeps auth tokens in `tokens`, shared with every other instance.
+    pub fn shared_tokens(mut self, tokens: Option<Arc<dyn SharedTokens>>) -> Self {
+        self.shared_tokens = tokens;
+        self
     }
 
     /// Trusts only the certificates in this PEM file (plus `ca_file`, if set) instead of
@@ -83,13 +92,17 @@ impl HonorBuilder {
         .map_err(setting)?;
         let timeout = config.request_timeout();
         let client = HonorClient::new(http, config.base_url, timeout);
-        Ok(Arc::new(HonorAdapter::new(client, config.auth_url)))
+        Ok(Arc::new(
+            HonorAdapter::new(client, config.auth_url).share_tokens(self.shared_tokens),
+        ))
     }
 }
 
 /// Builds the adapter from `config` and adds it to the registry (the `honor` channel).
 pub fn register(registry: &mut AdapterRegistry, config: HonorConfig) -> Result<(), BuildError> {
-    let adapter = HonorBuilder::new(config).build()?;
+    let adapter = HonorBuilder::new(config)
+        .shared_tokens(registry.shared_tokens())
+        .build()?;
     registry.register(adapter)?;
     Ok(())
 }

@@ -15,10 +15,12 @@ use push_core::adapter::{
     CallbackRequest, Capabilities, CheckError, CredentialFacts, CredentialRef, Outcome,
     SendRequest, SendTarget, TargetResult, same_outcome,
 };
+use push_core::token_cache::SharedTokens;
 use push_core::{App, Channel, CredentialSecret};
 use serde_json::Value;
 use std::collections::HashSet;
 use std::fmt;
+use std::sync::Arc;
 use std::sync::{Mutex, PoisonError};
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -55,6 +57,12 @@ impl fmt::Debug for OppoAdapter {
 }
 
 impl OppoAdapter {
+    /// Shares auth tokens with other instances through `source`.
+    pub(crate) fn share_tokens(mut self, source: Option<Arc<dyn SharedTokens>>) -> Self {
+        self.auth = self.auth.shared(source);
+        self
+    }
+
     /// An adapter over built clients.
     pub fn new(hosts: Hosts) -> Self {
         Self {

@@ -10,11 +10,12 @@
 
 use crate::client::{Hosts, Region, TransportError};
 use crate::error::{self, Action};
-use push_core::token_cache::{Fetched, TokenCache};
+use push_core::token_cache::{Fetched, SharedTokens, TokenCache};
 use push_core::{CredentialSecret, Secret};
 use serde::Deserialize;
 use serde_json::Value;
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -107,6 +108,18 @@ pub(crate) struct Auth {
 }
 
 impl Auth {
+    /// Keeps tokens in `source`, shared with every other instance (`None`: this instance's
+    /// own).
+    pub(crate) fn shared(mut self, source: Option<Arc<dyn SharedTokens>>) -> Self {
+        self.tokens = TokenCache::new(REFRESH_MARGIN).shared(
+            source,
+            |(id, region)| format!("oppo/{id}/{region:?}"),
+            Secret::clone,
+            |s| Some(s.clone()),
+        );
+        self
+    }
+
     /// An empty cache.
     pub fn new() -> Self {
         Self {

@@ -6,6 +6,7 @@ use crate::client::{Hosts, HttpClient};
 use crate::config::OppoConfig;
 use push_core::adapter::registry::DuplicateChannel;
 use push_core::adapter::{Adapter, AdapterRegistry};
+use push_core::token_cache::SharedTokens;
 use pushgate_adapter_http::{ClientSettings, SettingError, build_client, check_url};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -37,10 +38,11 @@ fn config_error(field: &'static str, reason: impl Into<String>) -> BuildError {
 }
 
 /// Builds the OPPO adapter: `OppoBuilder::new(config).build()`.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct OppoBuilder {
     config: OppoConfig,
     only_roots: Option<PathBuf>,
+    shared_tokens: Option<Arc<dyn SharedTokens>>,
 }
 
 impl OppoBuilder {
@@ -49,7 +51,14 @@ impl OppoBuilder {
         Self {
             config,
             only_roots: None,
+            shared_tokens: None,
         }
+    }
+
+    /// Keeps auth tokens in `tokens`, shared with every other instance.
+    pub fn shared_tokens(mut self, tokens: Option<Arc<dyn SharedTokens>>) -> Self {
+        self.shared_tokens = tokens;
+        self
     }
 
     /// Trusts only the certificates in this PEM file (plus `ca_file`, if set) instead of
@@ -85,13 +94,17 @@ impl OppoBuilder {
             HttpClient::new(http.clone(), config.base_url, timeout, "oppo"),
             HttpClient::new(http, config.intl_base_url, timeout, "oppo"),
         );
-        Ok(Arc::new(OppoAdapter::new(hosts)))
+        Ok(Arc::new(
+            OppoAdapter::new(hosts).share_tokens(self.shared_tokens),
+        ))
     }
 }
 
 /// Builds the adapter from `config` and adds it to the registry (the `oppo` channel).
 pub fn register(registry: &mut AdapterRegistry, config: OppoConfig) -> Result<(), BuildError> {
-    let adapter = OppoBuilder::new(config).build()?;
+    let adapter = OppoBuilder::new(config)
+        .shared_tokens(registry.shared_tokens())
+        .build()?;
     registry.register(adapter)?;
     Ok(())
 }

@@ -23,9 +23,11 @@ use push_core::adapter::{
     CallbackRequest, Capabilities, CheckError, CredentialFacts, CredentialRef, Outcome,
     SendRequest, SendTarget, TargetResult, same_outcome,
 };
+use push_core::token_cache::SharedTokens;
 use push_core::{App, Channel, CredentialSecret, Secret};
 use std::collections::HashSet;
 use std::fmt;
+use std::sync::Arc;
 use std::sync::{Mutex, PoisonError};
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -62,6 +64,12 @@ impl fmt::Debug for VivoAdapter {
 }
 
 impl VivoAdapter {
+    /// Shares auth tokens with other instances through `source`.
+    pub(crate) fn share_tokens(mut self, source: Option<Arc<dyn SharedTokens>>) -> Self {
+        self.auth = self.auth.shared(source);
+        self
+    }
+
     /// An adapter over a built client.
     pub fn new(client: VivoClient) -> Self {
         Self {

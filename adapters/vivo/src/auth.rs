@@ -15,12 +15,13 @@
 use crate::client::{AUTH, TransportError, VivoClient};
 use crate::md5;
 use push_core::adapter::CredentialRef;
-use push_core::token_cache::{Fetched, TokenCache};
+use push_core::token_cache::{Fetched, SharedTokens, TokenCache};
 use push_core::{CredentialSecret, Secret};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::fmt;
+use std::sync::Arc;
 use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 use tokio::time::Instant;
@@ -125,6 +126,18 @@ pub(crate) struct Auth {
 }
 
 impl Auth {
+    /// Keeps tokens in `source`, shared with every other instance (`None`: this instance's
+    /// own).
+    pub(crate) fn shared(mut self, source: Option<Arc<dyn SharedTokens>>) -> Self {
+        self.tokens = TokenCache::new(REFRESH_MARGIN).shared(
+            source,
+            |id| format!("vivo/{id}"),
+            Secret::clone,
+            |s| Some(s.clone()),
+        );
+        self
+    }
+
     /// An empty cache.
     pub fn new() -> Self {
         Self {

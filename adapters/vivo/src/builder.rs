@@ -6,6 +6,7 @@ use crate::client::VivoClient;
 use crate::config::VivoConfig;
 use push_core::adapter::registry::DuplicateChannel;
 use push_core::adapter::{Adapter, AdapterRegistry};
+use push_core::token_cache::SharedTokens;
 use pushgate_adapter_http::{ClientSettings, SettingError, build_client, check_url};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -37,10 +38,11 @@ fn config_error(field: &'static str, reason: impl Into<String>) -> BuildError {
 }
 
 /// Builds the vivo adapter: `VivoBuilder::new(config).build()`.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct VivoBuilder {
     config: VivoConfig,
     only_roots: Option<PathBuf>,
+    shared_tokens: Option<Arc<dyn SharedTokens>>,
 }
 
 impl VivoBuilder {
@@ -49,7 +51,14 @@ impl VivoBuilder {
         Self {
             config,
             only_roots: None,
+            shared_tokens: None,
         }
+    }
+
+    /// Keeps auth tokens in `tokens`, shared with every other instance.
+    pub fn shared_tokens(mut self, tokens: Option<Arc<dyn SharedTokens>>) -> Self {
+        self.shared_tokens = tokens;
+        self
     }
 
     /// Trusts only the certificates in this PEM file (plus `ca_file`, if set) instead of
@@ -82,13 +91,17 @@ impl VivoBuilder {
         .map_err(setting)?;
         let timeout = config.request_timeout();
         let client = VivoClient::new(http, config.base_url, timeout);
-        Ok(Arc::new(VivoAdapter::new(client)))
+        Ok(Arc::new(
+            VivoAdapter::new(client).share_tokens(self.shared_tokens),
+        ))
     }
 }
 
 /// Builds the adapter from `config` and adds it to the registry (the `vivo` channel).
 pub fn register(registry: &mut AdapterRegistry, config: VivoConfig) -> Result<(), BuildError> {
-    let adapter = VivoBuilder::new(config).build()?;
+    let adapter = VivoBuilder::new(config)
+        .shared_tokens(registry.shared_tokens())
+        .build()?;
     registry.register(adapter)?;
     Ok(())
 }

@@ -1,9 +1,5 @@
 //! The shared adapter conformance suite (pushgate-testkit) for Honor, against push-sim, plus
 //! the `spawn` helpers the other cases use.
-//!
-//! It runs from this crate because the testkit's `conformance` test binary has no
-//! dev-dependency on pushgate-honor yet; the harness part is self-contained so it can move to
-//! testkit/tests/conformance/honor.rs once that dependency exists.
 
 use async_trait::async_trait;
 use push_core::adapter::CredentialRef;

@@ -4,7 +4,6 @@
 //! conformance suite.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
-mod conformance;
 mod helpers;
 mod receipts;
 mod sends;
