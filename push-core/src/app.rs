@@ -6,9 +6,9 @@ mod vivo;
 mod xiaomi;
 
 pub use honor::HonorSettings;
-pub use oppo::OppoSettings;
+pub use oppo::{OppoClassification, OppoSettings};
 pub use vivo::VivoSettings;
-pub use xiaomi::XiaomiSettings;
+pub use xiaomi::{XiaomiChannel, XiaomiClass, XiaomiSettings, XiaomiTemplate};
 
 use crate::ids::TenantId;
 use serde::{Deserialize, Serialize};

@@ -18,10 +18,6 @@
 //!   "callback_url": "https://push.example.com/v1/callbacks/xiaomi/chat-prod?t=…"
 //! }
 //! ```
-//!
-//! The channel, class and template types live in this private module (push-core's `app`
-//! re-exports only [`XiaomiSettings`]); callers reach them through the settings' fields and
-//! the methods here ([`XiaomiChannel::is_private`]).
 
 use std::collections::BTreeMap;
 
