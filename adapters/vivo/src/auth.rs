@@ -13,7 +13,7 @@
 //! Errors never carry the AppSecret, the sign or an auth token.
 
 use crate::client::{AUTH, TransportError, VivoClient};
-use crate::md5;
+use md5::{Digest, Md5};
 use push_core::adapter::CredentialRef;
 use push_core::token_cache::{Fetched, SharedTokens, TokenCache};
 use push_core::{CredentialSecret, Secret};
@@ -106,7 +106,7 @@ pub(crate) fn sign(app_id: &str, app_key: &str, timestamp_ms: i64, app_secret: &
         app_key.trim(),
         app_secret.trim()
     );
-    md5::hex(text.as_bytes())
+    hex::encode(Md5::digest(text.as_bytes()))
 }
 
 /// Why no auth token could be had.

@@ -4,10 +4,9 @@
 //!
 //! Build it from [`VivoConfig`] with [`VivoBuilder`], or add it to the binary's registry with
 //! [`register`]. What it does, file by file:
-//! - `auth`: the MD5-signed `/message/auth` exchange (AppID + AppKey + timestamp + AppSecret)
+//! - `auth`: the MD5-signed (the `md-5` crate) `/message/auth` exchange (AppID + AppKey + timestamp + AppSecret)
 //!   for an auth token, cached per credential in push-core's `TokenCache` and refreshed every
 //!   2 hours (the previous token stays in use when a refresh is throttled); its error codes;
-//! - `md5`: RFC 1321 MD5 for the signature (no workspace crate provides MD5);
 //! - `payload`: the vivo message built from an ingest message (title/content truncated by
 //!   vivo's double-width rule, click target → `skipType`, `clientCustomMap`, ttl, the app's
 //!   category mapping with its `classification`, `requestId`, receipt `extra`,
@@ -26,7 +25,6 @@ mod callback;
 mod client;
 mod config;
 mod error;
-mod md5;
 mod payload;
 
 pub use builder::{BuildError, VivoBuilder, register};

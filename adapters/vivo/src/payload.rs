@@ -405,7 +405,7 @@ pub(crate) fn merge(target: &mut Map<String, Value>, patch: &Map<String, Value>)
 pub(crate) fn list_request_id(prefix: &str, delivery_ids: &[String]) -> String {
     let mut ids: Vec<&str> = delivery_ids.iter().map(String::as_str).collect();
     ids.sort_unstable();
-    let digest = crate::md5::hex(ids.join(",").as_bytes());
+    let digest = hex::encode(<md5::Md5 as md5::Digest>::digest(ids.join(",").as_bytes()));
     let id = format!("{prefix}-{digest}");
     id.chars().take(MAX_REQUEST_ID).collect()
 }

@@ -4,8 +4,8 @@
 
 use serde_json::{Value, json};
 
-use super::md5;
 use crate::state::SimState;
+use md5::{Digest, Md5};
 
 /// A required field is missing, the appId is unknown or the appKey illegal.
 pub(crate) const BAD_AUTH_PARAMETER: i64 = 10200;
@@ -68,7 +68,7 @@ pub(crate) fn auth(state: &SimState, body: &[u8]) -> Value {
         );
     };
     let text = format!("{app_id}{app_key}{timestamp}{}", app.app_secret);
-    if sign != md5::hex(text.as_bytes()) {
+    if sign != hex::encode(Md5::digest(text.as_bytes())) {
         return result(BAD_SIGN, "sign不正确: wrong signature");
     }
     if state.vivo.apps.auth_limited(&app_id, now) {

@@ -11,7 +11,6 @@
 
 mod apps;
 mod auth;
-mod md5;
 mod receipts;
 mod send;
 mod server;

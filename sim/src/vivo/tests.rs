@@ -9,13 +9,13 @@ use std::time::Duration;
 use axum::body::Bytes;
 use serde_json::{Value, json};
 
-use super::md5;
 use crate::control::types::{
     ErrorFault, FaultSpec, Vendor, VivoAck, VivoAppSpec, VivoReceiptConfig, VivoReceiptPost,
     VivoTokenSpec, VivoTokenState,
 };
 use crate::dev::{DEV_VIVO_APP_ID as APP, DEV_VIVO_APP_KEY as KEY, DEV_VIVO_APP_SECRET as SECRET};
 use crate::{Sim, SimConfig};
+use md5::{Digest, Md5};
 
 const REG: &str = "16512345678901234567890";
 
@@ -41,7 +41,7 @@ fn now_ms() -> i64 {
 }
 
 fn auth_body(app: &str, key: &str, secret: &str, ts: i64) -> Value {
-    let sign = md5::hex(format!("{app}{key}{ts}{secret}").as_bytes());
+    let sign = hex::encode(Md5::digest(format!("{app}{key}{ts}{secret}").as_bytes()));
     json!({ "appId": app, "appKey": key, "timestamp": ts, "sign": sign })
 }
 
