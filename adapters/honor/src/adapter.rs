@@ -9,7 +9,7 @@
 //! carry `requestId` and `token`, so a receipt finds its delivery by (requestId, token).
 
 use crate::auth::{AppCredential, Auth, AuthError};
-use crate::client::HonorClient;
+use crate::client::{self, HttpClient};
 use crate::error::{self, Action, Verdict};
 use crate::payload::{self, Inputs, MAX_TOKENS};
 use async_trait::async_trait;
@@ -45,7 +45,7 @@ pub(crate) const CAPABILITIES: Capabilities = Capabilities {
 
 /// The Honor Push adapter.
 pub(crate) struct HonorAdapter {
-    client: HonorClient,
+    client: HttpClient,
     auth: Auth,
     auth_url: Url,
     /// Credentials that have had a send accepted since start (the all-invalid guard).
@@ -71,7 +71,7 @@ impl HonorAdapter {
     }
 
     /// An adapter over a built client.
-    pub fn new(client: HonorClient, auth_url: Url) -> Self {
+    pub fn new(client: HttpClient, auth_url: Url) -> Self {
         Self {
             client,
             auth: Auth::new(auth_url.clone()),
@@ -158,18 +158,16 @@ impl HonorAdapter {
             Err(e) => return self.fail_all(targets, e),
         };
         let tokens: Vec<&str> = targets.iter().map(|t| t.token.as_str()).collect();
-        let url = self.client.send_url(&app.app_id);
+        let url = client::send_url(&self.client, &app.app_id);
         let timestamp_ms =
             i64::try_from(OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000)
                 .unwrap_or_default();
-        let verdict = match self
-            .client
-            .post_send(url, &access_token, timestamp_ms, prepared.body_for(&tokens))
-            .await
-        {
-            Ok(answer) => error::classify(&answer, &tokens, OffsetDateTime::now_utc()),
-            Err(e) => error::network(&e.reason),
-        };
+        let body = prepared.body_for(&tokens);
+        let verdict =
+            match client::post_send(&self.client, url, &access_token, timestamp_ms, body).await {
+                Ok(answer) => error::classify(&answer, &tokens, OffsetDateTime::now_utc()),
+                Err(e) => error::network(&e.reason),
+            };
         self.record(credential.id, &verdict, targets, &tokens)
     }
 

@@ -9,7 +9,7 @@
 //! what to fix; 429, 5xx and network failures → [`AuthError::Unreachable`]. Neither ever
 //! carries the Client Secret or an access token.
 
-use crate::client::{HonorClient, TransportError};
+use crate::client::{HttpClient, TransportError};
 use push_core::adapter::CredentialRef;
 use push_core::token_cache::{Fetched, SharedTokens, TokenCache};
 use push_core::{CredentialSecret, Secret};
@@ -123,7 +123,7 @@ impl Auth {
     /// A valid access token for the credential: the cached one, or a fresh one.
     pub async fn access_token(
         &self,
-        client: &HonorClient,
+        client: &HttpClient,
         credential: &CredentialRef,
         app: &AppCredential,
     ) -> Result<Secret, AuthError> {
@@ -140,7 +140,7 @@ impl Auth {
     /// Exchanges the client credentials for an access token, bypassing the cache.
     pub async fn exchange(
         &self,
-        client: &HonorClient,
+        client: &HttpClient,
         app: &AppCredential,
     ) -> Result<Fetched<Secret>, AuthError> {
         let form = [

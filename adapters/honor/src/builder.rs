@@ -2,7 +2,6 @@
 //! `ca_file` or URL fails at start-up naming the key, never at the first send.
 
 use crate::adapter::HonorAdapter;
-use crate::client::HonorClient;
 use crate::config::HonorConfig;
 use push_core::adapter::registry::DuplicateChannel;
 use push_core::adapter::{Adapter, AdapterRegistry};
@@ -91,7 +90,7 @@ impl HonorBuilder {
         })
         .map_err(setting)?;
         let timeout = config.request_timeout();
-        let client = HonorClient::new(http, config.base_url, timeout);
+        let client = crate::client::client(http, config.base_url, timeout);
         Ok(Arc::new(
             HonorAdapter::new(client, config.auth_url).share_tokens(self.shared_tokens),
         ))

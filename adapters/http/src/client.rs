@@ -1,13 +1,19 @@
-//! The requests: a JSON POST with a bearer token and a form POST, answered raw.
+//! The requests: a JSON POST with a bearer token and a form POST, answered raw, and the same
+//! two with a vendor's own extra headers (vivo's `authToken`, Honor's `timestamp`, Xiaomi's
+//! `Authorization: key=…`).
 
 use push_core::Secret;
-use reqwest::header::{CONTENT_TYPE, RETRY_AFTER};
+use reqwest::header::{CONTENT_TYPE, HeaderMap, RETRY_AFTER};
 use std::error::Error as _;
 use std::time::Duration;
 use url::Url;
 
-/// The longest body kept; vendors' answers are a few hundred bytes.
+/// The longest body kept by default; vendors' answers are a few hundred bytes.
 const MAX_BODY_BYTES: usize = 64 * 1024;
+/// The JSON content type every vendor accepts.
+const JSON_CONTENT_TYPE: &str = "application/json; charset=UTF-8";
+/// The content type of an already encoded form ([`HttpClient::post_form_with_headers`]).
+pub const FORM_CONTENT_TYPE: &str = "application/x-www-form-urlencoded;charset=UTF-8";
 
 /// A vendor's answer, before classification.
 #[derive(Debug, Clone)]
@@ -34,6 +40,7 @@ pub struct HttpClient {
     base_url: Url,
     timeout: Duration,
     vendor: &'static str,
+    max_body_bytes: usize,
 }
 
 impl HttpClient {
@@ -49,7 +56,14 @@ impl HttpClient {
             base_url,
             timeout,
             vendor,
+            max_body_bytes: MAX_BODY_BYTES,
         }
+    }
+
+    /// Keeps answers up to `bytes` long instead of 64 KiB (vendors whose token lists run long).
+    pub fn with_body_limit(mut self, bytes: usize) -> Self {
+        self.max_body_bytes = bytes;
+        self
     }
 
     /// The base URL with `segments` appended, keeping any path prefix of the base URL and
@@ -69,11 +83,26 @@ impl HttpClient {
         access_token: &Secret,
         body: Vec<u8>,
     ) -> Result<Answer, TransportError> {
-        let request = self
-            .http
-            .post(url)
-            .bearer_auth(access_token.expose())
-            .header(CONTENT_TYPE, "application/json; charset=UTF-8")
+        self.post_json_with_headers(url, Some(access_token), HeaderMap::new(), body)
+            .await
+    }
+
+    /// POSTs a JSON body with `headers` (a vendor's own auth or signing headers) and, when
+    /// given, the access token as `Authorization: Bearer`.
+    pub async fn post_json_with_headers(
+        &self,
+        url: Url,
+        bearer: Option<&Secret>,
+        headers: HeaderMap,
+        body: Vec<u8>,
+    ) -> Result<Answer, TransportError> {
+        let mut request = self.http.post(url);
+        if let Some(token) = bearer {
+            request = request.bearer_auth(token.expose());
+        }
+        let request = request
+            .headers(headers)
+            .header(CONTENT_TYPE, JSON_CONTENT_TYPE)
             .body(body);
         self.execute(request).await
     }
@@ -87,8 +116,25 @@ impl HttpClient {
         self.execute(self.http.post(url).form(form)).await
     }
 
+    /// POSTs an already encoded form body as [`FORM_CONTENT_TYPE`] with `headers` (Xiaomi's
+    /// `Authorization: key=…`; mark secret values sensitive).
+    pub async fn post_form_with_headers(
+        &self,
+        url: Url,
+        headers: HeaderMap,
+        body: String,
+    ) -> Result<Answer, TransportError> {
+        let request = self
+            .http
+            .post(url)
+            .headers(headers)
+            .header(CONTENT_TYPE, FORM_CONTENT_TYPE)
+            .body(body);
+        self.execute(request).await
+    }
+
     async fn execute(&self, request: reqwest::RequestBuilder) -> Result<Answer, TransportError> {
-        let response = request.send().await.map_err(|e| self.transport(&e))?;
+        let response = request.send().await.map_err(|e| self.transport(e))?;
         let status = response.status().as_u16();
         let retry_after = response
             .headers()
@@ -99,9 +145,9 @@ impl HttpClient {
         let mut body = response
             .bytes()
             .await
-            .map_err(|e| self.transport(&e))?
+            .map_err(|e| self.transport(e))?
             .to_vec();
-        body.truncate(MAX_BODY_BYTES);
+        body.truncate(self.max_body_bytes);
         Ok(Answer {
             status,
             retry_after,
@@ -109,7 +155,9 @@ impl HttpClient {
         })
     }
 
-    fn transport(&self, e: &reqwest::Error) -> TransportError {
+    fn transport(&self, e: reqwest::Error) -> TransportError {
+        // Never the URL: WeChat carries the access token in the query.
+        let e = e.without_url();
         let reason = if e.is_timeout() {
             format!("no answer within {} s (timeout)", self.timeout.as_secs())
         } else {

@@ -1,7 +1,8 @@
 //! The HTTP plumbing shared by the vendor adapters that speak JSON over HTTPS with an OAuth
 //! token (FCM, Huawei, and the vendors after them): building the one reqwest client from the
 //! `[vendors.<vendor>]` settings, and the two requests they all make — a JSON POST with a
-//! bearer token and a form POST to a token endpoint.
+//! bearer token and a form POST to a token endpoint — plus the same two with a vendor's own
+//! headers (vivo's `authToken`, Honor's `timestamp`, Xiaomi's `Authorization: key=…`).
 //!
 //! It answers the raw status, `Retry-After` and body; what they mean is each adapter's
 //! classifier's job. It never retries.
@@ -10,4 +11,4 @@ mod build;
 mod client;
 
 pub use build::{ClientSettings, SettingError, build_client, check_url};
-pub use client::{Answer, HttpClient, TransportError};
+pub use client::{Answer, FORM_CONTENT_TYPE, HttpClient, TransportError};

@@ -1,15 +1,12 @@
-//! vivo's requests: JSON POSTs to `{base_url}/message/…`, the sends carrying the auth token in
-//! vivo's own `authToken` header (vivo.md §2, §8: `Authorization: Bearer` is not accepted).
-//!
-//! The shared `pushgate_adapter_http::HttpClient` only knows bearer tokens, so this wraps the
-//! same shared reqwest client (built by `pushgate_adapter_http::build_client`) with one extra
-//! header. Answers are raw; classifying them is [`crate::error`]'s and [`crate::auth`]'s job.
+//! vivo's requests on the shared HTTP client ([`pushgate_adapter_http`]): JSON POSTs to
+//! `{base_url}/message/…`, the sends carrying the auth token in vivo's own `authToken` header
+//! (vivo.md §2, §8: `Authorization: Bearer` is not accepted). Answers are raw; classifying
+//! them is [`crate::error`]'s and [`crate::auth`]'s job.
 
 use push_core::Secret;
+use pushgate_adapter_http::HttpClient;
 pub(crate) use pushgate_adapter_http::{Answer, TransportError};
-use reqwest::header::{CONTENT_TYPE, RETRY_AFTER};
-use std::error::Error as _;
-use std::fmt;
+use reqwest::header::{HeaderMap, HeaderValue};
 use std::time::Duration;
 use url::Url;
 
@@ -25,40 +22,23 @@ pub(crate) const SAVE_LIST_PAYLOAD: &str = "saveListPayload";
 /// Sends a stored message to a list of regIds.
 pub(crate) const PUSH_TO_LIST: &str = "pushToList";
 
-/// The shared HTTP client and the base URL.
-#[derive(Clone)]
+/// The shared HTTP client, with vivo's paths and its `authToken` header.
+#[derive(Debug, Clone)]
 pub(crate) struct VivoClient {
-    http: reqwest::Client,
-    base_url: Url,
-    timeout: Duration,
-}
-
-impl fmt::Debug for VivoClient {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("VivoClient")
-            .field("base_url", &self.base_url.as_str())
-            .field("timeout", &self.timeout)
-            .finish_non_exhaustive()
-    }
+    http: HttpClient,
 }
 
 impl VivoClient {
     /// Wraps a built reqwest client.
     pub fn new(http: reqwest::Client, base_url: Url, timeout: Duration) -> Self {
         Self {
-            http,
-            base_url,
-            timeout,
+            http: HttpClient::new(http, base_url, timeout, "vivo").with_body_limit(MAX_BODY_BYTES),
         }
     }
 
     /// `{base_url}/message/{api}`, keeping any path prefix of the base URL.
     pub fn url(&self, api: &str) -> Url {
-        let mut url = self.base_url.clone();
-        if let Ok(mut path) = url.path_segments_mut() {
-            path.pop_if_empty().extend(["message", api]);
-        }
-        url
+        self.http.url(&["message", api])
     }
 
     /// POSTs a JSON body to `/message/{api}`, with the `authToken` header when given.
@@ -68,52 +48,18 @@ impl VivoClient {
         auth_token: Option<&Secret>,
         body: Vec<u8>,
     ) -> Result<Answer, TransportError> {
-        let mut request = self
-            .http
-            .post(self.url(api))
-            .header(CONTENT_TYPE, "application/json; charset=UTF-8")
-            .body(body);
+        let mut headers = HeaderMap::new();
         if let Some(token) = auth_token {
-            request = request.header("authToken", token.expose());
+            let mut value = HeaderValue::from_str(token.expose()).map_err(|_| TransportError {
+                reason: "the authToken cannot be sent in an HTTP header (control characters)"
+                    .to_string(),
+            })?;
+            value.set_sensitive(true);
+            headers.insert("authToken", value);
         }
-        let response = request.send().await.map_err(|e| self.transport(&e))?;
-        let status = response.status().as_u16();
-        let retry_after = response
-            .headers()
-            .get(RETRY_AFTER)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string);
-        let mut body = response
-            .bytes()
+        self.http
+            .post_json_with_headers(self.url(api), None, headers, body)
             .await
-            .map_err(|e| self.transport(&e))?
-            .to_vec();
-        body.truncate(MAX_BODY_BYTES);
-        Ok(Answer {
-            status,
-            retry_after,
-            body,
-        })
-    }
-
-    fn transport(&self, e: &reqwest::Error) -> TransportError {
-        let reason = if e.is_timeout() {
-            format!("no answer within {} s (timeout)", self.timeout.as_secs())
-        } else {
-            let mut text = if e.is_connect() {
-                "could not connect".to_string()
-            } else {
-                "network error".to_string()
-            };
-            let mut source = e.source();
-            while let Some(cause) = source {
-                text.push_str(": ");
-                text.push_str(&cause.to_string());
-                source = cause.source();
-            }
-            text
-        };
-        TransportError { reason }
     }
 }
 
