@@ -13,6 +13,7 @@ use crate::relay::RelayMessage;
 use crate::store::inbox::AckError;
 use crate::store::messages::{Outgoing, SendError};
 use crate::store::now_ms;
+use crate::store::presence::Connection;
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
 use push_core::ids::check_external_id;
 use std::sync::Arc;
@@ -116,13 +117,13 @@ pub(crate) async fn serve(shared: Arc<Shared>, mut socket: WebSocket, session: S
     if let Some(instance) = shared.instance()
         && let Err(e) = shared
             .store
-            .release_presence(
-                &session.app,
-                &session.user,
-                &session.device,
+            .release_presence(Connection {
+                app: &session.app,
+                user: &session.user,
+                device: &session.device,
                 instance,
-                conn_id as i64,
-            )
+                conn_id: conn_id as i64,
+            })
             .await
     {
         tracing::warn!(error = %e, "cannot remove presence");
@@ -139,11 +140,13 @@ async fn claim_presence(
     let claimed = shared
         .store
         .claim_presence(
-            &session.app,
-            &session.user,
-            &session.device,
-            &cluster.instance,
-            conn_id as i64,
+            Connection {
+                app: &session.app,
+                user: &session.user,
+                device: &session.device,
+                instance: &cluster.instance,
+                conn_id: conn_id as i64,
+            },
             now_ms(),
             shared.presence_fresh_since(),
         )

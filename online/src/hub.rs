@@ -68,6 +68,9 @@ struct Entry {
     control: Arc<Control>,
 }
 
+/// One lock shard: connections by `app \n user`.
+type Shard = Mutex<HashMap<String, Vec<Entry>>>;
+
 /// A registered connection's end of the hub.
 pub struct Registration {
     /// Its id on this instance.
@@ -82,7 +85,7 @@ pub struct Registration {
 
 /// The live connections of this instance.
 pub struct Hub {
-    shards: Box<[Mutex<HashMap<String, Vec<Entry>>>]>,
+    shards: Box<[Shard]>,
     next_id: AtomicU64,
     buffer: usize,
     live: AtomicUsize,

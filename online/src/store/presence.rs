@@ -23,6 +23,21 @@ pub struct Located {
     pub conn_id: i64,
 }
 
+/// One connection, as presence names it.
+#[derive(Debug, Clone, Copy)]
+pub struct Connection<'a> {
+    /// The app.
+    pub app: &'a str,
+    /// The user.
+    pub user: &'a str,
+    /// The device.
+    pub device: &'a str,
+    /// The instance holding it.
+    pub instance: &'a str,
+    /// Its id on that instance.
+    pub conn_id: i64,
+}
+
 const FIND: &str = "SELECT instance_id, conn_id, seen_at FROM online_presence \
     WHERE app_id = $1 AND user_id = $2 AND device_id = $3";
 const UPSERT: &str = "INSERT INTO online_presence (app_id, user_id, device_id, instance_id, conn_id, seen_at) \
@@ -39,14 +54,17 @@ impl OnlineStore {
     /// instance or with another id (to be kicked), if any was fresh (`seen_at >= fresh_since`).
     pub async fn claim_presence(
         &self,
-        app: &str,
-        user: &str,
-        device: &str,
-        instance: &str,
-        conn_id: i64,
+        conn: Connection<'_>,
         now: i64,
         fresh_since: i64,
     ) -> Result<Option<Located>, StoreError> {
+        let Connection {
+            app,
+            user,
+            device,
+            instance,
+            conn_id,
+        } = conn;
         let previous = sqlx::query(FIND)
             .bind(app)
             .bind(user)
@@ -84,14 +102,14 @@ impl OnlineStore {
     }
 
     /// Removes a connection's presence (only that connection's: a newer login stays).
-    pub async fn release_presence(
-        &self,
-        app: &str,
-        user: &str,
-        device: &str,
-        instance: &str,
-        conn_id: i64,
-    ) -> Result<(), StoreError> {
+    pub async fn release_presence(&self, conn: Connection<'_>) -> Result<(), StoreError> {
+        let Connection {
+            app,
+            user,
+            device,
+            instance,
+            conn_id,
+        } = conn;
         sqlx::query(REMOVE)
             .bind(app)
             .bind(user)

@@ -192,26 +192,33 @@ async fn pull_pages_and_acks_move_forward_per_device() {
     assert_eq!(acks, vec![("laptop".into(), 5), ("phone".into(), 3)]);
 }
 
+fn conn(instance: &'static str, conn_id: i64) -> super::presence::Connection<'static> {
+    super::presence::Connection {
+        app: "chat",
+        user: "ann",
+        device: "phone",
+        instance,
+        conn_id,
+    }
+}
+
 #[tokio::test]
 async fn presence_claims_report_the_live_connection_they_replace() {
     let store = testing::sqlite().await;
     let now = 1_000_000;
     let first = store
-        .claim_presence("chat", "ann", "phone", "i1", 7, now, now - 60_000)
+        .claim_presence(conn("i1", 7), now, now - 60_000)
         .await
         .unwrap();
     assert_eq!(first, None);
     let second = store
-        .claim_presence("chat", "ann", "phone", "i2", 3, now + 1, now - 60_000)
+        .claim_presence(conn("i2", 3), now + 1, now - 60_000)
         .await
         .unwrap()
         .unwrap();
     assert_eq!((second.instance.as_str(), second.conn_id), ("i1", 7));
     // The old connection's late release leaves the new one.
-    store
-        .release_presence("chat", "ann", "phone", "i1", 7)
-        .await
-        .unwrap();
+    store.release_presence(conn("i1", 7)).await.unwrap();
     let found = store.locate("chat", &["ann"], now - 60_000).await.unwrap();
     assert_eq!(found.len(), 1);
     assert_eq!(found[0].instance, "i2");
