@@ -216,13 +216,12 @@ fn online_core(
     )
 }
 
-/// Seals online client secrets with the credential vault. The vault seals credential
-/// secrets only, so the client secret travels as the secret of a fixed credential shape
-/// under a channel it never serves; the seal binds the key version id and the app.
+/// Seals online client secrets with the vault (purpose `online-client-key`, bound to the
+/// key version id and the app).
 struct VaultSealer(Arc<Vault>);
 
-/// The credential shape carrying a sealed online client secret.
-const CLIENT_KEY_MARKER: &str = "pushgate-online-client-key";
+/// The vault purpose of sealed online client secrets.
+const CLIENT_KEY_PURPOSE: &str = "online-client-key";
 
 impl pushgate_online::SecretSealer for VaultSealer {
     fn seal(
@@ -231,12 +230,8 @@ impl pushgate_online::SecretSealer for VaultSealer {
         app: &str,
         secret: &Secret,
     ) -> Result<push_core::SealedCredential, pushgate_online::SealError> {
-        let wrapped = push_core::CredentialSecret::WechatAppSecret {
-            app_id: CLIENT_KEY_MARKER.to_string(),
-            app_secret: secret.clone(),
-        };
         self.0
-            .seal(key_id, app, push_core::Channel::WechatMp, &wrapped)
+            .seal_secret(key_id, CLIENT_KEY_PURPOSE, app, secret)
             .map_err(|e| pushgate_online::SealError(e.to_string()))
     }
 
@@ -246,18 +241,9 @@ impl pushgate_online::SecretSealer for VaultSealer {
         app: &str,
         sealed: &push_core::SealedCredential,
     ) -> Result<Secret, pushgate_online::SealError> {
-        match self
-            .0
-            .open(key_id, app, push_core::Channel::WechatMp, sealed)
-        {
-            Ok(push_core::CredentialSecret::WechatAppSecret { app_id, app_secret })
-                if app_id == CLIENT_KEY_MARKER =>
-            {
-                Ok(app_secret)
-            }
-            Ok(_) => Err(pushgate_online::SealError("not a client key".into())),
-            Err(e) => Err(pushgate_online::SealError(e.to_string())),
-        }
+        self.0
+            .open_secret(key_id, CLIENT_KEY_PURPOSE, app, sealed)
+            .map_err(|e| pushgate_online::SealError(e.to_string()))
     }
 }
 

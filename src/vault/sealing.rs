@@ -11,7 +11,7 @@
 
 use super::cipher::{self, TAG_LEN};
 use super::{Keyring, MasterKey, VaultError};
-use push_core::{Channel, CredentialSecret, SealedCredential};
+use push_core::{Channel, CredentialSecret, SealedCredential, Secret};
 use std::io;
 use uuid::Uuid;
 use zeroize::Zeroizing;
@@ -85,6 +85,44 @@ impl Vault {
         serde_json::from_slice(&plaintext).map_err(|_| VaultError::Malformed)
     }
 
+    /// Seals a secret that is not a vendor credential (an online client key) with the same
+    /// envelope as credentials: a fresh data key, wrapped by the current master key. `purpose`
+    /// and `owner` (an app id) are bound to it by the associated data, so it opens only as
+    /// what it was sealed as; [`Vault::rewrap`] re-wraps it like a credential.
+    pub fn seal_secret(
+        &self,
+        id: Uuid,
+        purpose: &str,
+        owner: &str,
+        secret: &Secret,
+    ) -> Result<SealedCredential, VaultError> {
+        let mut plaintext = Zeroizing::new(Vec::with_capacity(secret.expose().len() + TAG_LEN));
+        plaintext.extend_from_slice(secret.expose().as_bytes());
+        let mut dek = Zeroizing::new([0u8; DEK_LEN]);
+        aws_lc_rs::rand::fill(dek.as_mut()).map_err(|_| VaultError::Encrypt)?;
+        let ciphertext = cipher::seal(&dek, &secret_aad(id, purpose, owner), plaintext)?;
+        let kek = self.keyring.current();
+        Ok(SealedCredential {
+            kek_id: kek.id().to_string(),
+            wrapped_dek: wrap_dek(kek, id, &dek)?,
+            ciphertext,
+        })
+    }
+
+    /// Opens what [`Vault::seal_secret`] sealed with the same `id`, `purpose` and `owner`.
+    pub fn open_secret(
+        &self,
+        id: Uuid,
+        purpose: &str,
+        owner: &str,
+        sealed: &SealedCredential,
+    ) -> Result<Secret, VaultError> {
+        let dek = self.unwrap_dek(id, sealed)?;
+        let plaintext = cipher::open(&dek, &secret_aad(id, purpose, owner), &sealed.ciphertext)?;
+        let text = std::str::from_utf8(&plaintext).map_err(|_| VaultError::Malformed)?;
+        Ok(Secret::new(text))
+    }
+
     /// Re-wraps the data key of `sealed` under the current master key, keeping the
     /// ciphertext as it is. Used to rotate the master key; the secret itself is not
     /// decrypted. Always re-wraps, even when `sealed` already uses the current key.
@@ -128,6 +166,10 @@ fn wrap_dek(kek: &MasterKey, id: Uuid, dek: &[u8; DEK_LEN]) -> Result<Vec<u8>, V
 
 fn credential_aad(id: Uuid, app_id: &str, channel: Channel) -> String {
     format!("pushgate/credential/v1/{id}/{app_id}/{channel}")
+}
+
+fn secret_aad(id: Uuid, purpose: &str, owner: &str) -> String {
+    format!("pushgate/secret/v1/{purpose}/{id}/{owner}")
 }
 
 fn dek_aad(kek_id: &str, id: Uuid) -> String {

@@ -186,3 +186,40 @@ fn debug_of_vault_and_errors_shows_no_key_or_secret() {
         "{shown}"
     );
 }
+
+#[test]
+fn other_secrets_round_trip_only_as_what_they_were_sealed_as() {
+    let vault = vault();
+    let id = Uuid::new_v4();
+    let secret = Secret::new("hs256-client-secret-of-32-bytes!!");
+    let sealed = vault
+        .seal_secret(id, "online-client-key", "chat-prod", &secret)
+        .unwrap();
+    assert!(
+        !sealed
+            .ciphertext
+            .windows(8)
+            .any(|w| w == &secret.expose().as_bytes()[..8])
+    );
+    let opened = vault
+        .open_secret(id, "online-client-key", "chat-prod", &sealed)
+        .unwrap();
+    assert_eq!(opened.expose(), secret.expose());
+    for (id, purpose, owner) in [
+        (Uuid::new_v4(), "online-client-key", "chat-prod"),
+        (id, "other-purpose", "chat-prod"),
+        (id, "online-client-key", "other-app"),
+    ] {
+        assert!(vault.open_secret(id, purpose, owner, &sealed).is_err());
+    }
+    // A rewrap under a new master key keeps it readable.
+    let next = Vault::new(Keyring::new(
+        MasterKey::generate().unwrap(),
+        vec![MasterKey::from_base64(&vault.keyring().current().to_base64()).unwrap()],
+    ));
+    let rewrapped = next.rewrap(id, &sealed).unwrap();
+    let reopened = next
+        .open_secret(id, "online-client-key", "chat-prod", &rewrapped)
+        .unwrap();
+    assert_eq!(reopened.expose(), secret.expose());
+}
