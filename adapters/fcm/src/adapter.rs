@@ -8,7 +8,7 @@
 
 use crate::auth::{Auth, AuthError, ServiceAccount};
 use crate::client::HttpClient;
-use crate::error::{self, Verdict};
+use crate::error;
 use crate::payload::{self, Inputs, Prepared};
 use async_trait::async_trait;
 use push_core::adapter::{
@@ -16,8 +16,8 @@ use push_core::adapter::{
     Outcome, SendRequest, SendTarget, TargetResult, same_outcome,
 };
 use push_core::{App, Channel, CredentialSecret, Secret};
+use pushgate_adapter_http::HealthTracker;
 use std::fmt;
-use std::sync::{Mutex, PoisonError};
 use time::OffsetDateTime;
 use url::Url;
 use uuid::Uuid;
@@ -44,7 +44,7 @@ pub(crate) struct FcmAdapter {
     auth_url: Option<Url>,
     channel_id: String,
     check_with_dry_run: bool,
-    health: Mutex<AdapterHealth>,
+    health: HealthTracker,
 }
 
 impl fmt::Debug for FcmAdapter {
@@ -72,36 +72,8 @@ impl FcmAdapter {
             auth_url,
             channel_id,
             check_with_dry_run,
-            health: Mutex::new(AdapterHealth::Healthy),
+            health: HealthTracker::new(VENDOR),
         }
-    }
-
-    /// Records what the last answer says about the adapter's health.
-    fn note(&self, verdict: &Verdict) {
-        let health = if verdict.degrades {
-            let reason = verdict.outcome.reason().to_string();
-            AdapterHealth::Degraded { reason }
-        } else {
-            AdapterHealth::Healthy
-        };
-        let mut current = self.health.lock().unwrap_or_else(PoisonError::into_inner);
-        // Log changes only: an outage must not log once per message.
-        if *current != health {
-            match &health {
-                AdapterHealth::Degraded { reason } => {
-                    tracing::warn!(vendor = VENDOR, %reason, "fcm degraded");
-                }
-                AdapterHealth::Healthy => tracing::info!(vendor = VENDOR, "fcm healthy again"),
-            }
-        }
-        *current = health;
-    }
-
-    /// Fails every target alike (auth or credential problem before any send).
-    fn fail_all(&self, targets: &[SendTarget], error: AuthError) -> Vec<TargetResult> {
-        let verdict = auth_verdict(error);
-        self.note(&verdict);
-        same_outcome(targets, &verdict.outcome)
     }
 
     async fn send_one(
@@ -116,7 +88,8 @@ impl FcmAdapter {
             Ok(answer) => error::classify(&answer, &target.token, OffsetDateTime::now_utc()),
             Err(e) => error::network(&e.reason),
         };
-        self.note(&verdict);
+        self.health
+            .note(verdict.degrades.then(|| verdict.outcome.reason()));
         tracing::debug!(
             vendor = VENDOR,
             delivery_id = %target.delivery_id,
@@ -132,20 +105,6 @@ impl FcmAdapter {
 }
 
 /// A token-endpoint or credential failure as a verdict for every target.
-fn auth_verdict(error: AuthError) -> Verdict {
-    let outcome = match error {
-        AuthError::Refused(reason) => Outcome::AuthFailed { reason },
-        AuthError::Unreachable(reason) => Outcome::Retry {
-            after: None,
-            reason,
-        },
-    };
-    Verdict {
-        outcome,
-        degrades: true,
-    }
-}
-
 #[async_trait]
 impl Adapter for FcmAdapter {
     fn info(&self) -> AdapterInfo {
@@ -173,7 +132,7 @@ impl Adapter for FcmAdapter {
         };
         let account = match self.auth.account(request.credential) {
             Ok(account) => account,
-            Err(e) => return self.fail_all(request.targets, e),
+            Err(e) => return self.health.fail_all(request.targets, e),
         };
         let access_token = match self
             .auth
@@ -181,7 +140,7 @@ impl Adapter for FcmAdapter {
             .await
         {
             Ok(token) => token,
-            Err(e) => return self.fail_all(request.targets, e),
+            Err(e) => return self.health.fail_all(request.targets, e),
         };
         let url = crate::client::send_url(&self.client, &account.project_id);
         let sends = request
@@ -219,10 +178,7 @@ impl Adapter for FcmAdapter {
             .auth
             .exchange(&self.client, &account)
             .await
-            .map_err(|e| match e {
-                AuthError::Refused(r) => CheckError::Refused(r),
-                AuthError::Unreachable(r) => CheckError::Unreachable(r),
-            })?;
+            .map_err(AuthError::into_check_error)?;
         if !self.check_with_dry_run {
             return Ok(());
         }
@@ -249,10 +205,7 @@ impl Adapter for FcmAdapter {
     }
 
     fn health(&self) -> AdapterHealth {
-        self.health
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
+        self.health.get()
     }
 }
 

@@ -174,14 +174,8 @@ fn required(file: &Map<String, Value>, field: &str) -> Result<String, String> {
     }
 }
 
-/// Why no access token could be had.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum AuthError {
-    /// The credential is unusable or the token endpoint refused it: `AuthFailed`.
-    Refused(String),
-    /// The token endpoint could not be asked or had an outage: `Retry`.
-    Unreachable(String),
-}
+/// Why no token could be had (shared by the HTTP adapters).
+pub(crate) use pushgate_adapter_http::AuthError;
 
 /// Access tokens and parsed service accounts, per credential id.
 pub(crate) struct Auth {

@@ -20,10 +20,9 @@ use push_core::adapter::{
 };
 use push_core::token_cache::SharedTokens;
 use push_core::{App, Channel, CredentialSecret};
-use std::collections::HashSet;
+use pushgate_adapter_http::{HealthTracker, ProvenCredentials, per_target};
 use std::fmt;
 use std::sync::Arc;
-use std::sync::{Mutex, PoisonError};
 use time::OffsetDateTime;
 use url::Url;
 use uuid::Uuid;
@@ -49,8 +48,8 @@ pub(crate) struct HonorAdapter {
     auth: Auth,
     auth_url: Url,
     /// Credentials that have had a send accepted since start (the all-invalid guard).
-    proven: Mutex<HashSet<Uuid>>,
-    health: Mutex<AdapterHealth>,
+    proven: ProvenCredentials,
+    health: HealthTracker,
 }
 
 impl fmt::Debug for HonorAdapter {
@@ -76,58 +75,9 @@ impl HonorAdapter {
             client,
             auth: Auth::new(auth_url.clone()),
             auth_url,
-            proven: Mutex::new(HashSet::new()),
-            health: Mutex::new(AdapterHealth::Healthy),
+            proven: ProvenCredentials::new(),
+            health: HealthTracker::new(VENDOR),
         }
-    }
-
-    fn is_proven(&self, credential_id: Uuid) -> bool {
-        self.proven
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .contains(&credential_id)
-    }
-
-    fn prove(&self, credential_id: Uuid) {
-        self.proven
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .insert(credential_id);
-    }
-
-    /// Records what the last answer says about the adapter's health (changes are logged).
-    fn note(&self, degraded: Option<&str>) {
-        let health = match degraded {
-            Some(reason) => AdapterHealth::Degraded {
-                reason: reason.to_string(),
-            },
-            None => AdapterHealth::Healthy,
-        };
-        let mut current = self.health.lock().unwrap_or_else(PoisonError::into_inner);
-        if *current != health {
-            match &health {
-                AdapterHealth::Degraded { reason } => {
-                    tracing::warn!(vendor = VENDOR, %reason, "honor degraded");
-                }
-                AdapterHealth::Healthy => tracing::info!(vendor = VENDOR, "honor healthy again"),
-            }
-        }
-        *current = health;
-    }
-
-    /// Fails every target alike (auth or credential problem before any send).
-    fn fail_all(&self, targets: &[SendTarget], error: AuthError) -> Vec<TargetResult> {
-        let outcome = match error {
-            AuthError::Refused(reason) => Outcome::AuthFailed { reason },
-            AuthError::Unreachable(reason) => Outcome::Retry {
-                after: None,
-                reason,
-            },
-        };
-        if let Outcome::AuthFailed { reason } | Outcome::Retry { reason, .. } = &outcome {
-            self.note(Some(reason));
-        }
-        same_outcome(targets, &outcome)
     }
 
     /// One request for up to [`MAX_TOKENS`] targets.
@@ -155,7 +105,7 @@ impl HonorAdapter {
         let credential = request.credential;
         let access_token = match self.auth.access_token(&self.client, credential, app).await {
             Ok(token) => token,
-            Err(e) => return self.fail_all(targets, e),
+            Err(e) => return self.health.fail_all(targets, e),
         };
         let tokens: Vec<&str> = targets.iter().map(|t| t.token.as_str()).collect();
         let url = client::send_url(&self.client, &app.app_id);
@@ -179,15 +129,16 @@ impl HonorAdapter {
         targets: &[SendTarget],
         tokens: &[&str],
     ) -> Vec<TargetResult> {
-        let proven = self.is_proven(credential_id);
+        let proven = self.proven.is_proven(credential_id);
         let outcomes = error::outcomes(verdict, tokens, proven);
         let degraded = error::degrades(verdict, tokens, proven);
-        self.note(degraded.then_some(verdict.reason.as_str()));
+        self.health
+            .note(degraded.then_some(verdict.reason.as_str()));
         let any_accepted = outcomes
             .iter()
             .any(|o| matches!(o, Outcome::Accepted { .. }));
         if any_accepted && verdict.action == Action::Accepted {
-            self.prove(credential_id);
+            self.proven.prove(credential_id);
         }
         tracing::debug!(
             vendor = VENDOR,
@@ -196,14 +147,7 @@ impl HonorAdapter {
             action = ?verdict.action,
             "honor send"
         );
-        targets
-            .iter()
-            .zip(outcomes)
-            .map(|(target, outcome)| TargetResult {
-                delivery_id: target.delivery_id,
-                outcome,
-            })
-            .collect()
+        per_target(targets, outcomes)
     }
 }
 
@@ -225,7 +169,9 @@ impl Adapter for HonorAdapter {
             Ok(app) => app,
             Err(e) => {
                 let reason = format!("unusable credential: {e}");
-                return self.fail_all(request.targets, AuthError::Refused(reason));
+                return self
+                    .health
+                    .fail_all(request.targets, AuthError::Refused(reason));
             }
         };
         let chunks = request
@@ -262,10 +208,7 @@ impl Adapter for HonorAdapter {
             .exchange(&self.client, &app)
             .await
             .map(|_| ())
-            .map_err(|e| match e {
-                AuthError::Refused(r) => CheckError::Refused(r),
-                AuthError::Unreachable(r) => CheckError::Unreachable(r),
-            })
+            .map_err(AuthError::into_check_error)
     }
 
     fn forget_auth(&self, credential_id: Uuid) {
@@ -281,9 +224,6 @@ impl Adapter for HonorAdapter {
     }
 
     fn health(&self) -> AdapterHealth {
-        self.health
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
+        self.health.get()
     }
 }

@@ -6,9 +6,20 @@
 //!
 //! It answers the raw status, `Retry-After` and body; what they mean is each adapter's
 //! classifier's job. It never retries.
+//!
+//! It also holds the glue every such adapter keeps around its sends: the shared
+//! [`AuthError`] of a token exchange, the [`HealthTracker`], the [`ProvenCredentials`] of
+//! the all-invalid guard and [`per_target`] results.
+//!
+//! Files: `build` (the client and URL checks), `client` (the requests), `auth` (why no
+//! token could be had), `health` (health, proven credentials, per-target results).
 
+mod auth;
 mod build;
 mod client;
+mod health;
 
+pub use auth::AuthError;
 pub use build::{ClientSettings, SettingError, build_client, check_url};
 pub use client::{Answer, FORM_CONTENT_TYPE, HttpClient, TransportError};
+pub use health::{HealthTracker, ProvenCredentials, per_target};

@@ -20,9 +20,9 @@ use push_core::adapter::{
 };
 use push_core::token_cache::SharedTokens;
 use push_core::{App, Channel, CredentialSecret};
-use std::collections::HashSet;
+use pushgate_adapter_http::{HealthTracker, ProvenCredentials, per_target};
 use std::fmt;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 use time::OffsetDateTime;
 use url::Url;
 use uuid::Uuid;
@@ -46,8 +46,8 @@ pub(crate) struct HuaweiAdapter {
     auth: Auth,
     auth_url: Url,
     /// Credentials that have had a send accepted since start (the `80300007` guard).
-    proven: Mutex<HashSet<Uuid>>,
-    health: Mutex<AdapterHealth>,
+    proven: ProvenCredentials,
+    health: HealthTracker,
 }
 
 impl fmt::Debug for HuaweiAdapter {
@@ -71,58 +71,9 @@ impl HuaweiAdapter {
             client,
             auth: Auth::new(auth_url.clone(), shared_tokens),
             auth_url,
-            proven: Mutex::new(HashSet::new()),
-            health: Mutex::new(AdapterHealth::Healthy),
+            proven: ProvenCredentials::new(),
+            health: HealthTracker::new(VENDOR),
         }
-    }
-
-    fn is_proven(&self, credential_id: Uuid) -> bool {
-        self.proven
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .contains(&credential_id)
-    }
-
-    fn prove(&self, credential_id: Uuid) {
-        self.proven
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .insert(credential_id);
-    }
-
-    /// Records what the last answer says about the adapter's health (changes are logged).
-    fn note(&self, degraded: Option<&str>) {
-        let health = match degraded {
-            Some(reason) => AdapterHealth::Degraded {
-                reason: reason.to_string(),
-            },
-            None => AdapterHealth::Healthy,
-        };
-        let mut current = self.health.lock().unwrap_or_else(PoisonError::into_inner);
-        if *current != health {
-            match &health {
-                AdapterHealth::Degraded { reason } => {
-                    tracing::warn!(vendor = VENDOR, %reason, "huawei degraded");
-                }
-                AdapterHealth::Healthy => tracing::info!(vendor = VENDOR, "huawei healthy again"),
-            }
-        }
-        *current = health;
-    }
-
-    /// Fails every target alike (auth or credential problem before any send).
-    fn fail_all(&self, targets: &[SendTarget], error: AuthError) -> Vec<TargetResult> {
-        let outcome = match error {
-            AuthError::Refused(reason) => Outcome::AuthFailed { reason },
-            AuthError::Unreachable(reason) => Outcome::Retry {
-                after: None,
-                reason,
-            },
-        };
-        if let Outcome::AuthFailed { reason } | Outcome::Retry { reason, .. } = &outcome {
-            self.note(Some(reason));
-        }
-        same_outcome(targets, &outcome)
     }
 
     /// One request for up to [`MAX_TOKENS`] targets.
@@ -150,7 +101,7 @@ impl HuaweiAdapter {
         let credential = request.credential;
         let access_token = match self.auth.access_token(&self.client, credential, app).await {
             Ok(token) => token,
-            Err(e) => return self.fail_all(targets, e),
+            Err(e) => return self.health.fail_all(targets, e),
         };
         let tokens: Vec<&str> = targets.iter().map(|t| t.token.as_str()).collect();
         let url = crate::client::send_url(&self.client, &app.app_id);
@@ -173,15 +124,16 @@ impl HuaweiAdapter {
         targets: &[SendTarget],
         tokens: &[&str],
     ) -> Vec<TargetResult> {
-        let proven = self.is_proven(credential_id);
+        let proven = self.proven.is_proven(credential_id);
         let outcomes = error::outcomes(verdict, tokens, proven);
         let degraded = error::degrades(verdict, tokens.len(), proven);
-        self.note(degraded.then_some(verdict.reason.as_str()));
+        self.health
+            .note(degraded.then_some(verdict.reason.as_str()));
         let any_accepted = outcomes
             .iter()
             .any(|o| matches!(o, Outcome::Accepted { .. }));
         if any_accepted && matches!(verdict.action, Action::Accepted | Action::Partial) {
-            self.prove(credential_id);
+            self.proven.prove(credential_id);
         }
         tracing::debug!(
             vendor = VENDOR,
@@ -190,14 +142,7 @@ impl HuaweiAdapter {
             action = ?verdict.action,
             "huawei send"
         );
-        targets
-            .iter()
-            .zip(outcomes)
-            .map(|(target, outcome)| TargetResult {
-                delivery_id: target.delivery_id,
-                outcome,
-            })
-            .collect()
+        per_target(targets, outcomes)
     }
 }
 
@@ -219,7 +164,9 @@ impl Adapter for HuaweiAdapter {
             Ok(app) => app,
             Err(e) => {
                 let reason = format!("unusable credential: {e}");
-                return self.fail_all(request.targets, AuthError::Refused(reason));
+                return self
+                    .health
+                    .fail_all(request.targets, AuthError::Refused(reason));
             }
         };
         let chunks = request
@@ -256,10 +203,7 @@ impl Adapter for HuaweiAdapter {
             .exchange(&self.client, &app)
             .await
             .map(|_| ())
-            .map_err(|e| match e {
-                AuthError::Refused(r) => CheckError::Refused(r),
-                AuthError::Unreachable(r) => CheckError::Unreachable(r),
-            })
+            .map_err(AuthError::into_check_error)
     }
 
     fn forget_auth(&self, credential_id: Uuid) {
@@ -275,10 +219,7 @@ impl Adapter for HuaweiAdapter {
     }
 
     fn health(&self) -> AdapterHealth {
-        self.health
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
+        self.health.get()
     }
 }
 

@@ -68,14 +68,8 @@ impl AppCredential {
     }
 }
 
-/// Why no access token could be had.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum AuthError {
-    /// The credential is unusable or the token endpoint refused it: `AuthFailed`.
-    Refused(String),
-    /// The token endpoint could not be asked, had an outage or throttled: `Retry`.
-    Unreachable(String),
-}
+/// Why no token could be had (shared by the HTTP adapters).
+pub(crate) use pushgate_adapter_http::AuthError;
 
 /// Access tokens per credential id.
 pub(crate) struct Auth {

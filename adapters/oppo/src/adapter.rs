@@ -17,11 +17,10 @@ use push_core::adapter::{
 };
 use push_core::token_cache::SharedTokens;
 use push_core::{App, Channel, CredentialSecret};
+use pushgate_adapter_http::{HealthTracker, ProvenCredentials, per_target};
 use serde_json::Value;
-use std::collections::HashSet;
 use std::fmt;
 use std::sync::Arc;
-use std::sync::{Mutex, PoisonError};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -43,8 +42,8 @@ pub(crate) struct OppoAdapter {
     hosts: Hosts,
     auth: Auth,
     /// Credentials that have had a send accepted since start (the all-invalid guard).
-    proven: Mutex<HashSet<Uuid>>,
-    health: Mutex<AdapterHealth>,
+    proven: ProvenCredentials,
+    health: HealthTracker,
 }
 
 impl fmt::Debug for OppoAdapter {
@@ -68,54 +67,9 @@ impl OppoAdapter {
         Self {
             hosts,
             auth: Auth::new(),
-            proven: Mutex::new(HashSet::new()),
-            health: Mutex::new(AdapterHealth::Healthy),
+            proven: ProvenCredentials::new(),
+            health: HealthTracker::new(VENDOR),
         }
-    }
-
-    fn is_proven(&self, credential_id: Uuid) -> bool {
-        self.proven
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .contains(&credential_id)
-    }
-
-    fn prove(&self, credential_id: Uuid) {
-        self.proven
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .insert(credential_id);
-    }
-
-    /// Records what the last answer says about the adapter's health (changes are logged).
-    fn note(&self, degraded: Option<String>) {
-        let health = match degraded {
-            Some(reason) => AdapterHealth::Degraded { reason },
-            None => AdapterHealth::Healthy,
-        };
-        let mut current = self.health.lock().unwrap_or_else(PoisonError::into_inner);
-        if *current != health {
-            match &health {
-                AdapterHealth::Degraded { reason } => {
-                    tracing::warn!(vendor = VENDOR, %reason, "oppo degraded");
-                }
-                AdapterHealth::Healthy => tracing::info!(vendor = VENDOR, "oppo healthy again"),
-            }
-        }
-        *current = health;
-    }
-
-    /// Fails every target alike (auth or credential problem before any send).
-    fn fail_all(&self, targets: &[SendTarget], error: AuthError) -> Vec<TargetResult> {
-        let outcome = match error {
-            AuthError::Refused(reason) => Outcome::AuthFailed { reason },
-            AuthError::Unreachable(reason) => Outcome::Retry {
-                after: None,
-                reason,
-            },
-        };
-        self.note(Some(outcome.reason().to_string()));
-        same_outcome(targets, &outcome)
     }
 
     /// One request for up to [`MAX_BATCH`] targets of one host.
@@ -133,7 +87,7 @@ impl OppoAdapter {
             .await
         {
             Ok(token) => token,
-            Err(e) => return self.fail_all(targets, e),
+            Err(e) => return self.health.fail_all(targets, e),
         };
         let batch = targets.len() > 1;
         let messages: Vec<Value> = targets
@@ -166,15 +120,16 @@ impl OppoAdapter {
         batch: bool,
         region: Region,
     ) -> Vec<TargetResult> {
-        let proven = self.is_proven(credential_id);
+        let proven = self.proven.is_proven(credential_id);
         let now = OffsetDateTime::now_utc();
         let outcomes = error::outcomes(verdict, tokens, batch, proven, now);
-        self.note(error::degraded(verdict, &outcomes));
+        self.health
+            .note(error::degraded(verdict, &outcomes).as_deref());
         if outcomes
             .iter()
             .any(|o| matches!(o, Outcome::Accepted { .. }))
         {
-            self.prove(credential_id);
+            self.proven.prove(credential_id);
         }
         tracing::debug!(
             vendor = VENDOR,
@@ -183,14 +138,7 @@ impl OppoAdapter {
             action = ?verdict.action,
             "oppo send"
         );
-        targets
-            .iter()
-            .zip(outcomes)
-            .map(|(target, outcome)| TargetResult {
-                delivery_id: target.delivery_id,
-                outcome,
-            })
-            .collect()
+        per_target(targets, outcomes)
     }
 }
 
@@ -212,7 +160,9 @@ impl Adapter for OppoAdapter {
             Ok(app) => app,
             Err(e) => {
                 let reason = format!("unusable credential: {e}");
-                return self.fail_all(request.targets, AuthError::Refused(reason));
+                return self
+                    .health
+                    .fail_all(request.targets, AuthError::Refused(reason));
             }
         };
         let inputs = Inputs {
@@ -269,10 +219,7 @@ impl Adapter for OppoAdapter {
             .exchange(&self.hosts, Region::China, &app)
             .await
             .map(|_| ())
-            .map_err(|e| match e {
-                AuthError::Refused(r) => CheckError::Refused(r),
-                AuthError::Unreachable(r) => CheckError::Unreachable(r),
-            })
+            .map_err(AuthError::into_check_error)
     }
 
     fn forget_auth(&self, credential_id: Uuid) {
@@ -280,10 +227,7 @@ impl Adapter for OppoAdapter {
     }
 
     fn health(&self) -> AdapterHealth {
-        self.health
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
+        self.health.get()
     }
 
     fn parse_callback(

@@ -93,14 +93,8 @@ pub(crate) fn sign(app_key: &str, timestamp_ms: i64, master_secret: &str) -> Str
     hex::encode(digest.as_ref())
 }
 
-/// Why no auth token could be had.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum AuthError {
-    /// The credential is unusable or OPPO refused it: `AuthFailed`.
-    Refused(String),
-    /// OPPO could not be asked, had an outage or throttled: `Retry`.
-    Unreachable(String),
-}
+/// Why no token could be had (shared by the HTTP adapters).
+pub(crate) use pushgate_adapter_http::AuthError;
 
 /// Auth tokens per (credential id, host).
 pub(crate) struct Auth {

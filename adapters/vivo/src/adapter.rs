@@ -25,10 +25,9 @@ use push_core::adapter::{
 };
 use push_core::token_cache::SharedTokens;
 use push_core::{App, Channel, CredentialSecret, Secret};
-use std::collections::HashSet;
+use pushgate_adapter_http::{HealthTracker, ProvenCredentials, per_target};
 use std::fmt;
 use std::sync::Arc;
-use std::sync::{Mutex, PoisonError};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -50,8 +49,8 @@ pub(crate) struct VivoAdapter {
     client: VivoClient,
     auth: Auth,
     /// Credentials that have had a send accepted since start (the all-invalid guard).
-    proven: Mutex<HashSet<Uuid>>,
-    health: Mutex<AdapterHealth>,
+    proven: ProvenCredentials,
+    health: HealthTracker,
 }
 
 impl fmt::Debug for VivoAdapter {
@@ -75,56 +74,9 @@ impl VivoAdapter {
         Self {
             client,
             auth: Auth::new(),
-            proven: Mutex::new(HashSet::new()),
-            health: Mutex::new(AdapterHealth::Healthy),
+            proven: ProvenCredentials::new(),
+            health: HealthTracker::new(VENDOR),
         }
-    }
-
-    fn is_proven(&self, credential_id: Uuid) -> bool {
-        self.proven
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .contains(&credential_id)
-    }
-
-    fn prove(&self, credential_id: Uuid) {
-        self.proven
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .insert(credential_id);
-    }
-
-    /// Records what the last answer says about the adapter's health (changes are logged).
-    fn note(&self, degraded: Option<&str>) {
-        let health = match degraded {
-            Some(reason) => AdapterHealth::Degraded {
-                reason: reason.to_string(),
-            },
-            None => AdapterHealth::Healthy,
-        };
-        let mut current = self.health.lock().unwrap_or_else(PoisonError::into_inner);
-        if *current != health {
-            match &health {
-                AdapterHealth::Degraded { reason } => {
-                    tracing::warn!(vendor = VENDOR, %reason, "vivo degraded");
-                }
-                AdapterHealth::Healthy => tracing::info!(vendor = VENDOR, "vivo healthy again"),
-            }
-        }
-        *current = health;
-    }
-
-    /// Fails every target alike (auth or credential problem before any send).
-    fn fail_all(&self, targets: &[SendTarget], error: AuthError) -> Vec<TargetResult> {
-        let outcome = match error {
-            AuthError::Refused(reason) => Outcome::AuthFailed { reason },
-            AuthError::Unreachable(reason) => Outcome::Retry {
-                after: None,
-                reason,
-            },
-        };
-        self.note(Some(outcome.reason()));
-        same_outcome(targets, &outcome)
     }
 
     /// One single send or one list send for up to [`MAX_LIST`] targets.
@@ -152,7 +104,7 @@ impl VivoAdapter {
         let credential = request.credential;
         let token = match self.auth.auth_token(&self.client, credential, app).await {
             Ok(token) => token,
-            Err(e) => return self.fail_all(targets, e),
+            Err(e) => return self.health.fail_all(targets, e),
         };
         let tokens: Vec<&str> = targets.iter().map(|t| t.token.as_str()).collect();
         let verdict = match targets {
@@ -219,15 +171,16 @@ impl VivoAdapter {
         targets: &[SendTarget],
         tokens: &[&str],
     ) -> Vec<TargetResult> {
-        let proven = self.is_proven(credential_id);
+        let proven = self.proven.is_proven(credential_id);
         let outcomes = error::outcomes(verdict, tokens, proven, OffsetDateTime::now_utc());
         let degraded = error::degrades(verdict, tokens, proven);
-        self.note(degraded.then_some(verdict.reason.as_str()));
+        self.health
+            .note(degraded.then_some(verdict.reason.as_str()));
         if outcomes
             .iter()
             .any(|o| matches!(o, Outcome::Accepted { .. }))
         {
-            self.prove(credential_id);
+            self.proven.prove(credential_id);
         }
         tracing::debug!(
             vendor = VENDOR,
@@ -236,14 +189,7 @@ impl VivoAdapter {
             action = ?verdict.action,
             "vivo send"
         );
-        targets
-            .iter()
-            .zip(outcomes)
-            .map(|(target, outcome)| TargetResult {
-                delivery_id: target.delivery_id,
-                outcome,
-            })
-            .collect()
+        per_target(targets, outcomes)
     }
 }
 
@@ -265,7 +211,9 @@ impl Adapter for VivoAdapter {
             Ok(app) => app,
             Err(e) => {
                 let reason = format!("unusable credential: {e}");
-                return self.fail_all(request.targets, AuthError::Refused(reason));
+                return self
+                    .health
+                    .fail_all(request.targets, AuthError::Refused(reason));
             }
         };
         let chunks = request
@@ -302,10 +250,7 @@ impl Adapter for VivoAdapter {
             .exchange(&self.client, &app)
             .await
             .map(|_| ())
-            .map_err(|e| match e {
-                AuthError::Refused(r) => CheckError::Refused(r),
-                AuthError::Unreachable(r) => CheckError::Unreachable(r),
-            })
+            .map_err(AuthError::into_check_error)
     }
 
     fn forget_auth(&self, credential_id: Uuid) {
@@ -313,10 +258,7 @@ impl Adapter for VivoAdapter {
     }
 
     fn health(&self) -> AdapterHealth {
-        self.health
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
+        self.health.get()
     }
 
     /// vivo's receipts, keyed by taskId; accepted only with the app's secret path token.

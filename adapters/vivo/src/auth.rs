@@ -109,14 +109,8 @@ pub(crate) fn sign(app_id: &str, app_key: &str, timestamp_ms: i64, app_secret: &
     hex::encode(Md5::digest(text.as_bytes()))
 }
 
-/// Why no auth token could be had.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum AuthError {
-    /// The credential is unusable or vivo refused it: `AuthFailed`.
-    Refused(String),
-    /// vivo could not be asked, had an outage or throttled the auth call: `Retry`.
-    Unreachable(String),
-}
+/// Why no token could be had (shared by the HTTP adapters).
+pub(crate) use pushgate_adapter_http::AuthError;
 
 /// Auth tokens per credential id.
 pub(crate) struct Auth {

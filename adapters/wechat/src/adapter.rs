@@ -18,8 +18,9 @@ use push_core::adapter::{
 use push_core::app::WechatSettings;
 use push_core::token_cache::SharedTokens;
 use push_core::{App, Channel, CredentialSecret};
+use pushgate_adapter_http::HealthTracker;
 use std::fmt;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 use time::OffsetDateTime;
 use url::Url;
 use uuid::Uuid;
@@ -42,7 +43,7 @@ pub(crate) struct WechatAdapter {
     client: HttpClient,
     auth: Auth,
     auth_url: Url,
-    health: Mutex<AdapterHealth>,
+    health: HealthTracker,
 }
 
 impl fmt::Debug for WechatAdapter {
@@ -76,28 +77,8 @@ impl WechatAdapter {
             client,
             auth: Auth::new(auth_url.clone(), shared_tokens),
             auth_url,
-            health: Mutex::new(AdapterHealth::Healthy),
+            health: HealthTracker::new(VENDOR),
         }
-    }
-
-    /// Records what the last answer says about the adapter's health (changes are logged).
-    fn note(&self, degraded: Option<&str>) {
-        let health = match degraded {
-            Some(reason) => AdapterHealth::Degraded {
-                reason: reason.to_string(),
-            },
-            None => AdapterHealth::Healthy,
-        };
-        let mut current = self.health.lock().unwrap_or_else(PoisonError::into_inner);
-        if *current != health {
-            match &health {
-                AdapterHealth::Degraded { reason } => {
-                    tracing::warn!(vendor = VENDOR, %reason, "wechat degraded");
-                }
-                AdapterHealth::Healthy => tracing::info!(vendor = VENDOR, "wechat healthy again"),
-            }
-        }
-        *current = health;
     }
 
     fn auth_outcome(&self, error: AuthError) -> Outcome {
@@ -109,7 +90,7 @@ impl WechatAdapter {
                 resets_at: next_china_midnight(OffsetDateTime::now_utc()),
             },
         };
-        self.note(Some(outcome.reason()));
+        self.health.note(Some(outcome.reason()));
         outcome
     }
 
@@ -164,7 +145,8 @@ impl WechatAdapter {
             Ok(answer) => error::classify(&answer, openid, OffsetDateTime::now_utc()),
             Err(e) => error::network(&e.reason),
         };
-        self.note(verdict.degrades.then_some(verdict.outcome.reason()));
+        self.health
+            .note(verdict.degrades.then_some(verdict.outcome.reason()));
         tracing::debug!(
             vendor = VENDOR,
             channel = %target.channel,
@@ -252,10 +234,7 @@ impl Adapter for WechatAdapter {
     }
 
     fn health(&self) -> AdapterHealth {
-        self.health
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
+        self.health.get()
     }
 
     fn parse_callback(

@@ -21,9 +21,8 @@ use push_core::adapter::{
     SendRequest, SendTarget, TargetResult, same_outcome,
 };
 use push_core::{App, Channel, CredentialSecret};
-use std::collections::HashSet;
+use pushgate_adapter_http::{HealthTracker, ProvenCredentials, per_target};
 use std::fmt;
-use std::sync::{Mutex, PoisonError};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -44,8 +43,8 @@ pub(crate) const CAPABILITIES: Capabilities = Capabilities {
 pub(crate) struct XiaomiAdapter {
     client: FormClient,
     /// Credentials that have had a send accepted since start (the `20301` guard).
-    proven: Mutex<HashSet<Uuid>>,
-    health: Mutex<AdapterHealth>,
+    proven: ProvenCredentials,
+    health: HealthTracker,
 }
 
 impl fmt::Debug for XiaomiAdapter {
@@ -62,43 +61,9 @@ impl XiaomiAdapter {
     pub fn new(client: FormClient) -> Self {
         Self {
             client,
-            proven: Mutex::new(HashSet::new()),
-            health: Mutex::new(AdapterHealth::Healthy),
+            proven: ProvenCredentials::new(),
+            health: HealthTracker::new(VENDOR),
         }
-    }
-
-    fn is_proven(&self, credential_id: Uuid) -> bool {
-        self.proven
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .contains(&credential_id)
-    }
-
-    fn prove(&self, credential_id: Uuid) {
-        self.proven
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .insert(credential_id);
-    }
-
-    /// Records what the last answer says about the adapter's health (changes are logged).
-    fn note(&self, degraded: Option<&str>) {
-        let health = match degraded {
-            Some(reason) => AdapterHealth::Degraded {
-                reason: reason.to_string(),
-            },
-            None => AdapterHealth::Healthy,
-        };
-        let mut current = self.health.lock().unwrap_or_else(PoisonError::into_inner);
-        if *current != health {
-            match &health {
-                AdapterHealth::Degraded { reason } => {
-                    tracing::warn!(vendor = VENDOR, %reason, "xiaomi degraded");
-                }
-                AdapterHealth::Healthy => tracing::info!(vendor = VENDOR, "xiaomi healthy again"),
-            }
-        }
-        *current = health;
     }
 
     /// One request for up to [`MAX_TOKENS`] targets.
@@ -146,15 +111,16 @@ impl XiaomiAdapter {
         targets: &[SendTarget],
         tokens: &[&str],
     ) -> Vec<TargetResult> {
-        let proven = self.is_proven(credential_id);
+        let proven = self.proven.is_proven(credential_id);
         let outcomes = error::outcomes(verdict, tokens, proven, OffsetDateTime::now_utc());
         let degraded = error::degrades(verdict, tokens.len(), proven);
-        self.note(degraded.then_some(verdict.reason.as_str()));
+        self.health
+            .note(degraded.then_some(verdict.reason.as_str()));
         let any_accepted = outcomes
             .iter()
             .any(|o| matches!(o, Outcome::Accepted { .. }));
         if any_accepted && verdict.action == Action::Accepted {
-            self.prove(credential_id);
+            self.proven.prove(credential_id);
         }
         tracing::debug!(
             vendor = VENDOR,
@@ -164,14 +130,7 @@ impl XiaomiAdapter {
             action = ?verdict.action,
             "xiaomi send"
         );
-        targets
-            .iter()
-            .zip(outcomes)
-            .map(|(target, outcome)| TargetResult {
-                delivery_id: target.delivery_id,
-                outcome,
-            })
-            .collect()
+        per_target(targets, outcomes)
     }
 }
 
@@ -193,7 +152,7 @@ impl Adapter for XiaomiAdapter {
             Ok(app) => app,
             Err(e) => {
                 let reason = format!("unusable credential: {e}");
-                self.note(Some(&reason));
+                self.health.note(Some(&reason));
                 return same_outcome(request.targets, &Outcome::AuthFailed { reason });
             }
         };
@@ -259,10 +218,7 @@ impl Adapter for XiaomiAdapter {
     fn forget_auth(&self, _credential_id: Uuid) {}
 
     fn health(&self) -> AdapterHealth {
-        self.health
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
+        self.health.get()
     }
 
     fn parse_callback(

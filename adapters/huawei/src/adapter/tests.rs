@@ -5,7 +5,7 @@ use super::*;
 use crate::auth::tests::{APP_ID, APP_SECRET, secret};
 use crate::payload::tests::{app, chat_message};
 use push_core::{DeliveryId, Secret};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
