@@ -15,10 +15,12 @@
 //!
 //! Layout: `server.rs` is the vendor-neutral TLS/HTTP server; each vendor is one module
 //! (`apns/`, `fcm/`, `huawei/`) with its state and an `Endpoint` implementation (`server.rs`);
-//! `control/` is the control API. Adding a vendor is adding a module, a listener in `sim.rs`
-//! and its control operations.
+//! `control/` is the control API; `callbacks.rs` is the one poster every vendor sends its
+//! receipts and events through (tracked, stopped at shutdown). Adding a vendor is adding a
+//! module, a listener in `sim.rs` and its control operations.
 
 mod apns;
+mod callbacks;
 mod clock;
 mod config;
 pub mod control;

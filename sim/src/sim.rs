@@ -11,11 +11,12 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::apns::{ApnsEndpoint, ApnsState};
+use crate::callbacks::CallbackPoster;
 use crate::config::SimConfig;
 use crate::control::types::{ApnsEnvironment, Settings};
 use crate::control::{Control, api};
 use crate::fcm::{FcmEndpoint, FcmState};
-use crate::honor::{HonorEndpoint, HonorState};
+use crate::honor::{HonorEndpoint, HonorState, TOKEN_PATH as HONOR_TOKEN_PATH};
 use crate::huawei::{HuaweiEndpoint, HuaweiState, ReceiptSender, TOKEN_PATH};
 use crate::oppo::{OppoEndpoint, OppoState};
 use crate::server::{self, Listener};
@@ -147,13 +148,10 @@ impl Sim {
         )?;
         let ca_pem = std::fs::read(&config.ca_cert)
             .with_context(|| format!("reading {}", config.ca_cert.display()))?;
-        let receipts = ReceiptSender::new(
-            &ca_pem,
-            state.core.clock.clone(),
-            tracker.clone(),
-            shutdown.clone(),
-        )
-        .context("receipt callback client")?;
+        // One client and one task tracker for every vendor's receipts and events.
+        let callbacks = CallbackPoster::new(&ca_pem, tracker.clone(), shutdown.clone())
+            .context("receipt callback client")?;
+        let receipts = ReceiptSender::new(callbacks.clone(), state.core.clock.clone());
         server::spawn(
             huawei,
             Arc::new(HuaweiEndpoint::new(state.clone(), receipts)),
@@ -163,35 +161,35 @@ impl Sim {
         )?;
         server::spawn(
             xiaomi,
-            Arc::new(XiaomiEndpoint::new(state.clone())),
+            Arc::new(XiaomiEndpoint::new(state.clone(), callbacks.clone())),
             state.clone(),
             shutdown.clone(),
             &tracker,
         )?;
         server::spawn(
             oppo,
-            Arc::new(OppoEndpoint::new(state.clone())),
+            Arc::new(OppoEndpoint::new(state.clone(), callbacks.clone())),
             state.clone(),
             shutdown.clone(),
             &tracker,
         )?;
         server::spawn(
             vivo,
-            Arc::new(VivoEndpoint::new(state.clone())),
+            Arc::new(VivoEndpoint::new(state.clone(), callbacks.clone())),
             state.clone(),
             shutdown.clone(),
             &tracker,
         )?;
         server::spawn(
             honor,
-            Arc::new(HonorEndpoint::new(state.clone())),
+            Arc::new(HonorEndpoint::new(state.clone(), callbacks.clone())),
             state.clone(),
             shutdown.clone(),
             &tracker,
         )?;
         server::spawn(
             wechat,
-            Arc::new(WechatEndpoint::new(state.clone())),
+            Arc::new(WechatEndpoint::new(state.clone(), callbacks.clone())),
             state.clone(),
             shutdown.clone(),
             &tracker,
@@ -270,9 +268,15 @@ impl Sim {
         url("https", self.vivo)
     }
 
-    /// Base URL of Honor Push.
+    /// Base URL of Honor Push (`{honor_url}/api/v1/{appId}/sendMessage`).
     pub fn honor_url(&self) -> String {
         url("https", self.honor)
+    }
+
+    /// Honor's OAuth 2.0 token endpoint
+    /// (`…/auth/realms/developer/protocol/openid-connect/token`, same port as sends).
+    pub fn honor_token_url(&self) -> String {
+        format!("{}{HONOR_TOKEN_PATH}", self.honor_url())
     }
 
     /// Base URL of WeChat (official account + mini program).

@@ -3,7 +3,7 @@
 //! few times when the callback is down. The poster has its own HTTP client and runs on
 //! spawned tasks; a reset drops receipts still pending.
 
-use std::path::Path;
+use crate::callbacks::CallbackPoster;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -66,21 +66,13 @@ impl ReceiptHub {
 /// Posts receipts in the background.
 #[derive(Clone, Debug)]
 pub(crate) struct Poster {
-    client: reqwest::Client,
+    callbacks: CallbackPoster,
 }
 
 impl Poster {
-    /// A poster trusting the platform roots plus `dev-ca.pem` of `certs_dir` when present.
-    pub(crate) fn new(certs_dir: &Path) -> Self {
-        let mut builder = reqwest::Client::builder().timeout(Duration::from_secs(10));
-        if let Ok(pem) = std::fs::read(certs_dir.join("dev-ca.pem"))
-            && let Ok(ca) = reqwest::Certificate::from_pem(&pem)
-        {
-            builder = builder.tls_certs_merge([ca]);
-        }
-        Poster {
-            client: builder.build().unwrap_or_default(),
-        }
+    /// A poster sending through the sim's callback poster.
+    pub(crate) fn new(callbacks: CallbackPoster) -> Self {
+        Poster { callbacks }
     }
 
     /// Schedules the receipts of one send for the app's receipt URL (if it has one).
@@ -96,14 +88,11 @@ impl Poster {
         if statuses.is_empty() {
             return;
         }
-        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
-            return;
-        };
-        let client = self.client.clone();
+        let client = self.callbacks.client().clone();
         let log = hub.sent.clone();
         let generation = hub.generation.clone();
         let at = generation.load(Ordering::Relaxed);
-        runtime.spawn(async move {
+        self.callbacks.spawn(async move {
             tokio::time::sleep(Duration::from_millis(spec.delay_ms)).await;
             for batch in statuses.chunks(BATCH) {
                 for _ in 0..if spec.duplicate { 2 } else { 1 } {

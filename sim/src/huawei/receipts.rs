@@ -6,9 +6,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use base64::Engine;
-use tokio_util::sync::CancellationToken;
-use tokio_util::task::TaskTracker;
 
+use crate::callbacks::CallbackPoster;
 use crate::clock::SimClock;
 use crate::control::types::{
     ControlError, HuaweiCallbackSpec, HuaweiReceiptBatch, HuaweiReceiptStatus,
@@ -83,32 +82,14 @@ impl ReceiptHub {
 /// Posts receipts in the background.
 #[derive(Clone, Debug)]
 pub(crate) struct ReceiptSender {
-    client: reqwest::Client,
+    poster: CallbackPoster,
     clock: SimClock,
-    tracker: TaskTracker,
-    shutdown: CancellationToken,
 }
 
 impl ReceiptSender {
-    /// A sender trusting `ca_pem` for https callbacks; its tasks run on `tracker` and stop
-    /// at `shutdown`.
-    pub(crate) fn new(
-        ca_pem: &[u8],
-        clock: SimClock,
-        tracker: TaskTracker,
-        shutdown: CancellationToken,
-    ) -> anyhow::Result<Self> {
-        let ca = reqwest::Certificate::from_pem(ca_pem)?;
-        let client = reqwest::Client::builder()
-            .tls_certs_only([ca])
-            .timeout(Duration::from_secs(10))
-            .build()?;
-        Ok(ReceiptSender {
-            client,
-            clock,
-            tracker,
-            shutdown,
-        })
+    /// A sender posting through the sim's callback poster, signing with `clock`'s time.
+    pub(crate) fn new(poster: CallbackPoster, clock: SimClock) -> Self {
+        ReceiptSender { poster, clock }
     }
 
     /// Schedules the receipts of one send for `spec`'s callback.
@@ -130,25 +111,18 @@ impl ReceiptSender {
         let log = hub.sent.clone();
         let generation = hub.generation.clone();
         let gen_now = generation.load(std::sync::atomic::Ordering::Relaxed);
-        let shutdown = self.shutdown.clone();
-        self.tracker.spawn(async move {
-            let work = async {
-                tokio::time::sleep(Duration::from_millis(spec.delay_ms)).await;
-                for batch in batches {
-                    for _ in 0..if spec.duplicate { 2 } else { 1 } {
-                        if generation.load(std::sync::atomic::Ordering::Relaxed) != gen_now {
-                            return;
-                        }
-                        let record = this.post(&spec, batch.clone()).await;
-                        if generation.load(std::sync::atomic::Ordering::Relaxed) == gen_now {
-                            lock(&log).push(record);
-                        }
+        self.poster.spawn(async move {
+            tokio::time::sleep(Duration::from_millis(spec.delay_ms)).await;
+            for batch in batches {
+                for _ in 0..if spec.duplicate { 2 } else { 1 } {
+                    if generation.load(std::sync::atomic::Ordering::Relaxed) != gen_now {
+                        return;
+                    }
+                    let record = this.post(&spec, batch.clone()).await;
+                    if generation.load(std::sync::atomic::Ordering::Relaxed) == gen_now {
+                        lock(&log).push(record);
                     }
                 }
-            };
-            tokio::select! {
-                _ = shutdown.cancelled() => {}
-                _ = work => {}
             }
         });
     }
@@ -172,7 +146,7 @@ impl ReceiptSender {
                 tokio::time::sleep(Duration::from_millis(100 << attempt)).await;
             }
             record.attempts += 1;
-            let mut req = self.client.post(&spec.url).json(&body);
+            let mut req = self.poster.client().post(&spec.url).json(&body);
             if let Some(key) = &spec.secret_key {
                 let header = callback_id(
                     key,

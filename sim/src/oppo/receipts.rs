@@ -3,7 +3,7 @@
 //! `batch_size` events per POST, after `delay_ms`, tried up to 3 times when the callback is
 //! down; `duplicate` and `drop` inject failures. OPPO signs nothing.
 
-use std::path::Path;
+use crate::callbacks::CallbackPoster;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -38,24 +38,13 @@ impl ReceiptLog {
 /// Posts receipts in the background.
 #[derive(Clone, Debug)]
 pub(crate) struct OppoReceiptSender {
-    client: reqwest::Client,
+    poster: CallbackPoster,
 }
 
 impl OppoReceiptSender {
-    /// A sender trusting the platform roots plus the dev CA in `certs_dir` (for https
-    /// callbacks served with the dev certificates), when it is there.
-    pub(crate) fn new(certs_dir: &Path) -> Self {
-        let mut builder = reqwest::Client::builder().timeout(Duration::from_secs(10));
-        if let Ok(pem) = std::fs::read(certs_dir.join("dev-ca.pem"))
-            && let Ok(ca) = reqwest::Certificate::from_pem(&pem)
-        {
-            builder = builder.tls_certs_merge([ca]);
-        }
-        let client = builder.build().unwrap_or_else(|e| {
-            tracing::warn!(error = %e, "oppo receipt client without the dev CA");
-            reqwest::Client::new()
-        });
-        OppoReceiptSender { client }
+    /// A sender posting through the sim's callback poster.
+    pub(crate) fn new(poster: CallbackPoster) -> Self {
+        OppoReceiptSender { poster }
     }
 
     /// Schedules the events of one request: grouped by URL, in batches.
@@ -79,7 +68,7 @@ impl OppoReceiptSender {
         let sent = log.sent.clone();
         let generation = log.generation.clone();
         let at_start = generation.load(Ordering::Relaxed);
-        tokio::spawn(async move {
+        self.poster.spawn(async move {
             tokio::time::sleep(Duration::from_millis(settings.delay_ms)).await;
             for (url, list) in by_url {
                 for batch in list.chunks(settings.batch_size.max(1)) {
@@ -121,7 +110,14 @@ impl OppoReceiptSender {
                 tokio::time::sleep(Duration::from_millis(100 << attempt)).await;
             }
             record.attempts += 1;
-            match self.client.post(url).json(&record.events).send().await {
+            match self
+                .poster
+                .client()
+                .post(url)
+                .json(&record.events)
+                .send()
+                .await
+            {
                 Ok(resp) => {
                     record.http_status = Some(resp.status().as_u16());
                     if resp.status().is_success() {

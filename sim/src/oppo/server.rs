@@ -16,6 +16,7 @@ use super::codes::{INVALID_METHOD, METHOD_NOT_ALLOWED, Refusal, UNAVAILABLE};
 use super::receipts::OppoReceiptSender;
 use super::send::{self, Api};
 use super::{Host, INTL_PREFIX, auth};
+use crate::callbacks::CallbackPoster;
 use crate::control::types::{Outage, RecordedResponse, RequestRecord, Vendor};
 use crate::counters::Event;
 use crate::faults::FaultAction;
@@ -36,9 +37,9 @@ pub(crate) struct OppoEndpoint {
 }
 
 impl OppoEndpoint {
-    /// The endpoint over `state`; receipts trust the dev CA of `state.dev_certs_dir`.
-    pub(crate) fn new(state: Arc<SimState>) -> Self {
-        let receipts = OppoReceiptSender::new(&state.dev_certs_dir);
+    /// The endpoint over `state`; receipts go out through `callbacks`.
+    pub(crate) fn new(state: Arc<SimState>, callbacks: CallbackPoster) -> Self {
+        let receipts = OppoReceiptSender::new(callbacks);
         OppoEndpoint { state, receipts }
     }
 }

@@ -6,7 +6,7 @@
 //! The poster has its own HTTP client and runs on spawned tasks (the vivo endpoint is built
 //! from the shared state only); a reset drops receipts still pending.
 
-use std::path::Path;
+use crate::callbacks::CallbackPoster;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -87,21 +87,13 @@ impl ReceiptHub {
 /// Posts receipts in the background.
 #[derive(Clone, Debug)]
 pub(crate) struct Poster {
-    client: reqwest::Client,
+    callbacks: CallbackPoster,
 }
 
 impl Poster {
-    /// A poster trusting the platform roots plus `dev-ca.pem` of `certs_dir` when present
-    /// (https callbacks to a pushgate using the dev certificate).
-    pub(crate) fn new(certs_dir: &Path) -> Self {
-        let mut builder = reqwest::Client::builder().timeout(Duration::from_secs(10));
-        if let Ok(pem) = std::fs::read(certs_dir.join("dev-ca.pem"))
-            && let Ok(ca) = reqwest::Certificate::from_pem(&pem)
-        {
-            builder = builder.tls_certs_merge([ca]);
-        }
-        let client = builder.build().unwrap_or_default();
-        Poster { client }
+    /// A poster sending through the sim's callback poster.
+    pub(crate) fn new(callbacks: CallbackPoster) -> Self {
+        Poster { callbacks }
     }
 
     /// Schedules the receipts of one send.
@@ -109,14 +101,11 @@ impl Poster {
         if planned.is_empty() {
             return;
         }
-        let client = self.client.clone();
+        let client = self.callbacks.client().clone();
         let log = hub.sent.clone();
         let generation = hub.generation.clone();
         let at = generation.load(Ordering::Relaxed);
-        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
-            return;
-        };
-        runtime.spawn(async move {
+        self.callbacks.spawn(async move {
             let delay = planned.iter().map(|p| p.delay_ms).max().unwrap_or(0);
             tokio::time::sleep(Duration::from_millis(delay)).await;
             for p in planned {

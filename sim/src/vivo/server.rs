@@ -10,6 +10,7 @@ use hyper::body::Incoming;
 use super::auth::{self, result};
 use super::receipts::Poster;
 use super::send::{self, SendResult};
+use crate::callbacks::CallbackPoster;
 use crate::control::types::{RecordedResponse, RequestRecord, Vendor};
 use crate::counters::Event;
 use crate::faults::FaultAction;
@@ -28,9 +29,9 @@ pub(crate) struct VivoEndpoint {
 }
 
 impl VivoEndpoint {
-    /// The endpoint over `state`.
-    pub(crate) fn new(state: Arc<SimState>) -> Self {
-        let poster = Poster::new(&state.dev_certs_dir);
+    /// The endpoint over `state`; receipts go out through `callbacks`.
+    pub(crate) fn new(state: Arc<SimState>, callbacks: CallbackPoster) -> Self {
+        let poster = Poster::new(callbacks);
         VivoEndpoint { state, poster }
     }
 }

@@ -19,6 +19,7 @@ use base64::Engine;
 use base64::engine::DecodePaddingMode;
 use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig, STANDARD};
 
+use crate::callbacks::CallbackPoster;
 use crate::clock::SimClock;
 use crate::control::types::{ControlError, WechatEventMode, WechatEventPost, WechatEventSpec};
 use crate::record::lock;
@@ -163,22 +164,14 @@ impl EventHub {
 /// Posts events in the background.
 #[derive(Clone, Debug)]
 pub(crate) struct EventSender {
-    client: reqwest::Client,
+    callbacks: CallbackPoster,
     clock: SimClock,
 }
 
 impl EventSender {
-    /// A sender trusting the platform roots plus `ca_pem` (the dev CA), if given.
-    pub(crate) fn new(ca_pem: Option<&[u8]>, clock: SimClock) -> Self {
-        let mut builder = reqwest::Client::builder();
-        if let Some(ca) = ca_pem.and_then(|pem| reqwest::Certificate::from_pem(pem).ok()) {
-            builder = builder.tls_certs_merge([ca]);
-        }
-        let client = builder.build().unwrap_or_else(|e| {
-            tracing::warn!(error = %e, "wechat event client: falling back to defaults");
-            reqwest::Client::new()
-        });
-        EventSender { client, clock }
+    /// A sender posting through the sim's callback poster, stamping with `clock`'s time.
+    pub(crate) fn new(callbacks: CallbackPoster, clock: SimClock) -> Self {
+        EventSender { callbacks, clock }
     }
 
     /// Schedules the event of one accepted template message.
@@ -193,7 +186,7 @@ impl EventSender {
         let log = hub.sent.clone();
         let generation = hub.generation.clone();
         let at = generation.load(Ordering::Relaxed);
-        tokio::spawn(async move {
+        self.callbacks.spawn(async move {
             tokio::time::sleep(Duration::from_millis(spec.delay_ms)).await;
             for _ in 0..if spec.duplicate { 2 } else { 1 } {
                 if generation.load(Ordering::Relaxed) != at {
@@ -265,7 +258,8 @@ impl EventSender {
             };
             url.query_pairs_mut().extend_pairs(&query);
             let request = self
-                .client
+                .callbacks
+                .client()
                 .post(url)
                 .header("content-type", "text/xml")
                 .timeout(Duration::from_millis(spec.reply_timeout_ms))

@@ -10,6 +10,7 @@ use hyper::body::Incoming;
 use super::codes;
 use super::events::EventSender;
 use super::send::{self, CallOutcome, SendKind};
+use crate::callbacks::CallbackPoster;
 use crate::control::types::{RecordedResponse, RequestRecord, Vendor};
 use crate::counters::Event as Counted;
 use crate::faults::FaultAction;
@@ -28,11 +29,10 @@ pub(crate) struct WechatEndpoint {
 }
 
 impl WechatEndpoint {
-    /// The endpoint over `state`. Events go out through a client trusting the platform
-    /// roots and the dev CA of `dev_certs_dir` (for https server URLs of local tests).
-    pub(crate) fn new(state: Arc<SimState>) -> Self {
-        let ca = std::fs::read(state.dev_certs_dir.join("dev-ca.pem")).ok();
-        let events = EventSender::new(ca.as_deref(), state.core.clock.clone());
+    /// The endpoint over `state`. Events go out through `callbacks` (the sim's poster,
+    /// trusting the platform roots and the sim's CA).
+    pub(crate) fn new(state: Arc<SimState>, callbacks: CallbackPoster) -> Self {
+        let events = EventSender::new(callbacks, state.core.clock.clone());
         WechatEndpoint { state, events }
     }
 }

@@ -4,8 +4,8 @@
 //! holding a JSON object keyed by message id — one POST per callback URL, a message id at
 //! most once per POST (a second receipt of the same message goes into the next POST).
 //!
-//! The poster runs on plain `tokio::spawn` tasks (the endpoint is built without the sim's
-//! task tracker); a `reset` drops receipts still pending.
+//! The poster runs on the sim's callback poster (tracked, stopped at shutdown); a `reset`
+//! drops receipts still pending.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -14,6 +14,7 @@ use std::time::Duration;
 
 use serde_json::{Map, Value};
 
+use crate::callbacks::CallbackPoster;
 use crate::control::types::{
     ControlError, XiaomiCallbackSpec, XiaomiReceiptPost, XiaomiReceiptSettings,
 };
@@ -100,7 +101,7 @@ impl ReceiptHub {
     }
 
     /// Queues receipts; a flush is scheduled `batch_ms` after the first of a batch.
-    pub(crate) fn schedule(&self, client: &reqwest::Client, receipts: Vec<Pending>) {
+    pub(crate) fn schedule(&self, callbacks: &CallbackPoster, receipts: Vec<Pending>) {
         if receipts.is_empty() {
             return;
         }
@@ -110,8 +111,8 @@ impl ReceiptHub {
             return;
         }
         let inner = self.inner.clone();
-        let client = client.clone();
-        tokio::spawn(async move {
+        let client = callbacks.client().clone();
+        callbacks.spawn(async move {
             let batch_ms = lock(&inner.settings).batch_ms;
             tokio::time::sleep(Duration::from_millis(batch_ms)).await;
             inner.flushing.store(false, Ordering::Release);

@@ -10,6 +10,7 @@ use hyper::body::Incoming;
 use super::codes::{BUSY, MiError, UNKNOWN};
 use super::send::{self, Version};
 use super::validate;
+use crate::callbacks::CallbackPoster;
 use crate::control::types::{RecordedResponse, RequestRecord, Vendor};
 use crate::counters::Event;
 use crate::faults::FaultAction;
@@ -24,31 +25,15 @@ const MAX_READ: usize = 1024 * 1024;
 #[derive(Debug)]
 pub(crate) struct XiaomiEndpoint {
     state: Arc<SimState>,
-    /// Posts receipts: trusts the public roots and the dev CA of `dev_certs_dir`.
-    client: reqwest::Client,
+    /// Posts receipts (the sim's callback poster).
+    callbacks: CallbackPoster,
 }
 
 impl XiaomiEndpoint {
-    /// The endpoint over `state`.
-    pub(crate) fn new(state: Arc<SimState>) -> Self {
-        let client = receipt_client(&state);
-        XiaomiEndpoint { state, client }
+    /// The endpoint over `state`; receipts go out through `callbacks`.
+    pub(crate) fn new(state: Arc<SimState>, callbacks: CallbackPoster) -> Self {
+        XiaomiEndpoint { state, callbacks }
     }
-}
-
-/// The receipt client: public roots plus `dev-ca.pem` of the dev certs directory, if any.
-fn receipt_client(state: &SimState) -> reqwest::Client {
-    let mut builder = reqwest::Client::builder().timeout(std::time::Duration::from_secs(10));
-    let ca = std::fs::read(state.dev_certs_dir.join("dev-ca.pem"))
-        .ok()
-        .and_then(|pem| reqwest::Certificate::from_pem_bundle(&pem).ok());
-    if let Some(certs) = ca {
-        builder = builder.tls_certs_merge(certs);
-    }
-    builder.build().unwrap_or_else(|e| {
-        tracing::warn!(error = %e, "xiaomi receipt client: falling back to defaults");
-        reqwest::Client::new()
-    })
 }
 
 /// An answer before recording.
@@ -173,7 +158,7 @@ impl XiaomiEndpoint {
         self.state
             .xiaomi
             .receipts
-            .schedule(&self.client, out.receipts);
+            .schedule(&self.callbacks, out.receipts);
         let mut a = Answer::json(out.status, &out.body);
         a.regids = out.regids;
         a.app = out.app_id;

@@ -103,7 +103,7 @@ pub async fn sim_and_config(timeout_seconds: u64) -> (Sim, HonorConfig) {
     .unwrap();
     let config: HonorConfig = serde_json::from_value(serde_json::json!({
         "base_url": sim.honor_url(),
-        "auth_url": format!("{}{TOKEN_PATH}", sim.honor_url()),
+        "auth_url": sim.honor_token_url(),
         "request_timeout_seconds": timeout_seconds,
     }))
     .unwrap();
