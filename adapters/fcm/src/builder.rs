@@ -4,37 +4,14 @@
 use crate::adapter::FcmAdapter;
 use crate::client::HttpClient;
 use crate::config::FcmConfig;
-use push_core::adapter::registry::DuplicateChannel;
 use push_core::adapter::{Adapter, AdapterRegistry};
-use pushgate_adapter_http::{ClientSettings, SettingError, build_client, check_url};
+pub use pushgate_adapter_http::BuildError;
+use pushgate_adapter_http::{Checked, ClientSettings, build_checked_client};
 use std::path::PathBuf;
 use std::sync::Arc;
 
 /// The config section, for error messages.
 const SECTION: &str = "vendors.fcm";
-
-/// Why the FCM adapter could not be built or registered.
-#[derive(Debug, thiserror::Error)]
-pub enum BuildError {
-    /// A configuration value is wrong; the message names the key.
-    #[error("{SECTION}.{field}: {reason}")]
-    Config {
-        /// The key, e.g. `ca_file`.
-        field: &'static str,
-        /// What is wrong with it.
-        reason: String,
-    },
-    /// Another adapter already serves the `fcm` channel.
-    #[error(transparent)]
-    Registry(#[from] DuplicateChannel),
-}
-
-fn config_error(field: &'static str, reason: impl Into<String>) -> BuildError {
-    BuildError::Config {
-        field,
-        reason: reason.into(),
-    }
-}
 
 /// Builds the FCM adapter: `FcmBuilder::new(config).build()`.
 #[derive(Debug, Clone)]
@@ -64,24 +41,24 @@ impl FcmBuilder {
     /// (rustls, HTTP/2 through ALPN, no redirects, `request_timeout_seconds`).
     pub fn build(self) -> Result<Arc<dyn Adapter>, BuildError> {
         let config = self.config;
-        check_url("base_url", &config.base_url).map_err(setting)?;
+        let mut urls = vec![("base_url", &config.base_url)];
         if let Some(url) = &config.auth_url {
-            check_url("auth_url", url).map_err(setting)?;
+            urls.push(("auth_url", url));
         }
-        if config.request_timeout_seconds == 0 {
-            return Err(config_error(
-                "request_timeout_seconds",
-                "must be at least 1",
-            ));
-        }
-        let http = build_client(&ClientSettings {
-            user_agent: concat!("pushgate-fcm/", env!("CARGO_PKG_VERSION")),
-            timeout: config.request_timeout(),
-            ca_file: config.ca_file.as_deref(),
-            only_roots: self.only_roots.as_deref(),
-            tls12_minimum: false,
-        })
-        .map_err(setting)?;
+        let http = build_checked_client(
+            &Checked {
+                section: SECTION,
+                urls: &urls,
+                request_timeout_seconds: config.request_timeout_seconds,
+            },
+            &ClientSettings {
+                user_agent: concat!("pushgate-fcm/", env!("CARGO_PKG_VERSION")),
+                timeout: config.request_timeout(),
+                ca_file: config.ca_file.as_deref(),
+                only_roots: self.only_roots.as_deref(),
+                tls12_minimum: false,
+            },
+        )?;
         let timeout = config.request_timeout();
         let client = HttpClient::new(http, config.base_url, timeout, "fcm");
         Ok(Arc::new(FcmAdapter::new(
@@ -98,11 +75,6 @@ pub fn register(registry: &mut AdapterRegistry, config: FcmConfig) -> Result<(),
     let adapter = FcmBuilder::new(config).build()?;
     registry.register(adapter)?;
     Ok(())
-}
-
-/// A shared-plumbing setting error, under this adapter's section.
-fn setting(e: SettingError) -> BuildError {
-    config_error(e.field, e.reason)
 }
 
 #[cfg(test)]

@@ -1,6 +1,8 @@
 //! Building the shared reqwest client and checking endpoint URLs, so a bad `ca_file` or URL
-//! fails at start-up naming the key, never at the first send.
+//! fails at start-up naming the key, never at the first send; and the [`BuildError`] every
+//! HTTP adapter's builder answers with.
 
+use push_core::adapter::registry::DuplicateChannel;
 use reqwest::{Certificate, redirect};
 use std::path::Path;
 use std::time::Duration;
@@ -13,6 +15,64 @@ pub struct SettingError {
     pub field: &'static str,
     /// What is wrong with it.
     pub reason: String,
+}
+
+/// Why an adapter could not be built or registered.
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    /// A configuration value is wrong; the message names the key under its section.
+    #[error("{section}.{field}: {reason}")]
+    Config {
+        /// The adapter's config section, e.g. `vendors.honor`.
+        section: &'static str,
+        /// The key, e.g. `ca_file`.
+        field: &'static str,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// Another adapter already serves the adapter's channel.
+    #[error(transparent)]
+    Registry(#[from] DuplicateChannel),
+}
+
+impl SettingError {
+    /// This error under an adapter's config `section`.
+    pub fn in_section(self, section: &'static str) -> BuildError {
+        BuildError::Config {
+            section,
+            field: self.field,
+            reason: self.reason,
+        }
+    }
+}
+
+/// What every HTTP adapter's `build` checks before it builds its client: the endpoint URLs
+/// (key and value) and a whole-request timeout of at least one second.
+#[derive(Debug, Clone)]
+pub struct Checked<'a> {
+    /// The adapter's config section, e.g. `vendors.honor`, prefixed to every error.
+    pub section: &'static str,
+    /// The endpoint URLs and their keys, checked in order with [`check_url`].
+    pub urls: &'a [(&'static str, &'a Url)],
+    /// `request_timeout_seconds` as configured.
+    pub request_timeout_seconds: u64,
+}
+
+/// Checks `checked` (URLs, then the timeout), then builds the client from `settings`; every
+/// error names its key under the section.
+pub fn build_checked_client(
+    checked: &Checked<'_>,
+    settings: &ClientSettings<'_>,
+) -> Result<reqwest::Client, BuildError> {
+    for (field, url) in checked.urls {
+        check_url(field, url).map_err(|e| e.in_section(checked.section))?;
+    }
+    if checked.request_timeout_seconds == 0 {
+        return Err(
+            wrong("request_timeout_seconds", "must be at least 1").in_section(checked.section)
+        );
+    }
+    build_client(settings).map_err(|e| e.in_section(checked.section))
 }
 
 fn wrong(field: &'static str, reason: impl Into<String>) -> SettingError {

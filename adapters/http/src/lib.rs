@@ -11,7 +11,7 @@
 //! [`AuthError`] of a token exchange, the [`HealthTracker`], the [`ProvenCredentials`] of
 //! the all-invalid guard and [`per_target`] results.
 //!
-//! Files: `build` (the client and URL checks), `client` (the requests), `auth` (why no
+//! Files: `build` (the client, URL checks and the builders' [`BuildError`]), `client` (the requests), `auth` (why no
 //! token could be had), `health` (health, proven credentials, per-target results).
 
 mod auth;
@@ -20,6 +20,9 @@ mod client;
 mod health;
 
 pub use auth::AuthError;
-pub use build::{ClientSettings, SettingError, build_client, check_url};
+pub use build::{
+    BuildError, Checked, ClientSettings, SettingError, build_checked_client, build_client,
+    check_url,
+};
 pub use client::{Answer, FORM_CONTENT_TYPE, HttpClient, TransportError};
 pub use health::{HealthTracker, ProvenCredentials, per_target};

@@ -4,38 +4,15 @@
 use crate::adapter::OppoAdapter;
 use crate::client::{Hosts, HttpClient};
 use crate::config::OppoConfig;
-use push_core::adapter::registry::DuplicateChannel;
 use push_core::adapter::{Adapter, AdapterRegistry};
 use push_core::token_cache::SharedTokens;
-use pushgate_adapter_http::{ClientSettings, SettingError, build_client, check_url};
+pub use pushgate_adapter_http::BuildError;
+use pushgate_adapter_http::{Checked, ClientSettings, build_checked_client};
 use std::path::PathBuf;
 use std::sync::Arc;
 
 /// The config section, for error messages.
 const SECTION: &str = "vendors.oppo";
-
-/// Why the OPPO adapter could not be built or registered.
-#[derive(Debug, thiserror::Error)]
-pub enum BuildError {
-    /// A configuration value is wrong; the message names the key.
-    #[error("{SECTION}.{field}: {reason}")]
-    Config {
-        /// The key, e.g. `ca_file`.
-        field: &'static str,
-        /// What is wrong with it.
-        reason: String,
-    },
-    /// Another adapter already serves the `oppo` channel.
-    #[error(transparent)]
-    Registry(#[from] DuplicateChannel),
-}
-
-fn config_error(field: &'static str, reason: impl Into<String>) -> BuildError {
-    BuildError::Config {
-        field,
-        reason: reason.into(),
-    }
-}
 
 /// Builds the OPPO adapter: `OppoBuilder::new(config).build()`.
 #[derive(Clone)]
@@ -73,22 +50,23 @@ impl OppoBuilder {
     /// `request_timeout_seconds`) serving both hosts.
     pub fn build(self) -> Result<Arc<dyn Adapter>, BuildError> {
         let config = self.config;
-        check_url("base_url", &config.base_url).map_err(setting)?;
-        check_url("intl_base_url", &config.intl_base_url).map_err(setting)?;
-        if config.request_timeout_seconds == 0 {
-            return Err(config_error(
-                "request_timeout_seconds",
-                "must be at least 1",
-            ));
-        }
-        let http = build_client(&ClientSettings {
-            user_agent: concat!("pushgate-oppo/", env!("CARGO_PKG_VERSION")),
-            timeout: config.request_timeout(),
-            ca_file: config.ca_file.as_deref(),
-            only_roots: self.only_roots.as_deref(),
-            tls12_minimum: true,
-        })
-        .map_err(setting)?;
+        let http = build_checked_client(
+            &Checked {
+                section: SECTION,
+                urls: &[
+                    ("base_url", &config.base_url),
+                    ("intl_base_url", &config.intl_base_url),
+                ],
+                request_timeout_seconds: config.request_timeout_seconds,
+            },
+            &ClientSettings {
+                user_agent: concat!("pushgate-oppo/", env!("CARGO_PKG_VERSION")),
+                timeout: config.request_timeout(),
+                ca_file: config.ca_file.as_deref(),
+                only_roots: self.only_roots.as_deref(),
+                tls12_minimum: true,
+            },
+        )?;
         let timeout = config.request_timeout();
         let hosts = Hosts::new(
             HttpClient::new(http.clone(), config.base_url, timeout, "oppo"),
@@ -107,11 +85,6 @@ pub fn register(registry: &mut AdapterRegistry, config: OppoConfig) -> Result<()
         .build()?;
     registry.register(adapter)?;
     Ok(())
-}
-
-/// A shared-plumbing setting error, under this adapter's section.
-fn setting(e: SettingError) -> BuildError {
-    config_error(e.field, e.reason)
 }
 
 #[cfg(test)]

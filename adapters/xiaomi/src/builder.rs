@@ -4,37 +4,14 @@
 use crate::adapter::XiaomiAdapter;
 use crate::client::FormClient;
 use crate::config::XiaomiConfig;
-use push_core::adapter::registry::DuplicateChannel;
 use push_core::adapter::{Adapter, AdapterRegistry};
-use pushgate_adapter_http::{ClientSettings, SettingError, build_client, check_url};
+pub use pushgate_adapter_http::BuildError;
+use pushgate_adapter_http::{Checked, ClientSettings, build_checked_client};
 use std::path::PathBuf;
 use std::sync::Arc;
 
 /// The config section, for error messages.
 const SECTION: &str = "vendors.xiaomi";
-
-/// Why the Xiaomi adapter could not be built or registered.
-#[derive(Debug, thiserror::Error)]
-pub enum BuildError {
-    /// A configuration value is wrong; the message names the key.
-    #[error("{SECTION}.{field}: {reason}")]
-    Config {
-        /// The key, e.g. `ca_file`.
-        field: &'static str,
-        /// What is wrong with it.
-        reason: String,
-    },
-    /// Another adapter already serves the `xiaomi` channel.
-    #[error(transparent)]
-    Registry(#[from] DuplicateChannel),
-}
-
-fn config_error(field: &'static str, reason: impl Into<String>) -> BuildError {
-    BuildError::Config {
-        field,
-        reason: reason.into(),
-    }
-}
 
 /// Builds the Xiaomi adapter: `XiaomiBuilder::new(config).build()`.
 #[derive(Debug, Clone)]
@@ -64,21 +41,20 @@ impl XiaomiBuilder {
     /// `request_timeout_seconds`).
     pub fn build(self) -> Result<Arc<dyn Adapter>, BuildError> {
         let config = self.config;
-        check_url("base_url", &config.base_url).map_err(setting)?;
-        if config.request_timeout_seconds == 0 {
-            return Err(config_error(
-                "request_timeout_seconds",
-                "must be at least 1",
-            ));
-        }
-        let http = build_client(&ClientSettings {
-            user_agent: concat!("pushgate-xiaomi/", env!("CARGO_PKG_VERSION")),
-            timeout: config.request_timeout(),
-            ca_file: config.ca_file.as_deref(),
-            only_roots: self.only_roots.as_deref(),
-            tls12_minimum: true,
-        })
-        .map_err(setting)?;
+        let http = build_checked_client(
+            &Checked {
+                section: SECTION,
+                urls: &[("base_url", &config.base_url)],
+                request_timeout_seconds: config.request_timeout_seconds,
+            },
+            &ClientSettings {
+                user_agent: concat!("pushgate-xiaomi/", env!("CARGO_PKG_VERSION")),
+                timeout: config.request_timeout(),
+                ca_file: config.ca_file.as_deref(),
+                only_roots: self.only_roots.as_deref(),
+                tls12_minimum: true,
+            },
+        )?;
         let timeout = config.request_timeout();
         let client = FormClient::new(http, config.base_url, timeout);
         Ok(Arc::new(XiaomiAdapter::new(client)))
@@ -90,11 +66,6 @@ pub fn register(registry: &mut AdapterRegistry, config: XiaomiConfig) -> Result<
     let adapter = XiaomiBuilder::new(config).build()?;
     registry.register(adapter)?;
     Ok(())
-}
-
-/// A shared-plumbing setting error, under this adapter's section.
-fn setting(e: SettingError) -> BuildError {
-    config_error(e.field, e.reason)
 }
 
 #[cfg(test)]
