@@ -1,10 +1,11 @@
-//! Receipt callbacks end to end: the simulator's Huawei posts signed receipts to pushgate,
-//! which moves deliveries to delivered / failed, deactivates uninstalled devices, and
+//! Receipt callbacks end to end: the simulator's vendors post receipts to pushgate the way
+//! each vendor does — Huawei signed, Xiaomi, OPPO and vivo to the app's secret path-token URL —
+//! and pushgate moves deliveries to delivered / failed, deactivates uninstalled devices, and
 //! refuses unsigned, forged or foreign callbacks without changing anything.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use push_sim::dev::{DEV_HUAWEI_APP_ID, DEV_HUAWEI_APP_SECRET};
+use push_sim::dev::*;
 use push_sim::types::{HuaweiCallbackSpec, HuaweiTokenSpec, HuaweiTokenState};
 use push_sim::{Sim, SimConfig};
 use pushgate::config::Config;
@@ -96,12 +97,13 @@ async fn setup() -> Setup {
     .await
     .unwrap();
     let dir = tempfile::tempdir().unwrap();
+    let ca = sim.ca_pem_path();
     let vendors = json!({
-        "huawei": {
-            "base_url": sim.huawei_url(),
-            "auth_url": sim.huawei_token_url(),
-            "ca_file": sim.ca_pem_path(),
-        }
+        "huawei": { "base_url": sim.huawei_url(), "auth_url": sim.huawei_token_url(), "ca_file": ca },
+        "xiaomi": { "base_url": sim.xiaomi_url(), "ca_file": ca },
+        "oppo": { "base_url": sim.oppo_url(), "intl_base_url": format!("{}/intl", sim.oppo_url()),
+                  "ca_file": ca },
+        "vivo": { "base_url": sim.vivo_url(), "ca_file": ca },
     });
     let config = Config {
         listen: "127.0.0.1:0".parse().unwrap(),
@@ -350,4 +352,65 @@ async fn unsigned_receipts_need_the_path_token_and_forgeries_change_nothing() {
         post(format!("{base}/v1/callbacks/huawei/chat/{token}"), forged).await,
         StatusCode::UNAUTHORIZED
     );
+}
+
+/// Xiaomi, OPPO and vivo sign nothing: they post to the URL the app's settings name, which
+/// carries the app's path token, and each delivery ends `delivered`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn path_token_receipts_of_xiaomi_oppo_and_vivo_mark_deliveries_delivered() {
+    let s = setup().await;
+    let urls = s.call("GET", "/v1/apps/chat/callbacks", Value::Null).await;
+    let url = |vendor: &str| format!("{}{}", s.base, urls["paths"][vendor].as_str().unwrap());
+    let settings = json!({
+        "android": {"package_name": DEV_XIAOMI_PACKAGE},
+        "huawei": {"categories": {"IM": "IM"}},
+        "xiaomi": {"categories": {"IM": {"channel_id": DEV_XIAOMI_PRIVATE_CHANNEL, "class": "private"}},
+                   "callback_url": url("xiaomi")},
+        "oppo": {"categories": {"IM": {"channel_id": DEV_OPPO_IM_CHANNEL, "category": "IM", "notify_level": 16}},
+                 "callback_url": url("oppo")},
+        "vivo": {"categories": {"IM": "IM"}, "callback_url": url("vivo")},
+    });
+    s.call("PATCH", "/v1/apps/chat", json!({"settings": settings}))
+        .await;
+    for (vendor, credential) in [
+        (
+            "xiaomi",
+            json!({"app_secret": DEV_XIAOMI_APP_SECRET, "package_name": DEV_XIAOMI_PACKAGE}),
+        ),
+        (
+            "oppo",
+            json!({"app_key": DEV_OPPO_APP_KEY, "master_secret": DEV_OPPO_MASTER_SECRET}),
+        ),
+        (
+            "vivo",
+            json!({"app_id": DEV_VIVO_APP_ID, "app_key": DEV_VIVO_APP_KEY, "app_secret": DEV_VIVO_APP_SECRET}),
+        ),
+    ] {
+        s.call(
+            "PUT",
+            &format!("/v1/apps/chat/credentials/{vendor}"),
+            credential,
+        )
+        .await;
+        s.call(
+            "PUT",
+            &format!("/v1/apps/chat/devices/{vendor}-1"),
+            // Well-formed for every vendor (vivo's regIds are 23 letters and digits).
+            json!({"user_id": "carol", "vendor": vendor,
+                   "token": format!("{vendor:0<8}000000000000001")}),
+        )
+        .await;
+    }
+    s.call(
+        "POST",
+        "/v1/apps/chat/notifications",
+        json!({"id": "m-3", "to": {"users": ["carol"]},
+               "notification": {"title": "Alice", "body": "hi"}, "options": {"category": "IM"}}),
+    )
+    .await;
+    let states = s.states("m-3", true).await;
+    assert_eq!(states.len(), 3, "{states:?}");
+    for (device, state, view) in &states {
+        assert_eq!(state, "delivered", "{device}: {view}");
+    }
 }
