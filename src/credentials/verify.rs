@@ -4,9 +4,9 @@
 //! right, a .p12 opens with its password, a certificate's topics include the app's bundle
 //! id, it is not expired). With [`Verification::Live`] also [`Adapter::check_credential`]:
 //! the adapter obtains a vendor auth token (or makes the cheapest authenticated call). A
-//! channel whose adapter is not in this build (Huawei, Xiaomi, OPPO, vivo, Honor, WeChat
-//! today) gets the structural checks of [`super::parse_upload`] only, and a live check of it
-//! is refused rather than silently skipped.
+//! channel whose adapter is not in this build (its Cargo feature is off) gets the structural
+//! checks of [`super::parse_upload`] only, and a live check of it is refused rather than
+//! silently skipped.
 
 use push_core::adapter::{AdapterRegistry, CheckError, CredentialFacts, CredentialRef};
 use push_core::{App, Channel, CredentialSecret};
