@@ -13,7 +13,8 @@
 //! # Ok(()) }
 //! ```
 //!
-//! Layout: `server.rs` is the vendor-neutral TLS/HTTP server; each vendor is one module
+//! Layout: `server.rs` is the vendor-neutral TLS/HTTP server, `exchange.rs` the request
+//! counting, logging and fault plumbing the JSON/form endpoints share; each vendor is one module
 //! (`apns/`, `fcm/`, `huawei/`) with its state and an `Endpoint` implementation (`server.rs`);
 //! `control/` is the control API; `callbacks.rs` is the one poster every vendor sends its
 //! receipts and events through (tracked, stopped at shutdown). Adding a vendor is adding a
@@ -26,6 +27,7 @@ mod config;
 pub mod control;
 mod counters;
 pub mod dev;
+mod exchange;
 mod faults;
 mod fcm;
 mod honor;

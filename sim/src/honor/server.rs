@@ -11,12 +11,13 @@ use serde_json::{Value, json};
 use super::receipts::Poster;
 use super::{TOKEN_PATH, TOKEN_PATH_SHORT, oauth, send};
 use crate::callbacks::CallbackPoster;
-use crate::control::types::{RecordedResponse, RequestRecord, Vendor};
+use crate::control::types::Vendor;
 use crate::counters::Event;
+use crate::exchange::{self, Received, Reply};
 use crate::faults::FaultAction;
-use crate::server::{self, ConnInfo, Endpoint};
+use crate::server::{ConnInfo, Endpoint};
 use crate::state::SimState;
-use crate::wire::{self, Body, ReadBody};
+use crate::wire::{Body, ReadBody};
 
 /// Bodies are read up to this size; longer ones get `80300008`.
 const MAX_READ: usize = 1024 * 1024;
@@ -94,33 +95,22 @@ impl Endpoint for HonorEndpoint {
 
     async fn handle(&self, conn: &ConnInfo, req: Request<Incoming>) -> Response<Body> {
         let core = &self.state.core;
-        core.counters
-            .count(Vendor::Honor, self.name(), Event::Request);
-        let at_ms = core.clock.now_ms();
-        let (parts, body) = req.into_parts();
-        let body = wire::read_body(body, MAX_READ).await;
-        let latency = core.faults.latency(Vendor::Honor);
-        if !latency.is_zero() {
-            tokio::time::sleep(latency).await;
-        }
+        let received = Received::read(core, Vendor::Honor, self.name(), req, MAX_READ).await;
+        let (parts, body) = (&received.parts, &received.body);
         let path = parts.uri.path().to_string();
         let answer = if path == TOKEN_PATH || path == TOKEN_PATH_SHORT {
             core.counters
                 .count(Vendor::Honor, self.name(), Event::AuthRequest);
-            self.token(&parts, &body)
+            self.token(parts, body)
         } else {
             match send_app(&path) {
-                Some(app) if parts.method == Method::POST => self.send(&parts, &body, app),
+                Some(app) if parts.method == Method::POST => self.send(parts, body, app),
                 Some(_) => Answer::text(405, "405 Method Not Allowed"),
                 None => Answer::text(404, "404 Not Found"),
             }
         };
-        let reset = answer.processed && core.faults.reset_now(Vendor::Honor);
-        let response = self.respond(conn, &parts, &body, answer, at_ms, reset);
-        if reset {
-            server::reset_connection(&conn.reset).await;
-        }
-        response
+        let reply = Self::reply(answer);
+        exchange::finish(core, Vendor::Honor, self.name(), conn, &received, reply).await
     }
 }
 
@@ -206,43 +196,18 @@ impl HonorEndpoint {
         a
     }
 
-    fn respond(
-        &self,
-        conn: &ConnInfo,
-        parts: &Parts,
-        body: &ReadBody,
-        a: Answer,
-        at_ms: i64,
-        reset: bool,
-    ) -> Response<Body> {
-        let record = RequestRecord {
-            seq: 0,
-            at_ms,
-            vendor: Vendor::Honor,
-            endpoint: self.name().to_string(),
-            connection: conn.id,
-            http_version: wire::version_text(parts.version),
-            method: parts.method.to_string(),
-            path: parts
-                .uri
-                .path_and_query()
-                .map(|p| p.to_string())
-                .unwrap_or_default(),
-            headers: wire::header_pairs(&parts.headers),
-            body: String::from_utf8_lossy(&body.bytes).into_owned(),
+    /// What the request log says about an answer.
+    fn reply(a: Answer) -> Reply {
+        Reply {
+            status: a.status,
+            headers: a.headers,
+            body: a.body,
             token: a.tokens.first().cloned(),
             tokens: a.tokens,
             topic: a.app,
             dry_run: false,
-            reset,
-            response: RecordedResponse {
-                status: a.status,
-                headers: a.headers.clone(),
-                body: String::from_utf8_lossy(&a.body).into_owned(),
-            },
-        };
-        self.state.core.recorder.push(record);
-        wire::response(a.status, &a.headers, a.body)
+            processed: a.processed,
+        }
     }
 }
 

@@ -12,12 +12,13 @@ use super::codes::{INTERNAL, PushResult};
 use super::receipts::ReceiptSender;
 use super::send::{self, SendPath};
 use super::{TOKEN_PATH, oauth};
-use crate::control::types::{RecordedResponse, RequestRecord, Vendor};
+use crate::control::types::Vendor;
 use crate::counters::Event;
+use crate::exchange::{self, Received, Reply};
 use crate::faults::FaultAction;
-use crate::server::{self, ConnInfo, Endpoint};
+use crate::server::{ConnInfo, Endpoint};
 use crate::state::SimState;
-use crate::wire::{self, Body, ReadBody};
+use crate::wire::{Body, ReadBody};
 
 /// Send bodies are read up to this size; longer ones get `80300008`.
 const MAX_READ: usize = 1024 * 1024;
@@ -93,32 +94,29 @@ impl Endpoint for HuaweiEndpoint {
 
     async fn handle(&self, conn: &HuaweiConn, req: Request<Incoming>) -> Response<Body> {
         let core = &self.state.core;
-        core.counters
-            .count(Vendor::Huawei, self.name(), Event::Request);
-        let at_ms = core.clock.now_ms();
-        let (parts, body) = req.into_parts();
-        let body = wire::read_body(body, MAX_READ).await;
-        let latency = core.faults.latency(Vendor::Huawei);
-        if !latency.is_zero() {
-            tokio::time::sleep(latency).await;
-        }
+        let received = Received::read(core, Vendor::Huawei, self.name(), req, MAX_READ).await;
+        let (parts, body) = (&received.parts, &received.body);
         let answer = if parts.uri.path() == TOKEN_PATH {
             core.counters
                 .count(Vendor::Huawei, self.name(), Event::AuthRequest);
-            self.token(&parts, &body)
+            self.token(parts, body)
         } else {
             match send_path(parts.uri.path()) {
-                Some(path) if parts.method == Method::POST => self.send(&parts, &body, path),
+                Some(path) if parts.method == Method::POST => self.send(parts, body, path),
                 Some(_) => Answer::new(405, text_headers(), b"405 Method Not Allowed".to_vec()),
                 None => Answer::new(404, text_headers(), b"404 Not Found".to_vec()),
             }
         };
-        let reset = answer.processed && core.faults.reset_now(Vendor::Huawei);
-        let response = self.respond(conn, &parts, &body, answer, at_ms, reset);
-        if reset {
-            server::reset_connection(&conn.info.reset).await;
-        }
-        response
+        let reply = Self::reply(answer);
+        exchange::finish(
+            core,
+            Vendor::Huawei,
+            self.name(),
+            &conn.info,
+            &received,
+            reply,
+        )
+        .await
     }
 }
 
@@ -215,43 +213,18 @@ impl HuaweiEndpoint {
         answer
     }
 
-    fn respond(
-        &self,
-        conn: &HuaweiConn,
-        parts: &Parts,
-        body: &ReadBody,
-        a: Answer,
-        at_ms: i64,
-        reset: bool,
-    ) -> Response<Body> {
-        let record = RequestRecord {
-            seq: 0,
-            at_ms,
-            vendor: Vendor::Huawei,
-            endpoint: self.name().to_string(),
-            connection: conn.info.id,
-            http_version: wire::version_text(parts.version),
-            method: parts.method.to_string(),
-            path: parts
-                .uri
-                .path_and_query()
-                .map(|p| p.to_string())
-                .unwrap_or_default(),
-            headers: wire::header_pairs(&parts.headers),
-            body: String::from_utf8_lossy(&body.bytes).into_owned(),
+    /// What the request log says about an answer.
+    fn reply(a: Answer) -> Reply {
+        Reply {
+            status: a.status,
+            headers: a.headers,
+            body: a.body,
             token: a.tokens.first().cloned(),
             tokens: a.tokens,
             topic: a.app,
             dry_run: a.dry_run,
-            reset,
-            response: RecordedResponse {
-                status: a.status,
-                headers: a.headers.clone(),
-                body: String::from_utf8_lossy(&a.body).into_owned(),
-            },
-        };
-        self.state.core.recorder.push(record);
-        wire::response(a.status, &a.headers, a.body)
+            processed: a.processed,
+        }
     }
 }
 

@@ -17,12 +17,13 @@ use super::receipts::OppoReceiptSender;
 use super::send::{self, Api};
 use super::{Host, INTL_PREFIX, auth};
 use crate::callbacks::CallbackPoster;
-use crate::control::types::{Outage, RecordedResponse, RequestRecord, Vendor};
+use crate::control::types::{Outage, Vendor};
 use crate::counters::Event;
+use crate::exchange::{self, Received, Reply};
 use crate::faults::FaultAction;
-use crate::server::{self, ConnInfo, Endpoint};
+use crate::server::{ConnInfo, Endpoint};
 use crate::state::SimState;
-use crate::wire::{self, Body, ReadBody};
+use crate::wire::{Body, ReadBody};
 
 /// Bodies are read up to this size (1000 messages of a few KB); longer ones get code 41.
 const MAX_READ: usize = 8 * 1024 * 1024;
@@ -87,15 +88,8 @@ impl Endpoint for OppoEndpoint {
 
     async fn handle(&self, conn: &ConnInfo, req: Request<Incoming>) -> Response<Body> {
         let core = &self.state.core;
-        core.counters
-            .count(Vendor::Oppo, self.name(), Event::Request);
-        let at_ms = core.clock.now_ms();
-        let (parts, body) = req.into_parts();
-        let body = wire::read_body(body, MAX_READ).await;
-        let latency = core.faults.latency(Vendor::Oppo);
-        if !latency.is_zero() {
-            tokio::time::sleep(latency).await;
-        }
+        let received = Received::read(core, Vendor::Oppo, self.name(), req, MAX_READ).await;
+        let (parts, body) = (&received.parts, &received.body);
         let path = parts.uri.path();
         let (host, path) = match path.strip_prefix(INTL_PREFIX) {
             Some(rest) if rest.starts_with('/') => (Host::Overseas, rest),
@@ -104,18 +98,14 @@ impl Endpoint for OppoEndpoint {
         let answer = if path == AUTH_PATH {
             core.counters
                 .count(Vendor::Oppo, self.name(), Event::AuthRequest);
-            self.auth(&parts, &body, host)
+            self.auth(parts, body, host)
         } else if let Some(api) = Api::of(path) {
-            self.send(&parts, &body, host, api)
+            self.send(parts, body, host, api)
         } else {
             Answer::new(404, Refusal::new(INVALID_METHOD, "Invalid Method").body())
         };
-        let reset = answer.processed && core.faults.reset_now(Vendor::Oppo);
-        let response = self.respond(conn, &parts, &body, answer, at_ms, reset);
-        if reset {
-            server::reset_connection(&conn.reset).await;
-        }
-        response
+        let reply = Self::reply(answer);
+        exchange::finish(core, Vendor::Oppo, self.name(), conn, &received, reply).await
     }
 }
 
@@ -205,44 +195,18 @@ impl OppoEndpoint {
         a
     }
 
-    fn respond(
-        &self,
-        conn: &ConnInfo,
-        parts: &Parts,
-        body: &ReadBody,
-        a: Answer,
-        at_ms: i64,
-        reset: bool,
-    ) -> Response<Body> {
-        let text = a.body.to_string();
-        let record = RequestRecord {
-            seq: 0,
-            at_ms,
-            vendor: Vendor::Oppo,
-            endpoint: self.name().to_string(),
-            connection: conn.id,
-            http_version: wire::version_text(parts.version),
-            method: parts.method.to_string(),
-            path: parts
-                .uri
-                .path_and_query()
-                .map(|p| p.to_string())
-                .unwrap_or_default(),
-            headers: wire::header_pairs(&parts.headers),
-            body: String::from_utf8_lossy(&body.bytes).into_owned(),
+    /// What the request log says about an answer.
+    fn reply(a: Answer) -> Reply {
+        Reply {
+            status: a.status,
+            headers: a.headers,
+            body: a.body.to_string().into_bytes(),
             token: a.tokens.first().cloned(),
             tokens: a.tokens,
             topic: a.app_key,
             dry_run: false,
-            reset,
-            response: RecordedResponse {
-                status: a.status,
-                headers: a.headers.clone(),
-                body: text.clone(),
-            },
-        };
-        self.state.core.recorder.push(record);
-        wire::response(a.status, &a.headers, text.into_bytes())
+            processed: a.processed,
+        }
     }
 }
 

@@ -11,12 +11,13 @@ use super::auth::{self, result};
 use super::receipts::Poster;
 use super::send::{self, SendResult};
 use crate::callbacks::CallbackPoster;
-use crate::control::types::{RecordedResponse, RequestRecord, Vendor};
+use crate::control::types::Vendor;
 use crate::counters::Event;
+use crate::exchange::{self, Received, Reply};
 use crate::faults::FaultAction;
-use crate::server::{self, ConnInfo, Endpoint};
+use crate::server::{ConnInfo, Endpoint};
 use crate::state::SimState;
-use crate::wire::{self, Body, ReadBody};
+use crate::wire::{Body, ReadBody};
 
 /// Bodies are read up to this size; longer ones get `10252` (list) or `10101`.
 const MAX_READ: usize = 1024 * 1024;
@@ -87,15 +88,8 @@ impl Endpoint for VivoEndpoint {
 
     async fn handle(&self, conn: &ConnInfo, req: Request<Incoming>) -> Response<Body> {
         let core = &self.state.core;
-        core.counters
-            .count(Vendor::Vivo, self.name(), Event::Request);
-        let at_ms = core.clock.now_ms();
-        let (parts, body) = req.into_parts();
-        let body = wire::read_body(body, MAX_READ).await;
-        let latency = core.faults.latency(Vendor::Vivo);
-        if !latency.is_zero() {
-            tokio::time::sleep(latency).await;
-        }
+        let received = Received::read(core, Vendor::Vivo, self.name(), req, MAX_READ).await;
+        let (parts, body) = (&received.parts, &received.body);
         let path = parts.uri.path().to_string();
         let api = path.strip_prefix("/message/");
         let answer = match api {
@@ -103,19 +97,13 @@ impl Endpoint for VivoEndpoint {
             Some("auth") => {
                 core.counters
                     .count(Vendor::Vivo, self.name(), Event::AuthRequest);
-                self.auth(&body)
+                self.auth(body)
             }
-            Some(api @ ("send" | "saveListPayload" | "pushToList")) => {
-                self.send(&parts, &body, api)
-            }
+            Some(api @ ("send" | "saveListPayload" | "pushToList")) => self.send(parts, body, api),
             _ => Answer::text(404, "404 Not Found"),
         };
-        let reset = answer.processed && core.faults.reset_now(Vendor::Vivo);
-        let response = self.respond(conn, &parts, &body, answer, at_ms, reset);
-        if reset {
-            server::reset_connection(&conn.reset).await;
-        }
-        response
+        let reply = Self::reply(answer);
+        exchange::finish(core, Vendor::Vivo, self.name(), conn, &received, reply).await
     }
 }
 
@@ -168,43 +156,18 @@ impl VivoEndpoint {
         a
     }
 
-    fn respond(
-        &self,
-        conn: &ConnInfo,
-        parts: &Parts,
-        body: &ReadBody,
-        a: Answer,
-        at_ms: i64,
-        reset: bool,
-    ) -> Response<Body> {
-        let record = RequestRecord {
-            seq: 0,
-            at_ms,
-            vendor: Vendor::Vivo,
-            endpoint: self.name().to_string(),
-            connection: conn.id,
-            http_version: wire::version_text(parts.version),
-            method: parts.method.to_string(),
-            path: parts
-                .uri
-                .path_and_query()
-                .map(|p| p.to_string())
-                .unwrap_or_default(),
-            headers: wire::header_pairs(&parts.headers),
-            body: String::from_utf8_lossy(&body.bytes).into_owned(),
+    /// What the request log says about an answer.
+    fn reply(a: Answer) -> Reply {
+        Reply {
+            status: a.status,
+            headers: a.headers,
+            body: a.body,
             token: a.tokens.first().cloned(),
             tokens: a.tokens,
             topic: a.app,
             dry_run: false,
-            reset,
-            response: RecordedResponse {
-                status: a.status,
-                headers: a.headers.clone(),
-                body: String::from_utf8_lossy(&a.body).into_owned(),
-            },
-        };
-        self.state.core.recorder.push(record);
-        wire::response(a.status, &a.headers, a.body)
+            processed: a.processed,
+        }
     }
 }
 

@@ -11,12 +11,13 @@ use super::codes;
 use super::events::EventSender;
 use super::send::{self, CallOutcome, SendKind};
 use crate::callbacks::CallbackPoster;
-use crate::control::types::{RecordedResponse, RequestRecord, Vendor};
+use crate::control::types::Vendor;
 use crate::counters::Event as Counted;
+use crate::exchange::{self, Received, Reply};
 use crate::faults::FaultAction;
-use crate::server::{self, ConnInfo, Endpoint};
+use crate::server::{ConnInfo, Endpoint};
 use crate::state::SimState;
-use crate::wire::{self, Body, ReadBody};
+use crate::wire::{Body, ReadBody};
 
 /// Bodies are read up to this size.
 const MAX_READ: usize = 1024 * 1024;
@@ -91,22 +92,11 @@ impl Endpoint for WechatEndpoint {
 
     async fn handle(&self, conn: &ConnInfo, req: Request<Incoming>) -> Response<Body> {
         let core = &self.state.core;
-        core.counters
-            .count(Vendor::Wechat, self.name(), Counted::Request);
-        let at_ms = core.clock.now_ms();
-        let (parts, body) = req.into_parts();
-        let body = wire::read_body(body, MAX_READ).await;
-        let latency = core.faults.latency(Vendor::Wechat);
-        if !latency.is_zero() {
-            tokio::time::sleep(latency).await;
-        }
-        let answer = self.answer(&parts, &body);
-        let reset = answer.processed && core.faults.reset_now(Vendor::Wechat);
-        let response = self.respond(conn, &parts, &body, answer, at_ms, reset);
-        if reset {
-            server::reset_connection(&conn.reset).await;
-        }
-        response
+        let received = Received::read(core, Vendor::Wechat, self.name(), req, MAX_READ).await;
+        let (parts, body) = (&received.parts, &received.body);
+        let answer = self.answer(parts, body);
+        let reply = Self::reply(answer, body);
+        exchange::finish(core, Vendor::Wechat, self.name(), conn, &received, reply).await
     }
 }
 
@@ -213,47 +203,22 @@ impl WechatEndpoint {
         Some(answer)
     }
 
-    fn respond(
-        &self,
-        conn: &ConnInfo,
-        parts: &Parts,
-        body: &ReadBody,
-        a: Answer,
-        at_ms: i64,
-        reset: bool,
-    ) -> Response<Body> {
+    /// What the request log says about an answer (the openid, or the body's `touser`).
+    fn reply(a: Answer, body: &ReadBody) -> Reply {
         let openid = a.openid.clone().or_else(|| {
             serde_json::from_slice::<serde_json::Value>(&body.bytes)
                 .ok()
                 .and_then(|v| v.get("touser").and_then(|t| t.as_str()).map(str::to_string))
         });
-        let record = RequestRecord {
-            seq: 0,
-            at_ms,
-            vendor: Vendor::Wechat,
-            endpoint: self.name().to_string(),
-            connection: conn.id,
-            http_version: wire::version_text(parts.version),
-            method: parts.method.to_string(),
-            path: parts
-                .uri
-                .path_and_query()
-                .map(|p| p.to_string())
-                .unwrap_or_default(),
-            headers: wire::header_pairs(&parts.headers),
-            body: String::from_utf8_lossy(&body.bytes).into_owned(),
+        Reply {
+            status: a.status,
+            headers: a.headers,
+            body: a.body,
             token: openid,
             tokens: Vec::new(),
             topic: a.app_id,
             dry_run: false,
-            reset,
-            response: RecordedResponse {
-                status: a.status,
-                headers: a.headers.clone(),
-                body: String::from_utf8_lossy(&a.body).into_owned(),
-            },
-        };
-        self.state.core.recorder.push(record);
-        wire::response(a.status, &a.headers, a.body)
+            processed: a.processed,
+        }
     }
 }

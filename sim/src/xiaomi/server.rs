@@ -11,12 +11,12 @@ use super::codes::{BUSY, MiError, UNKNOWN};
 use super::send::{self, Version};
 use super::validate;
 use crate::callbacks::CallbackPoster;
-use crate::control::types::{RecordedResponse, RequestRecord, Vendor};
-use crate::counters::Event;
+use crate::control::types::Vendor;
+use crate::exchange::{self, Received, Reply};
 use crate::faults::FaultAction;
-use crate::server::{self, ConnInfo, Endpoint};
+use crate::server::{ConnInfo, Endpoint};
 use crate::state::SimState;
-use crate::wire::{self, Body, ReadBody};
+use crate::wire::{Body, ReadBody};
 
 /// Send bodies are read up to this size; longer ones get `65009`.
 const MAX_READ: usize = 1024 * 1024;
@@ -87,26 +87,15 @@ impl Endpoint for XiaomiEndpoint {
 
     async fn handle(&self, conn: &ConnInfo, req: Request<Incoming>) -> Response<Body> {
         let core = &self.state.core;
-        core.counters
-            .count(Vendor::Xiaomi, self.name(), Event::Request);
-        let at_ms = core.clock.now_ms();
-        let (parts, body) = req.into_parts();
-        let body = wire::read_body(body, MAX_READ).await;
-        let latency = core.faults.latency(Vendor::Xiaomi);
-        if !latency.is_zero() {
-            tokio::time::sleep(latency).await;
-        }
+        let received = Received::read(core, Vendor::Xiaomi, self.name(), req, MAX_READ).await;
+        let (parts, body) = (&received.parts, &received.body);
         let answer = match send_version(parts.uri.path()) {
-            Some(version) if parts.method == Method::POST => self.send(&parts, &body, version),
+            Some(version) if parts.method == Method::POST => self.send(parts, body, version),
             Some(_) => Answer::text(405, "405 Method Not Allowed"),
             None => Answer::text(404, "404 Not Found"),
         };
-        let reset = answer.processed && core.faults.reset_now(Vendor::Xiaomi);
-        let response = self.respond(conn, &parts, &body, answer, at_ms, reset);
-        if reset {
-            server::reset_connection(&conn.reset).await;
-        }
-        response
+        let reply = Self::reply(answer);
+        exchange::finish(core, Vendor::Xiaomi, self.name(), conn, &received, reply).await
     }
 }
 
@@ -165,43 +154,18 @@ impl XiaomiEndpoint {
         a
     }
 
-    fn respond(
-        &self,
-        conn: &ConnInfo,
-        parts: &Parts,
-        body: &ReadBody,
-        a: Answer,
-        at_ms: i64,
-        reset: bool,
-    ) -> Response<Body> {
-        let record = RequestRecord {
-            seq: 0,
-            at_ms,
-            vendor: Vendor::Xiaomi,
-            endpoint: self.name().to_string(),
-            connection: conn.id,
-            http_version: wire::version_text(parts.version),
-            method: parts.method.to_string(),
-            path: parts
-                .uri
-                .path_and_query()
-                .map(|p| p.to_string())
-                .unwrap_or_default(),
-            headers: wire::header_pairs(&parts.headers),
-            body: String::from_utf8_lossy(&body.bytes).into_owned(),
+    /// What the request log says about an answer.
+    fn reply(a: Answer) -> Reply {
+        Reply {
+            status: a.status,
+            headers: a.headers,
+            body: a.body,
             token: a.regids.first().cloned(),
             tokens: a.regids,
             topic: a.app,
             dry_run: false,
-            reset,
-            response: RecordedResponse {
-                status: a.status,
-                headers: a.headers.clone(),
-                body: String::from_utf8_lossy(&a.body).into_owned(),
-            },
-        };
-        self.state.core.recorder.push(record);
-        wire::response(a.status, &a.headers, a.body)
+            processed: a.processed,
+        }
     }
 }
 
