@@ -6,7 +6,10 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use push_sim::dev::*;
-use push_sim::types::{HuaweiCallbackSpec, HuaweiTokenSpec, HuaweiTokenState};
+use push_sim::types::{
+    HonorCallbackSpec, HuaweiCallbackSpec, HuaweiTokenSpec, HuaweiTokenState, WechatEventMode,
+    WechatEventSpec,
+};
 use push_sim::{Sim, SimConfig};
 use pushgate::config::Config;
 use pushgate::service::Application;
@@ -104,6 +107,10 @@ async fn setup() -> Setup {
         "oppo": { "base_url": sim.oppo_url(), "intl_base_url": format!("{}/intl", sim.oppo_url()),
                   "ca_file": ca },
         "vivo": { "base_url": sim.vivo_url(), "ca_file": ca },
+        "honor": { "base_url": sim.honor_url(), "ca_file": ca,
+                   "auth_url": format!("{}/auth/realms/developer/protocol/openid-connect/token", sim.honor_url()) },
+        "wechat": { "base_url": sim.wechat_url(), "ca_file": ca,
+                    "auth_url": format!("{}/cgi-bin/stable_token", sim.wechat_url()) },
     });
     let config = Config {
         listen: "127.0.0.1:0".parse().unwrap(),
@@ -413,4 +420,83 @@ async fn path_token_receipts_of_xiaomi_oppo_and_vivo_mark_deliveries_delivered()
     for (device, state, view) in &states {
         assert_eq!(state, "delivered", "{device}: {view}");
     }
+}
+
+/// Honor posts to the path-token URL; WeChat signs its `TEMPLATESENDJOBFINISH` events with the
+/// app's Token and encrypts them (safe mode) with its EncodingAESKey.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn honor_receipts_and_encrypted_wechat_events_mark_deliveries_delivered() {
+    let s = setup().await;
+    let urls = s.call("GET", "/v1/apps/chat/callbacks", Value::Null).await;
+    let settings = json!({
+        "android": {"package_name": "com.example.chat"},
+        "honor": {"categories": {"IM": "NORMAL"}},
+        "wechat": {
+            "official_account_app_id": DEV_WECHAT_OA_APP_ID,
+            "templates": {"IM": DEV_WECHAT_OA_TEMPLATE},
+            "template_fields": {DEV_WECHAT_OA_TEMPLATE: {"thing1": "title", "thing2": "body", "time3": "time"}}
+        }
+    });
+    s.call("PATCH", "/v1/apps/chat", json!({"settings": settings}))
+        .await;
+    s.call(
+        "PUT",
+        "/v1/apps/chat/credentials/honor",
+        json!({"app_id": DEV_HONOR_APP_ID, "client_id": DEV_HONOR_CLIENT_ID,
+               "client_secret": DEV_HONOR_CLIENT_SECRET}),
+    )
+    .await;
+    s.call(
+        "PUT",
+        "/v1/apps/chat/credentials/wechat_oa",
+        json!({"app_id": DEV_WECHAT_OA_APP_ID, "app_secret": DEV_WECHAT_OA_APP_SECRET}),
+    )
+    .await;
+    for (device, vendor, token) in [
+        ("honor-1", "honor", "honor-token-000000000001"),
+        ("wechat-1", "wechat_oa", "openid-dave-0001"),
+    ] {
+        s.call(
+            "PUT",
+            &format!("/v1/apps/chat/devices/{device}"),
+            json!({"user_id": "dave", "vendor": vendor, "token": token}),
+        )
+        .await;
+    }
+    s.sim
+        .control()
+        .add_honor_callback(HonorCallbackSpec {
+            app_id: DEV_HONOR_APP_ID.into(),
+            url: format!("{}{}", s.base, urls["paths"]["honor"].as_str().unwrap()),
+            delay_ms: 0,
+            duplicate: true,
+        })
+        .unwrap();
+    s.sim
+        .control()
+        .set_wechat_event_url(WechatEventSpec {
+            app_id: DEV_WECHAT_OA_APP_ID.into(),
+            url: format!("{}/v1/callbacks/wechat/chat", s.base),
+            token: urls["wechat"]["token"].as_str().unwrap().into(),
+            encoding_aes_key: Some(urls["wechat"]["encoding_aes_key"].as_str().unwrap().into()),
+            mode: WechatEventMode::Safe,
+            delay_ms: 0,
+            reply_timeout_ms: 5000,
+            duplicate: false,
+        })
+        .unwrap();
+    s.call(
+        "POST",
+        "/v1/apps/chat/notifications",
+        json!({"id": "m-4", "to": {"users": ["dave"]},
+               "notification": {"title": "Alice", "body": "hi"}, "options": {"category": "IM"}}),
+    )
+    .await;
+    let states = s.states("m-4", true).await;
+    assert_eq!(states.len(), 2, "{states:?}");
+    for (device, state, view) in &states {
+        assert_eq!(state, "delivered", "{device}: {view}");
+    }
+    let events = s.sim.control().wechat_events();
+    assert!(!events.is_empty(), "the sim posted the event");
 }

@@ -6,9 +6,37 @@
 
 use push_core::adapter::CallbackReceipt;
 use push_core::{Channel, Delivery, DeliveryId, Device, Store, StoreResult};
+use std::time::Duration;
+
+/// How long a receipt known only by the vendor's message id waits for the worker to record
+/// that id: a vendor may post the receipt before pushgate has stored its own answer.
+const OVERTAKE_WAIT: Duration = Duration::from_secs(2);
+const OVERTAKE_POLL: Duration = Duration::from_millis(100);
 
 /// The delivery `receipt` is about, with its device when it still exists.
 pub(super) async fn find(
+    store: &dyn Store,
+    app: &str,
+    channel: Channel,
+    receipt: &CallbackReceipt,
+) -> StoreResult<Option<(Delivery, Option<Device>)>> {
+    let deadline = tokio::time::Instant::now() + OVERTAKE_WAIT;
+    loop {
+        let found = find_once(store, app, channel, receipt).await?;
+        // Only a receipt with nothing but a vendor message id can be early: one with pushgate's
+        // own tag finds its delivery at once.
+        let may_be_early = found.is_none()
+            && receipt.vendor_message_id.is_some()
+            && receipt.tag.is_none()
+            && tokio::time::Instant::now() < deadline;
+        if !may_be_early {
+            return Ok(found);
+        }
+        tokio::time::sleep(OVERTAKE_POLL).await;
+    }
+}
+
+async fn find_once(
     store: &dyn Store,
     app: &str,
     channel: Channel,
