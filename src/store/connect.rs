@@ -14,6 +14,10 @@ use std::time::Duration;
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long a SQLite writer waits for the write lock before failing.
 const SQLITE_BUSY_TIMEOUT_MS: u32 = 5_000;
+/// Connections of a PostgreSQL pool. The pipeline's handlers (prefetch 64 per queue) hold a
+/// connection only for one statement or one short transaction, so a few more than sqlx's
+/// default of 10 keep them from queueing for one without crowding the server.
+const POSTGRES_MAX_CONNECTIONS: u32 = 16;
 
 /// What a database URL names.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -39,9 +43,35 @@ pub(super) async fn open(database_url: &str) -> Result<(AnyPool, Backend), Store
     match parse(database_url).map_err(fail)? {
         Target::Postgres(url) => {
             // One direct connection first: a pool would retry an unreachable server until its
-            // timeout and then report only that it timed out.
-            probe(&url).await.map_err(fail)?.close().await.ok();
+            // timeout and then report only that it timed out. On loopback without an explicit
+            // sslmode, plaintext is tried first (see `loopback_without_tls`); a server that
+            // refuses it gets the URL as given.
+            let url = match loopback_without_tls(&url) {
+                Some(plain) => match probe(&plain).await {
+                    Ok(conn) => {
+                        conn.close().await.ok();
+                        tracing::debug!(
+                            "PostgreSQL on loopback without an sslmode: not using TLS (sslmode=disable)"
+                        );
+                        plain
+                    }
+                    Err(why) => {
+                        tracing::info!(error = %scrub(&why, &plain), "PostgreSQL refused a plaintext loopback connection; using the URL's default sslmode");
+                        probe(&url).await.map_err(fail)?.close().await.ok();
+                        url
+                    }
+                },
+                None => {
+                    probe(&url).await.map_err(fail)?.close().await.ok();
+                    url
+                }
+            };
+            // No ping before each acquire: sqlx already pings every connection when it is
+            // returned to the pool, and a broken one fails its next statement, which callers
+            // treat as a transient store error.
             let pool = AnyPoolOptions::new()
+                .max_connections(POSTGRES_MAX_CONNECTIONS)
+                .test_before_acquire(false)
                 .acquire_timeout(CONNECT_TIMEOUT)
                 .connect(&url)
                 .await
@@ -54,7 +84,9 @@ pub(super) async fn open(database_url: &str) -> Result<(AnyPool, Backend), Store
                 enable_wal(&mut conn).await.map_err(fail)?;
             }
             conn.close().await.ok();
+            // A SQLite "connection" is a file handle: nothing to ping before use.
             let pool = AnyPoolOptions::new()
+                .test_before_acquire(false)
                 .acquire_timeout(CONNECT_TIMEOUT)
                 .after_connect(|conn, _| Box::pin(sqlite_pragmas(conn)))
                 .connect(&url)
@@ -70,6 +102,7 @@ pub(super) async fn open(database_url: &str) -> Result<(AnyPool, Backend), Store
                 .min_connections(1)
                 .idle_timeout(None)
                 .max_lifetime(None)
+                .test_before_acquire(false)
                 .acquire_timeout(CONNECT_TIMEOUT)
                 .after_connect(|conn, _| Box::pin(sqlite_pragmas(conn)))
                 .connect("sqlite::memory:")
@@ -78,6 +111,54 @@ pub(super) async fn open(database_url: &str) -> Result<(AnyPool, Backend), Store
             Ok((pool, Backend::Sqlite))
         }
     }
+}
+
+/// `url` with `sslmode=disable` added, when it names a PostgreSQL server on this machine
+/// (`localhost`, `127.0.0.0/8`, `::1`, or a Unix socket) and says nothing about TLS itself:
+/// no `sslmode` / `ssl-mode` parameter and no `PGSSLMODE` in the environment.
+///
+/// sqlx's default (`prefer`) encrypts whenever the server offers TLS but checks no
+/// certificate, so on loopback it guards against nothing a local root user could not read
+/// anyway, and it cost a quarter of pushgate's CPU in the pipeline benchmark. Any explicit
+/// setting wins, and a server that refuses plaintext is connected to as the URL says.
+fn loopback_without_tls(url: &str) -> Option<String> {
+    if std::env::var_os("PGSSLMODE").is_some() {
+        return None;
+    }
+    let parsed = url::Url::parse(url).ok()?;
+    let mut host_param = None;
+    for (key, value) in parsed.query_pairs() {
+        let key = key.to_ascii_lowercase();
+        if key == "sslmode" || key == "ssl-mode" {
+            return None;
+        }
+        if key == "host" {
+            host_param = Some(value.into_owned());
+        }
+    }
+    let local = match host_param.as_deref() {
+        Some(host) => host.starts_with('/') || is_loopback_host(host),
+        None => match parsed.host() {
+            None => true,
+            Some(url::Host::Domain(name)) => name.is_empty() || is_loopback_host(name),
+            Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+            Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        },
+    };
+    if !local {
+        return None;
+    }
+    let separator = if parsed.query().is_some() { '&' } else { '?' };
+    Some(format!("{url}{separator}sslmode=disable"))
+}
+
+/// Whether a host name (not a URL) names this machine over loopback.
+fn is_loopback_host(host: &str) -> bool {
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 /// Opens one connection, with a deadline.
@@ -228,6 +309,30 @@ mod tests {
         let encoded = percent_encode_path(path).unwrap_or_default();
         assert_eq!(encoded, "/tmp/a%20dir/push%231%3F.db");
         assert_eq!(percent_decode(&encoded).ok().as_deref(), path.to_str());
+    }
+
+    #[test]
+    fn loopback_urls_without_an_sslmode_skip_tls() {
+        if std::env::var_os("PGSSLMODE").is_some() {
+            return;
+        }
+        let plain = |u: &str| loopback_without_tls(u);
+        assert_eq!(
+            plain("postgres://postgres@127.0.0.1:5432/db").as_deref(),
+            Some("postgres://postgres@127.0.0.1:5432/db?sslmode=disable")
+        );
+        assert_eq!(
+            plain("postgres://u@localhost/db?application_name=x").as_deref(),
+            Some("postgres://u@localhost/db?application_name=x&sslmode=disable")
+        );
+        assert!(plain("postgresql://u@[::1]:5432/db").is_some());
+        assert!(plain("postgres:///db?host=/var/run/postgresql").is_some());
+        // An explicit choice, or another machine, is left alone.
+        assert_eq!(plain("postgres://u@127.0.0.1/db?sslmode=require"), None);
+        assert_eq!(plain("postgres://u@127.0.0.1/db?ssl-mode=prefer"), None);
+        assert_eq!(plain("postgres://u@db.internal:5432/db"), None);
+        assert_eq!(plain("postgres://u@10.0.0.5/db"), None);
+        assert_eq!(plain("postgres://u@db.internal/db?host=10.0.0.5"), None);
     }
 
     #[test]
