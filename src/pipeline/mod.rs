@@ -15,10 +15,10 @@ pub mod worker;
 use futures::future::BoxFuture;
 use ingest::Ingestor;
 use job::VendorJob;
-use push_core::queue::{Acker, Envelope, Queue, QueueError, QueueName, Received};
+use push_core::queue::{AckTag, Acker, Envelope, Queue, QueueError, QueueName, Received};
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::Semaphore;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use worker::VendorWorker;
@@ -181,8 +181,18 @@ impl Pipeline {
 
 type Handler = Arc<dyn Fn(Received) -> BoxFuture<'static, Settle> + Send + Sync>;
 
+/// Most tags one ack call carries.
+const MAX_ACK_BATCH: usize = 256;
+
 /// One consumer loop: at most `prefetch` messages in work at once; on shutdown it stops
 /// taking messages and waits for those in work.
+///
+/// Acks are batched: a handler that is done hands its tag to one ack task, which acks
+/// whatever tags have gathered since its last ack in one call (contiguous oldest tags go as
+/// one `multiple` ack on RabbitMQ, one `DELETE` on the embedded queue). A tag reaches that
+/// task only after its handler returned, i.e. after the message's effects are stored, so
+/// batching never acks anything early; it only stops acks from trickling out one by one.
+/// A message's slot is freed once its ack is sent.
 async fn consume(
     queue: Arc<dyn Queue>,
     name: QueueName,
@@ -192,6 +202,8 @@ async fn consume(
 ) -> Result<(), QueueError> {
     let (mut subscription, acker) = queue.subscribe(&name, prefetch).await?;
     let slots = Arc::new(Semaphore::new(usize::from(prefetch.max(1))));
+    let (done_tx, done_rx) = mpsc::unbounded_channel::<(AckTag, OwnedSemaphorePermit)>();
+    let acks = tokio::spawn(ack_batches(Arc::clone(&acker), done_rx));
     let mut in_work = JoinSet::new();
     loop {
         let Ok(permit) = Arc::clone(&slots).acquire_owned().await else {
@@ -203,16 +215,54 @@ async fn consume(
         };
         let Some(message) = next else { break };
         record_lag(&name, &message.envelope);
-        let (handler, acker) = (Arc::clone(&handler), Arc::clone(&acker));
+        let (handler, acker, done) = (Arc::clone(&handler), Arc::clone(&acker), done_tx.clone());
         in_work.spawn(async move {
-            let _permit = permit;
-            settle(&*acker, message.clone(), handler(message).await).await;
+            let tag = message.tag;
+            match handler(message.clone()).await {
+                Settle::Ack => {
+                    // The ack task outlives every handler (it ends when the last sender is
+                    // dropped), so this send fails only if it panicked; then ack here.
+                    if let Err(mpsc::error::SendError((tag, _permit))) = done.send((tag, permit))
+                        && let Err(e) = acker.ack(&[tag]).await
+                    {
+                        tracing::warn!(error = %e, "could not ack a message; it will be redelivered");
+                    }
+                }
+                outcome => {
+                    let _permit = permit;
+                    settle(&*acker, message, outcome).await;
+                }
+            }
         });
         while in_work.try_join_next().is_some() {}
     }
     tracing::info!(queue = %name, in_work = in_work.len(), "consumer stopping; draining");
     while in_work.join_next().await.is_some() {}
+    drop(done_tx);
+    if acks.await.is_err() {
+        tracing::warn!(queue = %name, "the ack task failed; unacked messages will be redelivered");
+    }
     Ok(())
+}
+
+/// Acks the tags handlers hand in, as many per call as have gathered, until every sender
+/// is gone. The permits ride along and are freed after their tag's ack.
+async fn ack_batches(
+    acker: Arc<dyn Acker>,
+    mut done: mpsc::UnboundedReceiver<(AckTag, OwnedSemaphorePermit)>,
+) {
+    let mut batch = Vec::with_capacity(MAX_ACK_BATCH);
+    let mut tags = Vec::with_capacity(MAX_ACK_BATCH);
+    while done.recv_many(&mut batch, MAX_ACK_BATCH).await > 0 {
+        tags.clear();
+        tags.extend(batch.iter().map(|(tag, _)| *tag));
+        metrics::histogram!("pushgate_ack_batch_size").record(tags.len() as f64);
+        if let Err(e) = acker.ack(&tags).await {
+            // A stale tag after a reconnect: the broker redelivers the message.
+            tracing::warn!(error = %e, "could not ack some messages; they will be redelivered");
+        }
+        batch.clear();
+    }
 }
 
 async fn settle(acker: &dyn Acker, message: Received, outcome: Settle) {
