@@ -66,6 +66,18 @@ pub struct StoredNotification {
     pub accepted_at: OffsetDateTime,
 }
 
+/// What a vendor job needs from the store, read together: its notification, its app and
+/// its deliveries, each with its device (`None` when the device was deleted).
+#[derive(Debug, Clone)]
+pub struct JobContext {
+    /// The notification the job's deliveries belong to.
+    pub notification: StoredNotification,
+    /// Its app, as stored now (settings such as rate limits included).
+    pub app: App,
+    /// The job's deliveries that exist, in the order asked for, with their devices.
+    pub deliveries: Vec<(Delivery, Option<Device>)>,
+}
+
 /// The active sealed credential of an app and channel, with its metadata.
 #[derive(Debug, Clone)]
 pub struct StoredCredential {
@@ -136,6 +148,10 @@ pub trait Store: Send + Sync + 'static {
         include_inactive: bool,
     ) -> StoreResult<Vec<Device>>;
 
+    /// The active devices of several users of an app (unknown users have none), by device
+    /// id; one query instead of one per user.
+    async fn list_users_devices(&self, app: &str, user_ids: &[String]) -> StoreResult<Vec<Device>>;
+
     /// Stores a notification unless (app, id) exists; true when it was new.
     async fn insert_notification(
         &self,
@@ -161,6 +177,25 @@ pub trait Store: Send + Sync + 'static {
         t: &Transition,
         now: OffsetDateTime,
     ) -> StoreResult<Delivery>;
+    /// Applies several state changes, each with its receipt, under the same rules as
+    /// [`Store::transition_delivery`]: a change is applied only when the delivery's current
+    /// state allows it. A change the state machine refuses, or for an unknown delivery, is
+    /// skipped, not an error. All changes of one call are written atomically. Answers the
+    /// deliveries that moved, in their new state. Several changes of one delivery in one
+    /// call are not supported (make one call per step).
+    async fn transition_deliveries(
+        &self,
+        moves: &[(DeliveryId, Transition)],
+        now: OffsetDateTime,
+    ) -> StoreResult<Vec<Delivery>>;
+    /// A vendor job's notification, app and deliveries (with their devices) in one go;
+    /// `None` when the notification or the app does not exist.
+    async fn load_job(
+        &self,
+        app: &str,
+        notification: &str,
+        deliveries: &[DeliveryId],
+    ) -> StoreResult<Option<JobContext>>;
     /// One delivery.
     async fn get_delivery(&self, id: DeliveryId) -> StoreResult<Option<Delivery>>;
     /// The deliveries of a notification, by device id.

@@ -54,6 +54,12 @@ impl EventPublisher {
         self.publish(&event.routing_key(), &event).await;
     }
 
+    /// The receipts of several deliveries' current states, published together: their
+    /// confirms are awaited at once, not one after another.
+    pub async fn receipts(&self, deliveries: &[Delivery]) {
+        futures::future::join_all(deliveries.iter().map(|d| self.receipt(d))).await;
+    }
+
     /// A device deactivation.
     pub async fn token_invalid(&self, event: &TokenInvalidEvent<'_>) {
         self.publish(&format!("{}.token_invalid", event.app), event)

@@ -16,7 +16,7 @@ use push_core::{
     validate_ingest,
 };
 use std::collections::{BTreeMap, HashSet};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 
 /// Why a message was not ingested, and so what to do with it.
 #[derive(Debug, thiserror::Error)]
@@ -69,6 +69,16 @@ pub struct Ingested {
     pub dispatched: usize,
 }
 
+/// Deliveries per vendor job at least. A job is one queue message and one store round of
+/// the worker; the worker splits it into vendor requests of the adapter's batch size, so
+/// vendors without a batch API (FCM: one token per request) still get few, large jobs.
+pub const MIN_JOB_DELIVERIES: usize = 100;
+
+/// Deliveries per job for an adapter with this batch size.
+fn job_size(max_batch: usize) -> usize {
+    max_batch.max(MIN_JOB_DELIVERIES)
+}
+
 /// The ingest stage.
 #[derive(Clone)]
 pub struct Ingestor {
@@ -77,7 +87,13 @@ pub struct Ingestor {
     adapters: Arc<AdapterRegistry>,
     events: EventPublisher,
     max_message_bytes: usize,
+    /// Apps known to exist. Apps are never deleted (the store has no way to), so a positive
+    /// answer stays true and saves a read per message; unknown ids are asked every time.
+    known_apps: Arc<Mutex<HashSet<String>>>,
 }
+
+/// Most app ids [`Ingestor`] remembers as existing (the set is emptied when full).
+const KNOWN_APPS_MAX: usize = 10_000;
 
 impl Ingestor {
     /// An ingest stage over these ports.
@@ -94,7 +110,32 @@ impl Ingestor {
             adapters,
             events,
             max_message_bytes,
+            known_apps: Arc::new(Mutex::new(HashSet::new())),
         }
+    }
+
+    /// Whether the app exists, from memory when it was seen before.
+    async fn app_exists(&self, app: &str) -> Result<bool, StoreError> {
+        if self
+            .known_apps
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .contains(app)
+        {
+            return Ok(true);
+        }
+        if self.store.get_app(app).await?.is_none() {
+            return Ok(false);
+        }
+        let mut known = self
+            .known_apps
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if known.len() >= KNOWN_APPS_MAX {
+            known.clear();
+        }
+        known.insert(app.to_string());
+        Ok(true)
     }
 
     /// Checks a REST body for `app` and enqueues it on the ingest queue; the ingest consumer
@@ -124,7 +165,7 @@ impl Ingestor {
     pub async fn process(&self, raw: &[u8]) -> Result<Ingested, IngestError> {
         let message = validate_ingest(raw, AppSource::Body, self.max_message_bytes)
             .map_err(IngestError::Invalid)?;
-        if self.store.get_app(&message.app).await?.is_none() {
+        if !self.app_exists(&message.app).await? {
             return Err(IngestError::UnknownApp(message.app));
         }
         let now = push_core::now();
@@ -134,9 +175,15 @@ impl Ingestor {
             .iter()
             .map(|d| Delivery::queued(&message.app, &message.id, &d.device_id, d.channel, now))
             .collect();
-        self.store.insert_deliveries(&fresh).await?;
-        // Read back rather than trust `fresh`: on a redelivery some already existed.
-        let deliveries = self.store.deliveries_of(&message.app, &message.id).await?;
+        let inserted = self.store.insert_deliveries(&fresh).await?;
+        // A new notification whose deliveries all went in has exactly `fresh`. Otherwise
+        // (a redelivery, or a duplicate ingested concurrently) some existed already: read
+        // them back rather than trust `fresh`.
+        let deliveries = if new && inserted == fresh.len() {
+            fresh
+        } else {
+            self.store.deliveries_of(&message.app, &message.id).await?
+        };
         let dispatched = self.dispatch(&message, &deliveries, new).await?;
         Ok(Ingested {
             app: message.app,
@@ -148,28 +195,20 @@ impl Ingestor {
 
     /// Users → their active devices; device ids → those devices that are active.
     async fn resolve(&self, message: &IngestMessage) -> Result<Vec<Device>, StoreError> {
-        let mut devices = Vec::new();
-        match &message.to {
-            Target::Users(users) => {
-                for user in users {
-                    devices.extend(
-                        self.store
-                            .list_user_devices(&message.app, user, false)
-                            .await?,
-                    );
-                }
-            }
+        let mut devices = match &message.to {
+            Target::Users(users) => self.store.list_users_devices(&message.app, users).await?,
             Target::Devices(ids) => {
-                devices = self.store.get_devices(&message.app, ids).await?;
+                let mut devices = self.store.get_devices(&message.app, ids).await?;
                 devices.retain(Device::is_active);
+                devices
             }
-        }
+        };
         let mut seen = HashSet::new();
         devices.retain(|d| seen.insert(d.device_id.clone()));
         Ok(devices)
     }
 
-    /// Publishes jobs for never-attempted deliveries, one job per adapter batch.
+    /// Publishes jobs for never-attempted deliveries, in jobs of [`job_size`] deliveries.
     async fn dispatch(
         &self,
         message: &IngestMessage,
@@ -184,7 +223,7 @@ impl Ingestor {
             match self.adapters.get(d.channel) {
                 Some(adapter) => by_vendor
                     .entry(adapter.vendor())
-                    .or_insert_with(|| (adapter.capabilities().max_batch.max(1), Vec::new()))
+                    .or_insert_with(|| (job_size(adapter.capabilities().max_batch), Vec::new()))
                     .1
                     .push(d),
                 None => {
@@ -211,9 +250,8 @@ impl Ingestor {
                 .await?;
             dispatched += list.len();
             if new {
-                for d in list {
-                    self.events.receipt(d).await;
-                }
+                let queued: Vec<Delivery> = list.into_iter().cloned().collect();
+                self.events.receipts(&queued).await;
             }
         }
         Ok(dispatched)

@@ -12,11 +12,11 @@ use super::credentials::{CredentialCache, CredentialError, auth_verdict};
 use super::events::{EventPublisher, TokenInvalidEvent};
 use super::job::VendorJob;
 use push_core::adapter::{
-    Adapter, CredentialRef, Guard, GuardConfig, Outcome, RetryDecision, RetryPolicy, SendRequest,
-    SendTarget, TargetResult,
+    Adapter, AdapterExt, CredentialRef, Guard, GuardConfig, Outcome, RetryDecision, RetryPolicy,
+    SendRequest, SendTarget, TargetResult,
 };
 use push_core::queue::{Queue, QueueError, QueueName};
-use push_core::store::StoredNotification;
+use push_core::store::{JobContext, StoredNotification};
 use push_core::{
     App, Channel, Delivery, DeliveryId, DeliveryState, Device, Store, StoreError, Transition,
 };
@@ -212,26 +212,26 @@ impl VendorWorker {
                 return Ok(());
             }
         };
-        let Some(notification) = self
+        let Some(JobContext {
+            notification,
+            app,
+            deliveries,
+        }) = self
             .store
-            .get_notification(&job.app, &job.notification)
+            .load_job(&job.app, &job.notification, &job.deliveries)
             .await?
         else {
-            tracing::warn!(app = %job.app, notification = %job.notification, "job for an unknown notification dropped");
-            return Ok(());
-        };
-        let Some(app) = self.store.get_app(&job.app).await? else {
+            tracing::warn!(app = %job.app, notification = %job.notification, "job for an unknown notification or app dropped");
             return Ok(());
         };
         let mut by_channel: BTreeMap<Channel, Vec<InFlight>> = BTreeMap::new();
-        for id in &job.deliveries {
-            if let Some(flight) = self.prepare(*id, &notification, resume).await? {
-                by_channel
-                    .entry(flight.delivery.channel)
-                    .or_default()
-                    .push(flight);
-            }
+        for flight in self.prepare(&notification, deliveries, resume).await? {
+            by_channel
+                .entry(flight.delivery.channel)
+                .or_default()
+                .push(flight);
         }
+        let mut moves = Vec::new();
         for (channel, flights) in by_channel {
             let outcomes = self.send(&app, channel, &notification, &flights).await;
             for flight in flights {
@@ -243,72 +243,88 @@ impl VendorWorker {
                             after: None,
                             reason: "the adapter gave no outcome for this target".into(),
                         });
-                self.apply(&notification, flight, outcome).await?;
+                moves.push(self.apply(&notification, flight, outcome).await?);
             }
         }
+        // Every outcome of the job in one write (one statement per resulting state).
+        self.transition_all(moves).await?;
         Ok(())
     }
 
-    /// Loads a delivery and moves it to `sending`, or settles it (expired, device gone), or
-    /// skips it (another worker has it, or it is done).
+    /// Moves the job's deliveries that are `queued` to `sending`, settles those that can no
+    /// longer be sent (expired, device gone) and skips the rest (another worker has them, or
+    /// they are done), all in one write. With `resume`, deliveries still in `sending` were
+    /// abandoned by a worker that stopped mid-send: they go back to `queued` first.
     async fn prepare(
         &self,
-        id: DeliveryId,
         n: &StoredNotification,
-        redelivered: bool,
-    ) -> Result<Option<InFlight>, WorkerError> {
-        let Some(mut delivery) = self.store.get_delivery(id).await? else {
-            return Ok(None);
-        };
-        if delivery.state == DeliveryState::Sending && redelivered {
-            // The worker that set `sending` died before recording an outcome.
-            let reason = "resent after a worker stopped mid-send".to_string();
-            match self.transition(id, Transition::Retry { reason }).await? {
-                Some(d) => delivery = d,
-                None => return Ok(None),
+        loaded: Vec<(Delivery, Option<Device>)>,
+        resume: bool,
+    ) -> Result<Vec<InFlight>, WorkerError> {
+        let mut loaded = loaded;
+        if resume {
+            let abandoned: Vec<(DeliveryId, Transition)> = loaded
+                .iter()
+                .filter(|(d, _)| d.state == DeliveryState::Sending)
+                .map(|(d, _)| {
+                    let reason = "resent after a worker stopped mid-send".to_string();
+                    (d.id, Transition::Retry { reason })
+                })
+                .collect();
+            if !abandoned.is_empty() {
+                let mut requeued: HashMap<DeliveryId, Delivery> = self
+                    .transition_all(abandoned)
+                    .await?
+                    .into_iter()
+                    .map(|d| (d.id, d))
+                    .collect();
+                for (d, _) in &mut loaded {
+                    if let Some(now_queued) = requeued.remove(&d.id) {
+                        *d = now_queued;
+                    }
+                }
             }
-        }
-        if delivery.state != DeliveryState::Queued {
-            return Ok(None);
         }
         let now = push_core::now();
-        if let Some(ttl) = n.message.options.ttl
-            && now >= n.accepted_at + Duration::from_secs(ttl)
-        {
-            self.settle(id, Transition::Expired).await?;
-            return Ok(None);
-        }
-        let device = match self
-            .store
-            .get_device(&delivery.app_id, &delivery.device_id)
-            .await?
-        {
-            Some(device) if device.is_active() => device,
-            Some(_) => {
-                self.settle(
-                    id,
-                    Transition::Failed {
+        let expired = n
+            .message
+            .options
+            .ttl
+            .is_some_and(|ttl| now >= n.accepted_at + Duration::from_secs(ttl));
+        let mut moves = Vec::with_capacity(loaded.len());
+        let mut devices = HashMap::with_capacity(loaded.len());
+        for (delivery, device) in loaded {
+            if delivery.state != DeliveryState::Queued {
+                continue;
+            }
+            let t = if expired {
+                Transition::Expired
+            } else {
+                match device {
+                    Some(device) if device.is_active() => {
+                        devices.insert(delivery.id, device);
+                        Transition::Sending
+                    }
+                    Some(_) => Transition::Failed {
                         reason: "device deactivated".into(),
                     },
-                )
-                .await?;
-                return Ok(None);
-            }
-            None => {
-                self.settle(
-                    id,
-                    Transition::Failed {
+                    None => Transition::Failed {
                         reason: "device deleted".into(),
                     },
-                )
-                .await?;
-                return Ok(None);
-            }
-        };
+                }
+            };
+            moves.push((delivery.id, t));
+        }
         Ok(self
-            .transition(id, Transition::Sending)
+            .transition_all(moves)
             .await?
-            .map(|delivery| InFlight { delivery, device }))
+            .into_iter()
+            .filter(|d| d.state == DeliveryState::Sending)
+            .filter_map(|delivery| {
+                let device = devices.remove(&delivery.id)?;
+                Some(InFlight { delivery, device })
+            })
+            .collect())
     }
 
     /// Sends to one channel's targets; every target gets an outcome. An `AuthFailed` answer
@@ -418,6 +434,9 @@ impl VendorWorker {
         outcomes
     }
 
+    /// Sends `targets` through the guard, in requests of at most the adapter's batch size
+    /// run concurrently (a job may carry more deliveries than one vendor request takes; the
+    /// guard's in-flight budget and rate still apply per request).
     async fn call(
         &self,
         guard: &Guard,
@@ -426,43 +445,51 @@ impl VendorWorker {
         n: &StoredNotification,
         targets: &[SendTarget],
     ) -> HashMap<DeliveryId, Outcome> {
-        let request = SendRequest {
-            app,
-            credential,
-            message: &n.message,
-            accepted_at: n.accepted_at,
-            targets,
-        };
+        let batch = self.adapter.capabilities().max_batch.max(1);
         let in_flight = metrics::gauge!("pushgate_sends_in_flight", "vendor" => self.vendor);
-        in_flight.increment(targets.len() as f64);
-        let started = std::time::Instant::now();
-        let results: Vec<TargetResult> = guard.send(request).await;
-        in_flight.decrement(targets.len() as f64);
-        metrics::histogram!("pushgate_vendor_send_seconds", "vendor" => self.vendor)
-            .record(started.elapsed().as_secs_f64());
-        results
+        let requests = targets.chunks(batch).map(|chunk| {
+            let request = SendRequest {
+                app,
+                credential,
+                message: &n.message,
+                accepted_at: n.accepted_at,
+                targets: chunk,
+            };
+            let in_flight = in_flight.clone();
+            async move {
+                in_flight.increment(chunk.len() as f64);
+                let started = std::time::Instant::now();
+                let results: Vec<TargetResult> = guard.send(request).await;
+                in_flight.decrement(chunk.len() as f64);
+                metrics::histogram!("pushgate_vendor_send_seconds", "vendor" => self.vendor)
+                    .record(started.elapsed().as_secs_f64());
+                results
+            }
+        });
+        futures::future::join_all(requests)
+            .await
             .into_iter()
+            .flatten()
             .map(|r| (r.delivery_id, r.outcome))
             .collect()
     }
 
-    /// Records what became of one delivery.
+    /// Works out the state change one outcome leads to, doing its side effects first
+    /// (deactivating the device, publishing a retry's delayed job, parking the app); the
+    /// caller writes the changes of a whole job together.
     async fn apply(
         &self,
         n: &StoredNotification,
         flight: InFlight,
         outcome: Outcome,
-    ) -> Result<(), WorkerError> {
+    ) -> Result<(DeliveryId, Transition), WorkerError> {
         let InFlight { delivery, device } = flight;
         metrics::counter!("pushgate_deliveries_total", "vendor" => self.vendor, "app" => delivery.app_id.clone(), "outcome" => outcome.kind())
             .increment(1);
         let id = delivery.id;
-        match outcome {
-            Outcome::Accepted { vendor_message_id } => {
-                self.settle(id, Transition::Accepted { vendor_message_id })
-                    .await
-            }
-            Outcome::Rejected { reason } => self.settle(id, Transition::Failed { reason }).await,
+        let t = match outcome {
+            Outcome::Accepted { vendor_message_id } => Transition::Accepted { vendor_message_id },
+            Outcome::Rejected { reason } => Transition::Failed { reason },
             Outcome::InvalidToken {
                 reason,
                 invalid_since,
@@ -472,22 +499,20 @@ impl VendorWorker {
                 if !re_registered {
                     self.deactivate(&device, &reason).await?;
                 }
-                self.settle(
-                    id,
-                    Transition::Failed {
-                        reason: format!("invalid token: {reason}"),
-                    },
-                )
-                .await
+                Transition::Failed {
+                    reason: format!("invalid token: {reason}"),
+                }
             }
             Outcome::AuthFailed { reason } => {
                 self.open_circuit(&delivery.app_id);
                 tracing::error!(app = %delivery.app_id, vendor = self.vendor, %reason, "credential refused after a refresh; deliveries wait");
                 metrics::counter!("pushgate_credential_auth_failures_total", "vendor" => self.vendor, "app" => delivery.app_id.clone()).increment(1);
                 self.reschedule(n, &delivery, None, format!("auth failed: {reason}"))
-                    .await
+                    .await?
             }
-            Outcome::Retry { after, reason } => self.reschedule(n, &delivery, after, reason).await,
+            Outcome::Retry { after, reason } => {
+                self.reschedule(n, &delivery, after, reason).await?
+            }
             Outcome::QuotaExhausted { reason, resets_at } => {
                 // Waiting for the quota is not a failed attempt: the retry policy's attempt
                 // budget is left alone and only the ttl can end the wait.
@@ -498,43 +523,48 @@ impl VendorWorker {
                 tracing::warn!(app = %delivery.app_id, vendor = self.vendor, %reason, resets_at = %resets_at, "daily quota used up; the app's deliveries wait for the reset");
                 metrics::counter!("pushgate_quota_exhausted_total", "vendor" => self.vendor, "app" => delivery.app_id.clone()).increment(1);
                 if remaining_ttl(n).is_some_and(|left| wait >= left) {
-                    return self.settle(id, Transition::Expired).await;
+                    Transition::Expired
+                } else {
+                    self.defer(&delivery, wait, format!("daily quota used up: {reason}"))
+                        .await?
                 }
-                self.defer(&delivery, wait, format!("daily quota used up: {reason}"))
-                    .await
             }
-        }
+        };
+        Ok((id, t))
     }
 
-    /// Puts a delivery back on the queue after a backoff, or ends it when the policy says so.
+    /// What a failed attempt leads to: a retry after a backoff (its delayed job published
+    /// now), or the end the policy says.
     async fn reschedule(
         &self,
         n: &StoredNotification,
         d: &Delivery,
         after: Option<Duration>,
         reason: String,
-    ) -> Result<(), WorkerError> {
-        match self
-            .limits
-            .retry
-            .decide(d.attempts, after, remaining_ttl(n), jitter())
-        {
-            RetryDecision::After(delay) => self.defer(d, delay, reason).await,
-            RetryDecision::AttemptsExhausted => {
-                let reason = format!("gave up after {} attempts: {reason}", d.attempts);
-                self.settle(d.id, Transition::Failed { reason }).await
-            }
-            RetryDecision::WouldExpire => self.settle(d.id, Transition::Expired).await,
-        }
+    ) -> Result<Transition, WorkerError> {
+        Ok(
+            match self
+                .limits
+                .retry
+                .decide(d.attempts, after, remaining_ttl(n), jitter())
+            {
+                RetryDecision::After(delay) => self.defer(d, delay, reason).await?,
+                RetryDecision::AttemptsExhausted => Transition::Failed {
+                    reason: format!("gave up after {} attempts: {reason}", d.attempts),
+                },
+                RetryDecision::WouldExpire => Transition::Expired,
+            },
+        )
     }
 
-    /// Sends a delivery again after `delay`.
+    /// Publishes the job that sends a delivery again after `delay`; answers the change that
+    /// puts the delivery back to `queued`.
     async fn defer(
         &self,
         d: &Delivery,
         delay: Duration,
         reason: String,
-    ) -> Result<(), WorkerError> {
+    ) -> Result<Transition, WorkerError> {
         // The retry job is durable before the delivery leaves `sending`: a crash in between
         // leaves a job marked `resume`, which sends the abandoned delivery.
         let job = VendorJob {
@@ -548,7 +578,7 @@ impl VendorWorker {
                 Some(delay),
             )
             .await?;
-        self.settle(d.id, Transition::Retry { reason }).await
+        Ok(Transition::Retry { reason })
     }
 
     async fn deactivate(&self, device: &Device, reason: &str) -> Result<(), WorkerError> {
@@ -573,36 +603,31 @@ impl VendorWorker {
         Ok(())
     }
 
-    /// A state change with its receipt event; `None` when the state machine refused it
-    /// (someone else moved the delivery first).
-    async fn transition(
+    /// Applies state changes with their receipts in one write, then publishes their receipt
+    /// events together (their confirms awaited at once). Changes the state machine refuses
+    /// (someone else moved the delivery first) are skipped. Answers the deliveries moved.
+    async fn transition_all(
         &self,
-        id: DeliveryId,
-        t: Transition,
-    ) -> Result<Option<Delivery>, WorkerError> {
-        match self
-            .store
-            .transition_delivery(id, &t, push_core::now())
-            .await
-        {
-            Ok(d) => {
-                metrics::counter!(
-                    "pushgate_delivery_transitions_total",
-                    "vendor" => self.vendor,
-                    "app" => d.app_id.clone(),
-                    "state" => d.state.as_str()
-                )
-                .increment(1);
-                self.events.receipt(&d).await;
-                Ok(Some(d))
-            }
-            Err(StoreError::IllegalTransition { .. }) => Ok(None),
-            Err(e) => Err(e.into()),
+        moves: Vec<(DeliveryId, Transition)>,
+    ) -> Result<Vec<Delivery>, WorkerError> {
+        if moves.is_empty() {
+            return Ok(Vec::new());
         }
-    }
-
-    async fn settle(&self, id: DeliveryId, t: Transition) -> Result<(), WorkerError> {
-        self.transition(id, t).await.map(|_| ())
+        let moved = self
+            .store
+            .transition_deliveries(&moves, push_core::now())
+            .await?;
+        for d in &moved {
+            metrics::counter!(
+                "pushgate_delivery_transitions_total",
+                "vendor" => self.vendor,
+                "app" => d.app_id.clone(),
+                "state" => d.state.as_str()
+            )
+            .increment(1);
+        }
+        self.events.receipts(&moved).await;
+        Ok(moved)
     }
 }
 

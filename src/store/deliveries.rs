@@ -60,6 +60,9 @@ impl SqlStore {
         if deliveries.is_empty() {
             return Ok(0);
         }
+        if self.backend == super::Backend::Postgres {
+            return self.insert_deliveries_pg(deliveries).await;
+        }
         let mut tx = self.begin().await?;
         let mut new = 0;
         for d in deliveries {
@@ -103,49 +106,11 @@ impl SqlStore {
         t: &Transition,
         now: OffsetDateTime,
     ) -> StoreResult<Delivery> {
-        let what = format!("delivery {id}");
-        let to = t.target();
-        let guard = to.predecessors();
-        let now = millis(now);
         let mut tx = self.begin().await?;
-        let mut tries = 0;
-        let delivery = loop {
-            let updated = match guard.first() {
-                Some(first) => sqlx::query_as::<_, DeliveryRow>(TRANSITION)
-                    .bind(id.to_string())
-                    .bind(to.as_str())
-                    .bind(t.reason())
-                    .bind(t.vendor_message_id())
-                    .bind(i64::from(to == DeliveryState::Sending))
-                    .bind(now)
-                    // The guard has one to three states; repeating one keeps the SQL fixed.
-                    .bind(guard.get(1).unwrap_or(first).as_str())
-                    .bind(guard.get(2).unwrap_or(first).as_str())
-                    .bind(first.as_str())
-                    .fetch_optional(&mut *tx)
-                    .await
-                    .map_err(|e| db_error(e, &what))?,
-                None => None,
-            };
-            if let Some(row) = updated {
-                break row.into_delivery()?;
-            }
-            let state: Option<String> = sqlx::query_scalar(STATE_OF)
-                .bind(id.to_string())
-                .fetch_optional(&mut *tx)
-                .await
-                .map_err(|e| db_error(e, &what))?;
-            let Some(state) = state else {
-                return Err(StoreError::NotFound(what));
-            };
-            let from: DeliveryState = state.parse().map_err(|e| corrupt(&what, "state", e))?;
-            tries += 1;
-            if !from.can_become(to) || tries > STALE_RETRIES {
-                return Err(StoreError::IllegalTransition { id, from, to });
-            }
-        };
-        insert_receipt(&mut tx, &delivery, t.reason(), now).await?;
-        tx.commit().await.map_err(|e| db_error(e, &what))?;
+        let delivery = transition_in(&mut tx, id, t, millis(now)).await?;
+        tx.commit()
+            .await
+            .map_err(|e| db_error(e, &format!("delivery {id}")))?;
         Ok(delivery)
     }
 
@@ -185,6 +150,57 @@ impl SqlStore {
             .map(ReceiptRow::into_event)
             .collect()
     }
+}
+
+/// Applies `t` inside `tx` if the delivery's state allows it, and records its receipt;
+/// `IllegalTransition` when it does not, `NotFound` when there is no such delivery.
+pub(super) async fn transition_in(
+    tx: &mut Transaction<'static, Any>,
+    id: DeliveryId,
+    t: &Transition,
+    now: i64,
+) -> StoreResult<Delivery> {
+    let what = format!("delivery {id}");
+    let to = t.target();
+    let guard = to.predecessors();
+    let mut tries = 0;
+    let delivery = loop {
+        let updated = match guard.first() {
+            Some(first) => sqlx::query_as::<_, DeliveryRow>(TRANSITION)
+                .bind(id.to_string())
+                .bind(to.as_str())
+                .bind(t.reason())
+                .bind(t.vendor_message_id())
+                .bind(i64::from(to == DeliveryState::Sending))
+                .bind(now)
+                // The guard has one to three states; repeating one keeps the SQL fixed.
+                .bind(guard.get(1).unwrap_or(first).as_str())
+                .bind(guard.get(2).unwrap_or(first).as_str())
+                .bind(first.as_str())
+                .fetch_optional(&mut **tx)
+                .await
+                .map_err(|e| db_error(e, &what))?,
+            None => None,
+        };
+        if let Some(row) = updated {
+            break row.into_delivery()?;
+        }
+        let state: Option<String> = sqlx::query_scalar(STATE_OF)
+            .bind(id.to_string())
+            .fetch_optional(&mut **tx)
+            .await
+            .map_err(|e| db_error(e, &what))?;
+        let Some(state) = state else {
+            return Err(StoreError::NotFound(what));
+        };
+        let from: DeliveryState = state.parse().map_err(|e| corrupt(&what, "state", e))?;
+        tries += 1;
+        if !from.can_become(to) || tries > STALE_RETRIES {
+            return Err(StoreError::IllegalTransition { id, from, to });
+        }
+    };
+    insert_receipt(tx, &delivery, t.reason(), now).await?;
+    Ok(delivery)
 }
 
 /// Records that `d` entered its current state at `at` (unix milliseconds).

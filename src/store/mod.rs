@@ -15,6 +15,7 @@
 
 mod apps;
 mod auth_tokens;
+mod batch;
 mod callbacks;
 mod connect;
 mod credential_audit;

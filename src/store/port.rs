@@ -5,7 +5,7 @@ use super::error::db_error;
 use async_trait::async_trait;
 use push_core::SealedCredential;
 use push_core::adapter::CallbackSecrets;
-use push_core::store::{AuthReport, CredentialAuditEntry, CredentialStatus};
+use push_core::store::{AuthReport, CredentialAuditEntry, CredentialStatus, JobContext};
 use push_core::{
     ApiKey, ApiKeyId, App, Channel, CredentialMeta, Delivery, DeliveryId, Device,
     DeviceRegistration, IngestMessage, NewApiKey, NewCredentialVersion, ReceiptEvent, Store,
@@ -123,6 +123,27 @@ impl Store for SqlStore {
         id: &str,
     ) -> StoreResult<Option<StoredNotification>> {
         self.get_notification_impl(app, id).await
+    }
+
+    async fn list_users_devices(&self, app: &str, user_ids: &[String]) -> StoreResult<Vec<Device>> {
+        self.list_users_devices_impl(app, user_ids).await
+    }
+
+    async fn transition_deliveries(
+        &self,
+        moves: &[(DeliveryId, Transition)],
+        now: OffsetDateTime,
+    ) -> StoreResult<Vec<Delivery>> {
+        self.transition_deliveries_impl(moves, now).await
+    }
+
+    async fn load_job(
+        &self,
+        app: &str,
+        notification: &str,
+        deliveries: &[DeliveryId],
+    ) -> StoreResult<Option<JobContext>> {
+        self.load_job_impl(app, notification, deliveries).await
     }
 
     async fn insert_deliveries(&self, deliveries: &[Delivery]) -> StoreResult<usize> {

@@ -1,0 +1,452 @@
+//! The pipeline's batched store operations: many deliveries per statement, few round trips.
+//!
+//! - [`SqlStore::transition_deliveries_impl`] moves several deliveries with their receipts.
+//!   On PostgreSQL each target state is one statement: a data-modifying CTE updates the
+//!   deliveries whose state is a legal predecessor (the same guard as a single transition)
+//!   and inserts a receipt for each row it updated. On SQLite (in-process, so round trips
+//!   are cheap) the single-delivery statements run in one transaction.
+//! - [`SqlStore::insert_deliveries_pg`] inserts queued deliveries and their receipts in one
+//!   statement per chunk.
+//! - [`SqlStore::load_job_impl`] reads a vendor job's app, notification, deliveries and
+//!   devices over one pooled connection (one pool round trip instead of one per query).
+//! - [`SqlStore::list_users_devices_impl`] resolves many users in one query.
+
+use super::error::{db_error, missing_parent};
+use super::rows::{
+    AppRow, DeliveryRow, DeviceRow, app_columns, delivery_columns, device_columns, millis, time_of,
+};
+use super::{Backend, SqlStore};
+use push_core::store::JobContext;
+use push_core::{
+    Delivery, DeliveryId, DeliveryState, Device, StoreError, StoreResult, StoredNotification,
+    Transition,
+};
+use sqlx::{Any, AssertSqlSafe, Executor};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use time::OffsetDateTime;
+
+/// Rows per multi-row statement: ≤ 11 parameters a row stays far below PostgreSQL's 65535
+/// and SQLite's 32766 bound parameters.
+const ROWS_PER_STATEMENT: usize = 500;
+/// Ids per `IN (…)` list.
+const IDS_PER_QUERY: usize = 500;
+
+/// `$from, $from+1, …` for `n` parameters.
+fn placeholders(from: usize, n: usize) -> String {
+    (from..from + n)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The PostgreSQL statement moving `rows` deliveries to one state: parameters $1 state,
+/// $2 attempts increment, $3 time, $4–$6 the legal predecessors, then (id, receipt reason,
+/// vendor message id) per row.
+fn pg_transition_sql(rows: usize) -> String {
+    let values: Vec<String> = (0..rows)
+        .map(|r| format!("({})", placeholders(7 + 3 * r, 3)))
+        .collect();
+    format!(
+        concat!(
+            "WITH v (vid, vreason, vvmid) AS (VALUES {values}), ",
+            "moved AS (UPDATE deliveries AS d SET state = $1, ",
+            "reason = COALESCE(v.vreason, d.reason), ",
+            "vendor_message_id = COALESCE(v.vvmid, d.vendor_message_id), ",
+            "attempts = d.attempts + $2, updated_at = $3 ",
+            "FROM v WHERE d.id = v.vid AND d.state IN ($4, $5, $6) ",
+            "RETURNING d.id, d.app_id, d.notification_id, d.device_id, d.channel, d.state, ",
+            "d.reason, d.vendor_message_id, d.attempts, d.created_at, d.updated_at, ",
+            "v.vreason AS receipt_reason), ",
+            "receipted AS (INSERT INTO receipts (delivery_id, app_id, notification_id, ",
+            "device_id, channel, state, reason, vendor_message_id, recorded_at) ",
+            "SELECT id, app_id, notification_id, device_id, channel, state, receipt_reason, ",
+            "vendor_message_id, $3 FROM moved) ",
+            "SELECT ",
+            delivery_columns!(),
+            " FROM moved"
+        ),
+        values = values.join(", ")
+    )
+}
+
+/// The PostgreSQL statement inserting `rows` queued deliveries (11 parameters each) unless
+/// their (app, notification, device) exists, with a receipt for each one inserted;
+/// answers how many were inserted.
+fn pg_insert_deliveries_sql(rows: usize) -> String {
+    let values: Vec<String> = (0..rows)
+        .map(|r| format!("({})", placeholders(1 + 11 * r, 11)))
+        .collect();
+    format!(
+        concat!(
+            "WITH fresh AS (INSERT INTO deliveries (",
+            delivery_columns!(),
+            ") VALUES {values} ON CONFLICT (app_id, notification_id, device_id) DO NOTHING ",
+            "RETURNING id, app_id, notification_id, device_id, channel, state, reason, ",
+            "vendor_message_id, created_at), ",
+            "receipted AS (INSERT INTO receipts (delivery_id, app_id, notification_id, ",
+            "device_id, channel, state, reason, vendor_message_id, recorded_at) ",
+            "SELECT id, app_id, notification_id, device_id, channel, state, reason, ",
+            "vendor_message_id, created_at FROM fresh) ",
+            "SELECT COUNT(*) FROM fresh"
+        ),
+        values = values.join(", ")
+    )
+}
+
+/// The (up to three) legal predecessors of `to`, repeated to fill three parameters; `None`
+/// for a state nothing can become.
+fn guard_of(to: DeliveryState) -> Option<[DeliveryState; 3]> {
+    let guard = to.predecessors();
+    let first = *guard.first()?;
+    Some([
+        first,
+        guard.get(1).copied().unwrap_or(first),
+        guard.get(2).copied().unwrap_or(first),
+    ])
+}
+
+/// Runs one PostgreSQL transition statement for `chunk` (all with target `to`).
+async fn pg_transition_chunk<'e, E>(
+    executor: E,
+    to: DeliveryState,
+    chunk: &[&(DeliveryId, Transition)],
+    now: i64,
+) -> StoreResult<Vec<Delivery>>
+where
+    E: Executor<'e, Database = Any>,
+{
+    let Some(guard) = guard_of(to) else {
+        return Ok(Vec::new());
+    };
+    let sql = pg_transition_sql(chunk.len());
+    let mut query = sqlx::query_as::<_, DeliveryRow>(AssertSqlSafe(sql))
+        // A one-row statement is the common case and worth preparing once per connection.
+        .persistent(chunk.len() == 1)
+        .bind(to.as_str())
+        .bind(i64::from(to == DeliveryState::Sending))
+        .bind(now);
+    for state in guard {
+        query = query.bind(state.as_str());
+    }
+    for (id, t) in chunk {
+        query = query
+            .bind(id.to_string())
+            .bind(t.reason().map(str::to_string))
+            .bind(t.vendor_message_id().map(str::to_string));
+    }
+    query
+        .fetch_all(executor)
+        .await
+        .map_err(|e| db_error(e, "moving deliveries"))?
+        .into_iter()
+        .map(DeliveryRow::into_delivery)
+        .collect()
+}
+
+impl SqlStore {
+    /// See [`push_core::Store::transition_deliveries`].
+    pub(super) async fn transition_deliveries_impl(
+        &self,
+        moves: &[(DeliveryId, Transition)],
+        now: OffsetDateTime,
+    ) -> StoreResult<Vec<Delivery>> {
+        if moves.is_empty() {
+            return Ok(Vec::new());
+        }
+        match self.backend {
+            Backend::Postgres => self.transition_deliveries_pg(moves, millis(now)).await,
+            Backend::Sqlite => self.transition_deliveries_one_by_one(moves, now).await,
+        }
+    }
+
+    async fn transition_deliveries_pg(
+        &self,
+        moves: &[(DeliveryId, Transition)],
+        now: i64,
+    ) -> StoreResult<Vec<Delivery>> {
+        type Group<'a> = (DeliveryState, Vec<&'a (DeliveryId, Transition)>);
+        let mut by_target: BTreeMap<&'static str, Group<'_>> = BTreeMap::new();
+        for m in moves {
+            let to = m.1.target();
+            by_target
+                .entry(to.as_str())
+                .or_insert_with(|| (to, Vec::new()))
+                .1
+                .push(m);
+        }
+        let statements: usize = by_target
+            .values()
+            .map(|(_, v)| v.len().div_ceil(ROWS_PER_STATEMENT))
+            .sum();
+        if statements == 1 {
+            // One statement is atomic on its own: no BEGIN/COMMIT round trips.
+            let Some((to, list)) = by_target.values().next() else {
+                return Ok(Vec::new());
+            };
+            return pg_transition_chunk(&self.pool, *to, list, now).await;
+        }
+        let mut tx = self.begin().await?;
+        let mut moved = Vec::with_capacity(moves.len());
+        for (to, list) in by_target.values() {
+            for chunk in list.chunks(ROWS_PER_STATEMENT) {
+                moved.extend(pg_transition_chunk(&mut *tx, *to, chunk, now).await?);
+            }
+        }
+        tx.commit()
+            .await
+            .map_err(|e| db_error(e, "committing delivery changes"))?;
+        Ok(moved)
+    }
+
+    /// SQLite: the single-delivery statements, all in one transaction.
+    async fn transition_deliveries_one_by_one(
+        &self,
+        moves: &[(DeliveryId, Transition)],
+        now: OffsetDateTime,
+    ) -> StoreResult<Vec<Delivery>> {
+        let mut tx = self.begin().await?;
+        let mut moved = Vec::with_capacity(moves.len());
+        for (id, t) in moves {
+            match super::deliveries::transition_in(&mut tx, *id, t, millis(now)).await {
+                Ok(d) => moved.push(d),
+                Err(StoreError::IllegalTransition { .. } | StoreError::NotFound(_)) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        tx.commit()
+            .await
+            .map_err(|e| db_error(e, "committing delivery changes"))?;
+        Ok(moved)
+    }
+
+    /// PostgreSQL: inserts new deliveries and their receipts with one statement per chunk
+    /// (all in one transaction when there are several); answers how many were new.
+    pub(super) async fn insert_deliveries_pg(&self, deliveries: &[Delivery]) -> StoreResult<usize> {
+        let Some(first) = deliveries.first() else {
+            return Ok(0);
+        };
+        let what = format!("deliveries of notification {}", first.notification_id);
+        let parent = format!(
+            "notification {} of app {}",
+            first.notification_id, first.app_id
+        );
+        let fail = |e: sqlx::Error| missing_parent(db_error(e, &what), &parent);
+        let chunks: Vec<&[Delivery]> = deliveries.chunks(ROWS_PER_STATEMENT).collect();
+        let mut tx = if chunks.len() > 1 {
+            Some(self.begin().await?)
+        } else {
+            None
+        };
+        let mut new = 0;
+        for chunk in chunks {
+            let sql = pg_insert_deliveries_sql(chunk.len());
+            let mut query =
+                sqlx::query_scalar::<_, i64>(AssertSqlSafe(sql)).persistent(chunk.len() == 1);
+            for d in chunk {
+                query = query
+                    .bind(d.id.to_string())
+                    .bind(d.app_id.clone())
+                    .bind(d.notification_id.clone())
+                    .bind(d.device_id.clone())
+                    .bind(d.channel.as_str())
+                    .bind(d.state.as_str())
+                    .bind(d.reason.clone())
+                    .bind(d.vendor_message_id.clone())
+                    .bind(i64::from(d.attempts))
+                    .bind(millis(d.created_at))
+                    .bind(millis(d.updated_at));
+            }
+            let inserted = match tx.as_mut() {
+                Some(tx) => query.fetch_one(&mut **tx).await,
+                None => query.fetch_one(&self.pool).await,
+            }
+            .map_err(fail)?;
+            new += usize::try_from(inserted).unwrap_or(0);
+        }
+        if let Some(tx) = tx {
+            tx.commit().await.map_err(fail)?;
+        }
+        Ok(new)
+    }
+
+    /// See [`push_core::Store::load_job`].
+    pub(super) async fn load_job_impl(
+        &self,
+        app: &str,
+        notification: &str,
+        ids: &[DeliveryId],
+    ) -> StoreResult<Option<JobContext>> {
+        let what = format!("job of notification {notification} of app {app}");
+        let mut conn = self.pool.acquire().await.map_err(|e| db_error(e, &what))?;
+        let row: Option<(String, i64)> = sqlx::query_as(
+            "SELECT message, accepted_at FROM notifications WHERE app_id = $1 AND id = $2",
+        )
+        .bind(app)
+        .bind(notification)
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(|e| db_error(e, &what))?;
+        let Some((message, accepted_at)) = row else {
+            return Ok(None);
+        };
+        let notification = StoredNotification {
+            message: serde_json::from_str(&message)
+                .map_err(|e| super::error::corrupt(&what, "message", e))?,
+            accepted_at: time_of(accepted_at, &what, "accepted_at")?,
+        };
+        let app_row = sqlx::query_as::<_, AppRow>(concat!(
+            "SELECT ",
+            app_columns!(),
+            " FROM apps WHERE id = $1"
+        ))
+        .bind(app)
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(|e| db_error(e, &what))?;
+        let Some(app_row) = app_row else {
+            return Ok(None);
+        };
+        let app = app_row.into_app()?;
+        let wanted: Vec<String> = ids
+            .iter()
+            .map(ToString::to_string)
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let mut found: HashMap<DeliveryId, Delivery> = HashMap::with_capacity(wanted.len());
+        for chunk in wanted.chunks(IDS_PER_QUERY) {
+            let sql = format!(
+                concat!(
+                    "SELECT ",
+                    delivery_columns!(),
+                    " FROM deliveries WHERE id IN ({})"
+                ),
+                placeholders(1, chunk.len())
+            );
+            let mut query =
+                sqlx::query_as::<_, DeliveryRow>(AssertSqlSafe(sql)).persistent(chunk.len() == 1);
+            for id in chunk {
+                query = query.bind(id.as_str());
+            }
+            for row in query
+                .fetch_all(&mut *conn)
+                .await
+                .map_err(|e| db_error(e, &what))?
+            {
+                let d = row.into_delivery()?;
+                found.insert(d.id, d);
+            }
+        }
+        // Devices of each app the deliveries belong to (one, in practice).
+        let mut wanted_devices: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        for d in found.values() {
+            wanted_devices
+                .entry(d.app_id.clone())
+                .or_default()
+                .insert(d.device_id.clone());
+        }
+        let mut devices: HashMap<(String, String), Device> = HashMap::new();
+        for (app_id, device_ids) in wanted_devices {
+            let device_ids: Vec<String> = device_ids.into_iter().collect();
+            for chunk in device_ids.chunks(IDS_PER_QUERY) {
+                let sql = format!(
+                    concat!(
+                        "SELECT ",
+                        device_columns!(),
+                        " FROM devices WHERE app_id = $1 AND device_id IN ({})"
+                    ),
+                    placeholders(2, chunk.len())
+                );
+                let mut query = sqlx::query_as::<_, DeviceRow>(AssertSqlSafe(sql))
+                    .persistent(chunk.len() == 1)
+                    .bind(app_id.as_str());
+                for id in chunk {
+                    query = query.bind(id.as_str());
+                }
+                for row in query
+                    .fetch_all(&mut *conn)
+                    .await
+                    .map_err(|e| db_error(e, &what))?
+                {
+                    let device = row.into_device()?;
+                    devices.insert((device.app_id.clone(), device.device_id.clone()), device);
+                }
+            }
+        }
+        drop(conn);
+        let mut seen = BTreeSet::new();
+        let deliveries = ids
+            .iter()
+            .filter(|id| seen.insert(**id))
+            .filter_map(|id| found.remove(id))
+            .map(|d| {
+                let device = devices
+                    .get(&(d.app_id.clone(), d.device_id.clone()))
+                    .cloned();
+                (d, device)
+            })
+            .collect();
+        Ok(Some(JobContext {
+            notification,
+            app,
+            deliveries,
+        }))
+    }
+
+    /// See [`push_core::Store::list_users_devices`].
+    pub(super) async fn list_users_devices_impl(
+        &self,
+        app: &str,
+        user_ids: &[String],
+    ) -> StoreResult<Vec<Device>> {
+        let users: Vec<&String> = user_ids
+            .iter()
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let mut out = Vec::new();
+        for chunk in users.chunks(IDS_PER_QUERY) {
+            let sql = format!(
+                concat!(
+                    "SELECT ",
+                    device_columns!(),
+                    " FROM devices WHERE app_id = $1 AND user_id IN ({}) ",
+                    "AND deactivated_at IS NULL AND token IS NOT NULL"
+                ),
+                placeholders(2, chunk.len())
+            );
+            let mut query = sqlx::query_as::<_, DeviceRow>(AssertSqlSafe(sql))
+                .persistent(chunk.len() == 1)
+                .bind(app);
+            for user in chunk {
+                query = query.bind(user.as_str());
+            }
+            for row in query
+                .fetch_all(&self.pool)
+                .await
+                .map_err(|e| db_error(e, &format!("devices of users of app {app}")))?
+            {
+                out.push(row.into_device()?);
+            }
+        }
+        out.sort_by(|a, b| a.device_id.cmp(&b.device_id));
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generated_statements_number_their_parameters() {
+        let sql = pg_transition_sql(2);
+        assert!(
+            sql.contains("VALUES ($7, $8, $9), ($10, $11, $12))"),
+            "{sql}"
+        );
+        let sql = pg_insert_deliveries_sql(2);
+        assert!(sql.contains("($12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)"));
+        assert_eq!(placeholders(2, 3), "$2, $3, $4");
+    }
+}
