@@ -4,9 +4,9 @@ use crate::conformance::{app, credential, sim_and_config, tokens_issued};
 use axum::body::Bytes;
 use push_core::adapter::{
     Adapter, CallbackContext, CallbackEvent, CallbackRequest, CheckError, CredentialRef, Outcome,
-    SendRequest, SendTarget,
+    SendTarget,
 };
-use push_core::{App, Channel, DeliveryId, IngestMessage, NotificationContent, Options, Target};
+use push_core::{App, Channel, IngestMessage, NotificationContent, Options, Target};
 use push_sim::Sim;
 use push_sim::dev::{DEV_HONOR_APP_ID, DEV_HONOR_CLIENT_SECRET};
 use push_sim::types::{
@@ -42,13 +42,7 @@ async fn spawn_app() -> TestApp {
 }
 
 fn target(token: &str) -> SendTarget {
-    SendTarget {
-        delivery_id: DeliveryId::new(),
-        device_id: format!("device-{token}"),
-        channel: Channel::Honor,
-        token: token.into(),
-        apns_environment: None,
-    }
+    pushgate_testkit::sends::target(Channel::Honor, token)
 }
 
 fn chat_message() -> IngestMessage {
@@ -81,26 +75,14 @@ impl TestApp {
         message: &IngestMessage,
         targets: &[SendTarget],
     ) -> Vec<Outcome> {
-        let request = SendRequest {
-            app: &self.app,
+        pushgate_testkit::sends::outcomes_in_order(
+            self.adapter.as_ref(),
+            &self.app,
             credential,
             message,
-            accepted_at: OffsetDateTime::now_utc(),
             targets,
-        };
-        let results = self.adapter.send(request).await;
-        assert_eq!(results.len(), targets.len(), "{results:?}");
-        targets
-            .iter()
-            .map(|t| {
-                results
-                    .iter()
-                    .find(|r| r.delivery_id == t.delivery_id)
-                    .unwrap()
-                    .outcome
-                    .clone()
-            })
-            .collect()
+        )
+        .await
     }
 
     async fn send(&self, message: &IngestMessage, tokens: &[&str]) -> Vec<Outcome> {

@@ -1,10 +1,10 @@
 //! `spawn_app()`: a simulator with the dev OPPO app, an adapter pointed at it by
 //! configuration only, and the messages and targets the cases send.
 
-use push_core::adapter::{Adapter, CredentialRef, Outcome, SendRequest, SendTarget};
+use push_core::adapter::{Adapter, CredentialRef, Outcome, SendTarget};
 use push_core::{
-    App, AppSettings, Channel, CredentialSecret, DeliveryId, IngestMessage, NotificationContent,
-    Options, Secret, Target, TenantId,
+    App, AppSettings, Channel, CredentialSecret, IngestMessage, NotificationContent, Options,
+    Secret, Target, TenantId,
 };
 use push_sim::dev::{DEV_OPPO_APP_KEY, DEV_OPPO_MASTER_SECRET};
 use push_sim::types::{OppoRegIdSpec, OppoRegIdState, RequestFilter, RequestRecord, Vendor};
@@ -36,26 +36,14 @@ impl TestApp {
         message: &IngestMessage,
         targets: &[SendTarget],
     ) -> Vec<Outcome> {
-        let request = SendRequest {
-            app: &self.app,
+        pushgate_testkit::sends::outcomes_in_order(
+            self.adapter.as_ref(),
+            &self.app,
             credential,
             message,
-            accepted_at: OffsetDateTime::now_utc(),
             targets,
-        };
-        let results = self.adapter.send(request).await;
-        assert_eq!(results.len(), targets.len(), "{results:?}");
-        targets
-            .iter()
-            .map(|t| {
-                results
-                    .iter()
-                    .find(|r| r.delivery_id == t.delivery_id)
-                    .expect("an outcome per target")
-                    .outcome
-                    .clone()
-            })
-            .collect()
+        )
+        .await
     }
 
     /// Requests the sim received.
@@ -191,13 +179,7 @@ pub fn chat_message() -> IngestMessage {
 }
 
 pub fn target(token: &str) -> SendTarget {
-    SendTarget {
-        delivery_id: DeliveryId::new(),
-        device_id: format!("device-{token}"),
-        channel: Channel::Oppo,
-        token: token.into(),
-        apns_environment: None,
-    }
+    pushgate_testkit::sends::target(Channel::Oppo, token)
 }
 
 pub fn accepted(o: &Outcome) -> bool {

@@ -1,10 +1,10 @@
 //! `spawn_app()`: a simulator with the dev vivo app, an adapter pointed at it by
 //! configuration only, and the messages and targets the cases send.
 
-use push_core::adapter::{Adapter, CredentialRef, Outcome, SendRequest, SendTarget};
+use push_core::adapter::{Adapter, CredentialRef, Outcome, SendTarget};
 use push_core::{
-    App, AppSettings, Channel, CredentialSecret, DeliveryId, IngestMessage, NotificationContent,
-    Options, Secret, Target, TenantId, VivoSettings,
+    App, AppSettings, Channel, CredentialSecret, IngestMessage, NotificationContent, Options,
+    Secret, Target, TenantId, VivoSettings,
 };
 use push_sim::dev::{DEV_VIVO_APP_ID, DEV_VIVO_APP_KEY, DEV_VIVO_APP_SECRET};
 use push_sim::types::{RequestFilter, RequestRecord, Vendor, VivoTokenSpec, VivoTokenState};
@@ -39,26 +39,14 @@ impl TestApp {
         message: &IngestMessage,
         targets: &[SendTarget],
     ) -> Vec<Outcome> {
-        let request = SendRequest {
-            app: &self.app,
-            credential: &self.credential,
+        pushgate_testkit::sends::outcomes_in_order(
+            self.adapter.as_ref(),
+            &self.app,
+            &self.credential,
             message,
-            accepted_at: OffsetDateTime::now_utc(),
             targets,
-        };
-        let results = self.adapter.send(request).await;
-        assert_eq!(results.len(), targets.len(), "{results:?}");
-        targets
-            .iter()
-            .map(|t| {
-                results
-                    .iter()
-                    .find(|r| r.delivery_id == t.delivery_id)
-                    .expect("an outcome per target")
-                    .outcome
-                    .clone()
-            })
-            .collect()
+        )
+        .await
     }
 
     pub async fn send_with(
@@ -68,26 +56,14 @@ impl TestApp {
         tokens: &[&str],
     ) -> Vec<Outcome> {
         let targets: Vec<SendTarget> = tokens.iter().map(|t| target(t)).collect();
-        let request = SendRequest {
-            app: &self.app,
+        pushgate_testkit::sends::outcomes_in_order(
+            self.adapter.as_ref(),
+            &self.app,
             credential,
             message,
-            accepted_at: OffsetDateTime::now_utc(),
-            targets: &targets,
-        };
-        let results = self.adapter.send(request).await;
-        assert_eq!(results.len(), targets.len(), "{results:?}");
-        targets
-            .iter()
-            .map(|t| {
-                results
-                    .iter()
-                    .find(|r| r.delivery_id == t.delivery_id)
-                    .expect("an outcome per target")
-                    .outcome
-                    .clone()
-            })
-            .collect()
+            &targets,
+        )
+        .await
     }
 
     /// Requests the sim received.
@@ -217,13 +193,7 @@ pub fn chat_message() -> IngestMessage {
 }
 
 pub fn target(token: &str) -> SendTarget {
-    SendTarget {
-        delivery_id: DeliveryId::new(),
-        device_id: format!("device-{token}"),
-        channel: Channel::Vivo,
-        token: token.into(),
-        apns_environment: None,
-    }
+    pushgate_testkit::sends::target(Channel::Vivo, token)
 }
 
 pub fn accepted(o: &Outcome) -> bool {
