@@ -20,7 +20,7 @@ use push_core::adapter::{
 };
 use push_core::token_cache::SharedTokens;
 use push_core::{App, Channel, CredentialSecret};
-use pushgate_adapter_http::{HealthTracker, ProvenCredentials, per_target};
+use pushgate_adapter_http::{HealthTracker, ProvenCredentials, per_target, send_in_slices};
 use std::fmt;
 use std::sync::Arc;
 use time::OffsetDateTime;
@@ -167,22 +167,12 @@ impl Adapter for HonorAdapter {
         }
         let app = match AppCredential::from_secret(&request.credential.secret) {
             Ok(app) => app,
-            Err(e) => {
-                let reason = format!("unusable credential: {e}");
-                return self
-                    .health
-                    .fail_all(request.targets, AuthError::Refused(reason));
-            }
+            Err(e) => return self.health.unusable_credential(request.targets, e),
         };
-        let chunks = request
-            .targets
-            .chunks(MAX_TOKENS)
-            .map(|chunk| self.send_chunk(&request, &app, chunk));
-        futures::future::join_all(chunks)
-            .await
-            .into_iter()
-            .flatten()
-            .collect()
+        send_in_slices(request.targets, MAX_TOKENS, |slice| {
+            self.send_chunk(&request, &app, slice)
+        })
+        .await
     }
 
     /// Offline: the App ID is 1–64 digits, the Client ID and Client Secret are present.

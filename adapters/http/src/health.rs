@@ -6,6 +6,8 @@
 use crate::AuthError;
 use push_core::adapter::{AdapterHealth, Outcome, SendTarget, TargetResult, same_outcome};
 use std::collections::HashSet;
+use std::fmt::Display;
+use std::future::Future;
 use std::sync::{Mutex, PoisonError};
 use uuid::Uuid;
 
@@ -62,6 +64,17 @@ impl HealthTracker {
         self.note(Some(outcome.reason()));
         same_outcome(targets, &outcome)
     }
+
+    /// Fails every target with `AuthFailed` ("unusable credential: …") when the credential
+    /// cannot even be read, and notes the adapter degraded by it.
+    pub fn unusable_credential(
+        &self,
+        targets: &[SendTarget],
+        why: impl Display,
+    ) -> Vec<TargetResult> {
+        let reason = format!("unusable credential: {why}");
+        self.fail_all(targets, AuthError::Refused(reason))
+    }
 }
 
 /// Credentials that have had a send accepted since start (the all-invalid guard).
@@ -91,6 +104,24 @@ impl ProvenCredentials {
             .unwrap_or_else(PoisonError::into_inner)
             .insert(credential_id);
     }
+}
+
+/// Sends `targets` in slices of at most `size` (one request each), the requests running
+/// concurrently, and answers every slice's results in target order.
+pub async fn send_in_slices<'t, F, Fut>(
+    targets: &'t [SendTarget],
+    size: usize,
+    send: F,
+) -> Vec<TargetResult>
+where
+    F: FnMut(&'t [SendTarget]) -> Fut,
+    Fut: Future<Output = Vec<TargetResult>>,
+{
+    futures::future::join_all(targets.chunks(size).map(send))
+        .await
+        .into_iter()
+        .flatten()
+        .collect()
 }
 
 /// Pairs each target with its outcome, in order.

@@ -9,10 +9,10 @@
 //!
 //! It also holds the glue every such adapter keeps around its sends: the shared
 //! [`AuthError`] of a token exchange, the [`HealthTracker`], the [`ProvenCredentials`] of
-//! the all-invalid guard and [`per_target`] results.
+//! the all-invalid guard, [`send_in_slices`] and [`per_target`] results.
 //!
 //! Files: `build` (the client, URL checks and the builders' [`BuildError`]), `client` (the requests), `auth` (why no
-//! token could be had), `health` (health, proven credentials, per-target results).
+//! token could be had), `health` (health, proven credentials, slices and per-target results).
 
 mod auth;
 mod build;
@@ -25,4 +25,4 @@ pub use build::{
     check_url,
 };
 pub use client::{Answer, FORM_CONTENT_TYPE, HttpClient, TransportError};
-pub use health::{HealthTracker, ProvenCredentials, per_target};
+pub use health::{HealthTracker, ProvenCredentials, per_target, send_in_slices};

@@ -158,12 +158,7 @@ impl Adapter for OppoAdapter {
         }
         let app = match AppCredential::from_secret(&request.credential.secret) {
             Ok(app) => app,
-            Err(e) => {
-                let reason = format!("unusable credential: {e}");
-                return self
-                    .health
-                    .fail_all(request.targets, AuthError::Refused(reason));
-            }
+            Err(e) => return self.health.unusable_credential(request.targets, e),
         };
         let inputs = Inputs {
             message: request.message,

@@ -25,7 +25,7 @@ use push_core::adapter::{
 };
 use push_core::token_cache::SharedTokens;
 use push_core::{App, Channel, CredentialSecret, Secret};
-use pushgate_adapter_http::{HealthTracker, ProvenCredentials, per_target};
+use pushgate_adapter_http::{HealthTracker, ProvenCredentials, per_target, send_in_slices};
 use std::fmt;
 use std::sync::Arc;
 use time::OffsetDateTime;
@@ -209,22 +209,12 @@ impl Adapter for VivoAdapter {
         }
         let app = match AppCredential::from_secret(&request.credential.secret) {
             Ok(app) => app,
-            Err(e) => {
-                let reason = format!("unusable credential: {e}");
-                return self
-                    .health
-                    .fail_all(request.targets, AuthError::Refused(reason));
-            }
+            Err(e) => return self.health.unusable_credential(request.targets, e),
         };
-        let chunks = request
-            .targets
-            .chunks(MAX_LIST)
-            .map(|chunk| self.send_chunk(&request, &app, chunk));
-        futures::future::join_all(chunks)
-            .await
-            .into_iter()
-            .flatten()
-            .collect()
+        send_in_slices(request.targets, MAX_LIST, |slice| {
+            self.send_chunk(&request, &app, slice)
+        })
+        .await
     }
 
     /// Offline: the AppID is 1–20 digits, the AppKey and AppSecret are present.

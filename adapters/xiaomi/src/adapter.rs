@@ -21,7 +21,7 @@ use push_core::adapter::{
     SendRequest, SendTarget, TargetResult, same_outcome,
 };
 use push_core::{App, Channel, CredentialSecret};
-use pushgate_adapter_http::{HealthTracker, ProvenCredentials, per_target};
+use pushgate_adapter_http::{HealthTracker, ProvenCredentials, per_target, send_in_slices};
 use std::fmt;
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -150,21 +150,12 @@ impl Adapter for XiaomiAdapter {
         }
         let app = match AppCredential::for_app(&request.credential.secret, request.app) {
             Ok(app) => app,
-            Err(e) => {
-                let reason = format!("unusable credential: {e}");
-                self.health.note(Some(&reason));
-                return same_outcome(request.targets, &Outcome::AuthFailed { reason });
-            }
+            Err(e) => return self.health.unusable_credential(request.targets, e),
         };
-        let chunks = request
-            .targets
-            .chunks(MAX_TOKENS)
-            .map(|chunk| self.send_chunk(&request, &app, chunk));
-        futures::future::join_all(chunks)
-            .await
-            .into_iter()
-            .flatten()
-            .collect()
+        send_in_slices(request.targets, MAX_TOKENS, |slice| {
+            self.send_chunk(&request, &app, slice)
+        })
+        .await
     }
 
     /// Offline: the package name is a dotted Android package (and the app's, when the app
