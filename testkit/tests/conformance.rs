@@ -63,13 +63,7 @@ fn requests(sim: &Sim, vendor: Vendor) -> Vec<RequestRecord> {
 }
 
 fn error(status: u16, reason: &str, retry_after: Option<u64>) -> ErrorFault {
-    ErrorFault {
-        rate: 1.0,
-        status,
-        reason: reason.into(),
-        retry_after: retry_after.map(|s| s.to_string()),
-        count: None,
-    }
+    pushgate_testkit::conformance::error_fault(status, reason, retry_after)
 }
 
 mod apns {

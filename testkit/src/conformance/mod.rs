@@ -118,6 +118,19 @@ impl Harness {
     }
 }
 
+/// A fault answering every request with `status`, the vendor's error `reason` (empty for
+/// none) and, when given, `Retry-After: retry_after` seconds — what the hooks'
+/// `rate_limited` and `server_error` return.
+pub fn error_fault(status: u16, reason: &str, retry_after: Option<u64>) -> ErrorFault {
+    ErrorFault {
+        rate: 1.0,
+        status,
+        reason: reason.into(),
+        retry_after: retry_after.map(|s| s.to_string()),
+        count: None,
+    }
+}
+
 /// Generates one `#[tokio::test]` per named case for a harness constructor:
 /// `conformance_cases!(spawn_harness; success, unregistered_token_is_invalid, …);`
 #[macro_export]

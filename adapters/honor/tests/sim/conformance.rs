@@ -23,13 +23,7 @@ use uuid::Uuid;
 pub const TOKEN_PATH: &str = "/auth/realms/developer/protocol/openid-connect/token";
 
 fn error(status: u16, retry_after: Option<u64>) -> ErrorFault {
-    ErrorFault {
-        rate: 1.0,
-        status,
-        reason: String::new(),
-        retry_after: retry_after.map(|s| s.to_string()),
-        count: None,
-    }
+    pushgate_testkit::conformance::error_fault(status, "", retry_after)
 }
 
 /// Successful token requests the sim answered.

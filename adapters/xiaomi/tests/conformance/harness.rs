@@ -26,13 +26,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 fn error(status: u16, code: &str, retry_after: Option<u64>) -> ErrorFault {
-    ErrorFault {
-        rate: 1.0,
-        status,
-        reason: code.into(),
-        retry_after: retry_after.map(|s| s.to_string()),
-        count: None,
-    }
+    pushgate_testkit::conformance::error_fault(status, code, retry_after)
 }
 
 struct Hooks;
