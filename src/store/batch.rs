@@ -7,13 +7,14 @@
 //!   are cheap) the single-delivery statements run in one transaction.
 //! - [`SqlStore::insert_deliveries_pg`] inserts queued deliveries and their receipts in one
 //!   statement per chunk.
-//! - [`SqlStore::load_job_impl`] reads a vendor job's app, notification, deliveries and
-//!   devices over one pooled connection (one pool round trip instead of one per query).
+//! - [`SqlStore::load_job_impl`] reads a vendor job's notification with its app, then its
+//!   deliveries with their devices: two joined queries over one pooled connection.
 //! - [`SqlStore::list_users_devices_impl`] resolves many users in one query.
 
 use super::error::{db_error, missing_parent};
 use super::rows::{
-    AppRow, DeliveryRow, DeviceRow, app_columns, delivery_columns, device_columns, millis, time_of,
+    DeliveryDeviceRow, DeliveryRow, DeviceRow, NotificationAppRow, delivery_columns,
+    device_columns, millis, time_of,
 };
 use super::{Backend, SqlStore};
 use push_core::store::JobContext;
@@ -278,53 +279,53 @@ impl SqlStore {
     ) -> StoreResult<Option<JobContext>> {
         let what = format!("job of notification {notification} of app {app}");
         let mut conn = self.pool.acquire().await.map_err(|e| db_error(e, &what))?;
-        let row: Option<(String, i64)> = sqlx::query_as(
-            "SELECT message, accepted_at FROM notifications WHERE app_id = $1 AND id = $2",
-        )
+        let row = sqlx::query_as::<_, NotificationAppRow>(concat!(
+            "SELECT n.message AS n_message, n.accepted_at AS n_accepted_at, ",
+            "a.id, a.tenant_id, a.name, a.settings, a.created_at, a.updated_at ",
+            "FROM notifications n JOIN apps a ON a.id = n.app_id ",
+            "WHERE n.app_id = $1 AND n.id = $2"
+        ))
         .bind(app)
         .bind(notification)
         .fetch_optional(&mut *conn)
         .await
         .map_err(|e| db_error(e, &what))?;
-        let Some((message, accepted_at)) = row else {
+        let Some(row) = row else {
             return Ok(None);
         };
         let notification = StoredNotification {
-            message: serde_json::from_str(&message)
+            message: serde_json::from_str(&row.n_message)
                 .map_err(|e| super::error::corrupt(&what, "message", e))?,
-            accepted_at: time_of(accepted_at, &what, "accepted_at")?,
+            accepted_at: time_of(row.n_accepted_at, &what, "accepted_at")?,
         };
-        let app_row = sqlx::query_as::<_, AppRow>(concat!(
-            "SELECT ",
-            app_columns!(),
-            " FROM apps WHERE id = $1"
-        ))
-        .bind(app)
-        .fetch_optional(&mut *conn)
-        .await
-        .map_err(|e| db_error(e, &what))?;
-        let Some(app_row) = app_row else {
-            return Ok(None);
-        };
-        let app = app_row.into_app()?;
+        let app = row.app.into_app()?;
         let wanted: Vec<String> = ids
             .iter()
             .map(ToString::to_string)
             .collect::<BTreeSet<_>>()
             .into_iter()
             .collect();
-        let mut found: HashMap<DeliveryId, Delivery> = HashMap::with_capacity(wanted.len());
+        let mut found: HashMap<DeliveryId, (Delivery, Option<Device>)> =
+            HashMap::with_capacity(wanted.len());
         for chunk in wanted.chunks(IDS_PER_QUERY) {
             let sql = format!(
                 concat!(
-                    "SELECT ",
-                    delivery_columns!(),
-                    " FROM deliveries WHERE id IN ({})"
+                    "SELECT d.id, d.app_id, d.notification_id, d.device_id, d.channel, ",
+                    "d.state, d.reason, d.vendor_message_id, d.attempts, d.created_at, ",
+                    "d.updated_at, dv.device_id AS dv_device_id, dv.user_id AS dv_user_id, ",
+                    "dv.channel AS dv_channel, dv.token AS dv_token, ",
+                    "dv.apns_environment AS dv_apns_environment, ",
+                    "dv.last_seen_at AS dv_last_seen_at, dv.created_at AS dv_created_at, ",
+                    "dv.deactivated_at AS dv_deactivated_at, ",
+                    "dv.deactivation_reason AS dv_deactivation_reason ",
+                    "FROM deliveries d LEFT JOIN devices dv ",
+                    "ON dv.app_id = d.app_id AND dv.device_id = d.device_id ",
+                    "WHERE d.id IN ({})"
                 ),
                 placeholders(1, chunk.len())
             );
-            let mut query =
-                sqlx::query_as::<_, DeliveryRow>(AssertSqlSafe(sql)).persistent(chunk.len() == 1);
+            let mut query = sqlx::query_as::<_, DeliveryDeviceRow>(AssertSqlSafe(sql))
+                .persistent(chunk.len() == 1);
             for id in chunk {
                 query = query.bind(id.as_str());
             }
@@ -333,44 +334,8 @@ impl SqlStore {
                 .await
                 .map_err(|e| db_error(e, &what))?
             {
-                let d = row.into_delivery()?;
-                found.insert(d.id, d);
-            }
-        }
-        // Devices of each app the deliveries belong to (one, in practice).
-        let mut wanted_devices: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-        for d in found.values() {
-            wanted_devices
-                .entry(d.app_id.clone())
-                .or_default()
-                .insert(d.device_id.clone());
-        }
-        let mut devices: HashMap<(String, String), Device> = HashMap::new();
-        for (app_id, device_ids) in wanted_devices {
-            let device_ids: Vec<String> = device_ids.into_iter().collect();
-            for chunk in device_ids.chunks(IDS_PER_QUERY) {
-                let sql = format!(
-                    concat!(
-                        "SELECT ",
-                        device_columns!(),
-                        " FROM devices WHERE app_id = $1 AND device_id IN ({})"
-                    ),
-                    placeholders(2, chunk.len())
-                );
-                let mut query = sqlx::query_as::<_, DeviceRow>(AssertSqlSafe(sql))
-                    .persistent(chunk.len() == 1)
-                    .bind(app_id.as_str());
-                for id in chunk {
-                    query = query.bind(id.as_str());
-                }
-                for row in query
-                    .fetch_all(&mut *conn)
-                    .await
-                    .map_err(|e| db_error(e, &what))?
-                {
-                    let device = row.into_device()?;
-                    devices.insert((device.app_id.clone(), device.device_id.clone()), device);
-                }
+                let (d, device) = row.into_pair()?;
+                found.insert(d.id, (d, device));
             }
         }
         drop(conn);
@@ -379,12 +344,6 @@ impl SqlStore {
             .iter()
             .filter(|id| seen.insert(**id))
             .filter_map(|id| found.remove(id))
-            .map(|d| {
-                let device = devices
-                    .get(&(d.app_id.clone(), d.device_id.clone()))
-                    .cloned();
-                (d, device)
-            })
             .collect();
         Ok(Some(JobContext {
             notification,

@@ -215,6 +215,72 @@ impl DeviceRow {
     }
 }
 
+/// A `deliveries` row joined with its device (`LEFT JOIN devices dv`), the device's columns
+/// as `dv_<column>`: all NULL when the device is gone.
+#[derive(sqlx::FromRow)]
+pub(super) struct DeliveryDeviceRow {
+    #[sqlx(flatten)]
+    delivery: DeliveryRow,
+    dv_device_id: Option<String>,
+    dv_user_id: Option<String>,
+    dv_channel: Option<String>,
+    dv_token: Option<String>,
+    dv_apns_environment: Option<String>,
+    dv_last_seen_at: Option<i64>,
+    dv_created_at: Option<i64>,
+    dv_deactivated_at: Option<i64>,
+    dv_deactivation_reason: Option<String>,
+}
+
+impl DeliveryDeviceRow {
+    /// The delivery, and its device if it exists.
+    pub(super) fn into_pair(self) -> StoreResult<(Delivery, Option<Device>)> {
+        let device = match (
+            self.dv_device_id,
+            self.dv_user_id,
+            self.dv_channel,
+            self.dv_last_seen_at,
+            self.dv_created_at,
+        ) {
+            (
+                Some(device_id),
+                Some(user_id),
+                Some(channel),
+                Some(last_seen_at),
+                Some(created_at),
+            ) => {
+                let row = DeviceRow {
+                    app_id: self.delivery.app_id.clone(),
+                    device_id,
+                    user_id,
+                    channel,
+                    token: self.dv_token,
+                    apns_environment: self.dv_apns_environment,
+                    last_seen_at,
+                    created_at,
+                    deactivated_at: self.dv_deactivated_at,
+                    deactivation_reason: self.dv_deactivation_reason,
+                };
+                Some(row.into_device()?)
+            }
+            _ => None,
+        };
+        Ok((self.delivery.into_delivery()?, device))
+    }
+}
+
+/// A notification (`n_message`, `n_accepted_at`) joined with its app's columns.
+#[derive(sqlx::FromRow)]
+pub(super) struct NotificationAppRow {
+    /// The stored message (JSON).
+    pub(super) n_message: String,
+    /// When it was accepted (unix ms).
+    pub(super) n_accepted_at: i64,
+    /// Its app.
+    #[sqlx(flatten)]
+    pub(super) app: AppRow,
+}
+
 /// Columns of `deliveries`, in [`DeliveryRow`] order.
 macro_rules! delivery_columns {
     () => {
