@@ -9,7 +9,7 @@
 //! what to fix; 429, 5xx and network failures → [`AuthError::Unreachable`]. Neither ever
 //! carries the Client Secret or an access token.
 
-use crate::client::{HttpClient, TransportError};
+use crate::client::HttpClient;
 use push_core::adapter::CredentialRef;
 use push_core::token_cache::{Fetched, SharedTokens, TokenCache};
 use push_core::{CredentialSecret, Secret};
@@ -21,8 +21,6 @@ use std::time::Duration;
 use url::Url;
 use uuid::Uuid;
 
-/// The grant type of the token request.
-pub(crate) const GRANT_TYPE: &str = "client_credentials";
 /// Access tokens are refreshed this long before they expire.
 pub(crate) const REFRESH_MARGIN: Duration = Duration::from_secs(300);
 /// Assumed lifetime when the token endpoint gives no `expires_in` (typically 3600).
@@ -137,17 +135,14 @@ impl Auth {
         client: &HttpClient,
         app: &AppCredential,
     ) -> Result<Fetched<Secret>, AuthError> {
-        let form = [
-            ("grant_type", GRANT_TYPE),
-            ("client_id", app.client_id.as_str()),
-            ("client_secret", app.secret.expose()),
-        ];
         let answer = client
-            .post_form(self.auth_url.clone(), &form)
-            .await
-            .map_err(|TransportError { reason }| {
-                AuthError::Unreachable(format!("Honor token endpoint: {reason}"))
-            })?;
+            .client_credentials(
+                self.auth_url.clone(),
+                "Honor token endpoint",
+                &app.client_id,
+                &app.secret,
+            )
+            .await?;
         token_answer(answer.status, &answer.body, app.secret.expose())
     }
 }

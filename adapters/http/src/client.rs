@@ -2,6 +2,7 @@
 //! two with a vendor's own extra headers (vivo's `authToken`, Honor's `timestamp`, Xiaomi's
 //! `Authorization: key=…`).
 
+use crate::AuthError;
 use push_core::Secret;
 use reqwest::header::{CONTENT_TYPE, HeaderMap, RETRY_AFTER};
 use std::error::Error as _;
@@ -114,6 +115,29 @@ impl HttpClient {
         form: &[(&str, &str)],
     ) -> Result<Answer, TransportError> {
         self.execute(self.http.post(url).form(form)).await
+    }
+
+    /// Asks an OAuth 2.0 token endpoint for a client-credentials token
+    /// (`grant_type=client_credentials`, `client_id`, `client_secret`, URL-encoded by reqwest:
+    /// secrets may hold `+`, `/`, `=`). A request that got no answer is
+    /// [`AuthError::Unreachable`] prefixed with `endpoint` (e.g. `Huawei token endpoint`).
+    pub async fn client_credentials(
+        &self,
+        url: Url,
+        endpoint: &str,
+        client_id: &str,
+        client_secret: &Secret,
+    ) -> Result<Answer, AuthError> {
+        let form = [
+            ("grant_type", "client_credentials"),
+            ("client_id", client_id),
+            ("client_secret", client_secret.expose()),
+        ];
+        self.post_form(url, &form)
+            .await
+            .map_err(|TransportError { reason }| {
+                AuthError::Unreachable(format!("{endpoint}: {reason}"))
+            })
     }
 
     /// POSTs an already encoded form body as [`FORM_CONTENT_TYPE`] with `headers` (Xiaomi's

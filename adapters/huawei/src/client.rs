@@ -2,7 +2,7 @@
 //! Classifying the answers is [`crate::error`]'s job (and [`crate::auth`]'s for the token
 //! endpoint).
 
-pub(crate) use pushgate_adapter_http::{Answer, HttpClient, TransportError};
+pub(crate) use pushgate_adapter_http::{Answer, HttpClient};
 use url::Url;
 
 /// `{base_url}/v1/{app_id}/messages:send`, keeping any path prefix of the base URL and escaping the id as one path segment.
