@@ -8,13 +8,11 @@
 //! then continues from the committed value; a rolled-back send returns its numbers with it.
 //! Recipients are locked in sorted order, so two group sends cannot deadlock.
 
-use super::{OnlineStore, db_error, is_retryable, now_ms, placeholders};
+use super::{Dialect, OnlineStore, db_error, is_retryable, now_ms};
 use crate::protocol::{Content, Recipient};
 use push_core::StoreError;
 use sqlx::{Any, Row, Transaction};
 
-/// Rows per multi-row statement.
-const CHUNK: usize = 500;
 /// Attempts of a send that lost a lock race (deadlock / busy).
 const ATTEMPTS: usize = 5;
 
@@ -72,8 +70,8 @@ const FIND_DUPLICATE: &str = "SELECT m.message_id, m.created_at, i.seq FROM onli
     JOIN online_inbox i ON i.app_id = m.app_id AND i.user_id = m.sender AND i.message_id = m.message_id \
     WHERE m.app_id = $1 AND m.sender = $2 AND m.client_msg_id = $3";
 
-const GROUP_MEMBERS: &str = "SELECT user_id FROM online_group_members \
-    WHERE app_id = $1 AND group_id = $2 ORDER BY user_id";
+const INDEX_FROM_JSON: &str = "INSERT INTO online_inbox (app_id, user_id, seq, message_id) \
+    SELECT $1, json_extract(value, '$[0]'), json_extract(value, '$[1]'), $2 FROM json_each($3)";
 
 const GROUP_EXISTS: &str = "SELECT 1 FROM online_groups WHERE app_id = $1 AND group_id = $2";
 
@@ -96,14 +94,19 @@ impl OnlineStore {
         }
     }
 
+    /// One transaction, a fixed number of statements whatever the group size: the counters
+    /// of all recipients in one upsert (its rows read straight from the group's members),
+    /// the body once, and all index rows in one insert (on PostgreSQL the index rows go in
+    /// the counters' statement). The recipient list travels as one JSON parameter, not as a
+    /// bind parameter per row (SQLite looks bind names up linearly: quadratic in the rows).
     async fn send_once(&self, m: &Outgoing<'_>) -> Result<Stored, Attempt> {
-        let mut tx = self.begin().await.map_err(SendError::from)?;
-        let recipients = recipients(&mut tx, m).await?;
         let msg_id = uuid::Uuid::now_v7().to_string();
         let ts = now_ms();
         let content = serde_json::to_string(m.content)
             .map_err(|_| StoreError::Corrupt("message content".into()))
             .map_err(SendError::from)?;
+        let mut tx = self.begin().await.map_err(SendError::from)?;
+        let seqs = allocate(&mut tx, self.dialect, m, &msg_id).await?;
         let inserted = sqlx::query(INSERT_MESSAGE)
             .bind(m.app)
             .bind(&msg_id)
@@ -117,11 +120,13 @@ impl OnlineStore {
             .await
             .map_err(|e| attempt_error(e, "storing a message"))?;
         if inserted.is_none() {
+            // Rolls the counters (and index rows) back.
             drop(tx);
             return self.duplicate(m).await.map_err(Attempt::Fail);
         }
-        let seqs = allocate(&mut tx, m.app, &recipients).await?;
-        index(&mut tx, m.app, &msg_id, &seqs).await?;
+        if self.dialect == Dialect::Sqlite {
+            index(&mut tx, m.app, &msg_id, &seqs).await?;
+        }
         tx.commit()
             .await
             .map_err(|e| attempt_error(e, "committing a message"))?;
@@ -178,104 +183,117 @@ fn attempt_error(e: sqlx::Error, what: &str) -> Attempt {
     }
 }
 
-/// The recipients, sorted and unique, the sender included.
-async fn recipients(
-    tx: &mut Transaction<'static, Any>,
-    m: &Outgoing<'_>,
-) -> Result<Vec<String>, Attempt> {
-    let mut users = match m.to {
-        Recipient::User(user) => vec![m.sender.to_string(), user.clone()],
-        Recipient::Group(group) => {
-            let members: Vec<String> = sqlx::query_scalar(GROUP_MEMBERS)
-                .bind(m.app)
-                .bind(group)
-                .fetch_all(&mut **tx)
-                .await
-                .map_err(|e| attempt_error(e, "reading group members"))?;
-            if members.is_empty() {
-                let exists = sqlx::query(GROUP_EXISTS)
-                    .bind(m.app)
-                    .bind(group)
-                    .fetch_optional(&mut **tx)
-                    .await
-                    .map_err(|e| attempt_error(e, "reading a group"))?;
-                if exists.is_none() {
-                    return Err(SendError::NoSuchGroup.into());
-                }
-            }
-            if members
-                .binary_search_by(|u| u.as_str().cmp(m.sender))
-                .is_err()
-            {
-                return Err(SendError::NotMember.into());
-            }
-            members
+/// Where the recipients come from, as SQL rows `(app_id, user_id, 1)` in user order:
+/// a group's members, or a JSON array of users (`$2`).
+fn recipient_rows(dialect: Dialect, to: &Recipient) -> &'static str {
+    match (to, dialect) {
+        (Recipient::Group(_), _) => {
+            "SELECT app_id, user_id, 1 FROM online_group_members \
+             WHERE app_id = $1 AND group_id = $2 ORDER BY user_id"
         }
-    };
-    users.sort();
-    users.dedup();
-    Ok(users)
-}
-
-/// Increments each user's counter (creating it at 1) in sorted order; answers the new heads.
-async fn allocate(
-    tx: &mut Transaction<'static, Any>,
-    app: &str,
-    users: &[String],
-) -> Result<Vec<(String, i64)>, Attempt> {
-    let mut seqs = Vec::with_capacity(users.len());
-    for chunk in users.chunks(CHUNK) {
-        let sql = format!(
-            "INSERT INTO online_user_seq (app_id, user_id, head) VALUES {} \
-             ON CONFLICT (app_id, user_id) DO UPDATE SET head = online_user_seq.head + 1 \
-             RETURNING user_id, head",
-            rows_with_one(chunk.len())
-        );
-        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
-        for user in chunk {
-            query = query.bind(app).bind(user.as_str());
+        // `WHERE true`: SQLite's upsert after a SELECT needs a WHERE to parse.
+        (Recipient::User(_), Dialect::Sqlite) => {
+            "SELECT $1, value, 1 FROM json_each($2) WHERE true ORDER BY value"
         }
-        let rows = query
-            .fetch_all(&mut **tx)
-            .await
-            .map_err(|e| attempt_error(e, "allocating sequence numbers"))?;
-        for row in rows {
-            let get = |e| attempt_error(e, "reading sequence numbers");
-            seqs.push((row.try_get(0).map_err(get)?, row.try_get(1).map_err(get)?));
+        (Recipient::User(_), Dialect::Postgres) => {
+            "SELECT $1, u, 1 FROM json_array_elements_text($2::json) AS t(u) ORDER BY u"
         }
     }
+}
+
+/// Increments every recipient's counter (creating it at 1) in one statement, in user
+/// order (PostgreSQL row locks are taken in that order, so two group sends cannot
+/// deadlock); answers the new heads, sorted by user, the sender included. On PostgreSQL
+/// the same statement writes the index rows (`$3` is the message id).
+async fn allocate(
+    tx: &mut Transaction<'static, Any>,
+    dialect: Dialect,
+    m: &Outgoing<'_>,
+    msg_id: &str,
+) -> Result<Vec<(String, i64)>, Attempt> {
+    let upsert = format!(
+        "INSERT INTO online_user_seq (app_id, user_id, head) {} \
+         ON CONFLICT (app_id, user_id) DO UPDATE SET head = online_user_seq.head + 1 \
+         RETURNING user_id, head",
+        recipient_rows(dialect, m.to)
+    );
+    let sql = match dialect {
+        Dialect::Sqlite => upsert,
+        Dialect::Postgres => format!(
+            "WITH s AS ({upsert}), \
+             i AS (INSERT INTO online_inbox (app_id, user_id, seq, message_id) \
+                   SELECT $1, user_id, head, $3 FROM s) \
+             SELECT user_id, head FROM s"
+        ),
+    };
+    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(m.app);
+    query = match m.to {
+        Recipient::Group(group) => query.bind(group.as_str()),
+        Recipient::User(user) => {
+            // A message to oneself is indexed once.
+            let users = if user == m.sender {
+                serde_json::to_string(&[m.sender])
+            } else {
+                serde_json::to_string(&[m.sender, user.as_str()])
+            }
+            .map_err(|_| StoreError::Corrupt("recipients".into()))
+            .map_err(SendError::from)?;
+            query.bind(users)
+        }
+    };
+    if dialect == Dialect::Postgres {
+        query = query.bind(msg_id);
+    }
+    let rows = query
+        .fetch_all(&mut **tx)
+        .await
+        .map_err(|e| attempt_error(e, "allocating sequence numbers"))?;
+    let mut seqs: Vec<(String, i64)> = Vec::with_capacity(rows.len());
+    for row in rows {
+        let get = |e| attempt_error(e, "reading sequence numbers");
+        seqs.push((row.try_get(0).map_err(get)?, row.try_get(1).map_err(get)?));
+    }
     seqs.sort();
+    if let Recipient::Group(group) = m.to {
+        if seqs.is_empty() {
+            let exists = sqlx::query(GROUP_EXISTS)
+                .bind(m.app)
+                .bind(group)
+                .fetch_optional(&mut **tx)
+                .await
+                .map_err(|e| attempt_error(e, "reading a group"))?;
+            if exists.is_none() {
+                return Err(SendError::NoSuchGroup.into());
+            }
+        }
+        if seqs
+            .binary_search_by(|(u, _)| u.as_str().cmp(m.sender))
+            .is_err()
+        {
+            // The caller drops the transaction: the increments roll back.
+            return Err(SendError::NotMember.into());
+        }
+    }
     Ok(seqs)
 }
 
-/// `($1, $2, 1), ($3, $4, 1), …`.
-fn rows_with_one(rows: usize) -> String {
-    (0..rows)
-        .map(|r| format!("(${}, ${}, 1)", 2 * r + 1, 2 * r + 2))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
-/// One inbox index row per recipient.
+/// SQLite: one index row per recipient, in one statement over a JSON array of
+/// `[user, seq]` pairs.
 async fn index(
     tx: &mut Transaction<'static, Any>,
     app: &str,
     msg_id: &str,
     seqs: &[(String, i64)],
 ) -> Result<(), Attempt> {
-    for chunk in seqs.chunks(CHUNK) {
-        let sql = format!(
-            "INSERT INTO online_inbox (app_id, user_id, seq, message_id) VALUES {}",
-            placeholders(chunk.len(), 4, 1)
-        );
-        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
-        for (user, seq) in chunk {
-            query = query.bind(app).bind(user.as_str()).bind(*seq).bind(msg_id);
-        }
-        query
-            .execute(&mut **tx)
-            .await
-            .map_err(|e| attempt_error(e, "indexing a message"))?;
-    }
+    let rows = serde_json::to_string(seqs)
+        .map_err(|_| StoreError::Corrupt("index rows".into()))
+        .map_err(SendError::from)?;
+    sqlx::query(INDEX_FROM_JSON)
+        .bind(app)
+        .bind(msg_id)
+        .bind(rows)
+        .execute(&mut **tx)
+        .await
+        .map_err(|e| attempt_error(e, "indexing a message"))?;
     Ok(())
 }

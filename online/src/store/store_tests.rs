@@ -72,6 +72,15 @@ async fn a_repeated_client_id_is_stored_once() {
 }
 
 #[tokio::test]
+async fn a_message_to_oneself_is_indexed_once() {
+    let store = testing::sqlite().await;
+    let stored = send(&store, "alice", "me", Recipient::User("alice".into())).await;
+    assert_eq!(stored.seqs, vec![("alice".into(), 1)]);
+    assert_eq!(stored.sender_seq, 1);
+    assert_gap_free(&store, &["alice"]).await;
+}
+
+#[tokio::test]
 async fn a_group_message_is_stored_once_and_indexed_per_member() {
     let store = testing::sqlite().await;
     store.create_group("chat", "g", "G").await.unwrap();
@@ -114,6 +123,19 @@ async fn a_group_message_is_stored_once_and_indexed_per_member() {
         })
         .await;
     assert!(matches!(unknown, Err(SendError::NoSuchGroup)));
+    // A refused send rolls its counter increments back.
+    for member in ["ann", "ben", "cid"] {
+        assert_eq!(
+            store.head("chat", member).await.unwrap(),
+            1,
+            "head of {member}"
+        );
+    }
+    // A repeated group send is stored once and moves no counter.
+    let again = send(&store, "ben", "m1", Recipient::Group("g".into())).await;
+    assert!(again.duplicate);
+    assert_eq!(again.msg_id, stored.msg_id);
+    assert_eq!(store.head("chat", "cid").await.unwrap(), 1);
     // Group size limit.
     let many: Vec<String> = (0..10).map(|i| format!("u{i}")).collect();
     assert_eq!(
