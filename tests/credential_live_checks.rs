@@ -5,21 +5,18 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod support;
+
 use aws_lc_rs::encoding::AsDer;
 use base64::Engine as _;
 use push_sim::dev::*;
 use push_sim::types::{RequestFilter, Vendor};
 use push_sim::{Sim, SimConfig};
-use pushgate::config::Config;
-use pushgate::service::Application;
-use reqwest::{Client, StatusCode};
+use reqwest::StatusCode;
 use serde_json::{Value, json};
-use tokio_util::sync::CancellationToken;
 
 const ADMIN: &str = "live-checks-admin-token-0123456789";
 const APP: &str = "chat";
-/// Honor's documented OAuth token path (the sim serves it on the Honor port).
-const HONOR_TOKEN_PATH: &str = "/auth/realms/developer/protocol/openid-connect/token";
 
 /// One row: a vendor's upload route, the sim's dev credential, the same credential with a
 /// wrong secret, and the wrong secret's text (which no answer may contain).
@@ -169,16 +166,14 @@ fn table() -> Vec<Row> {
 
 struct Setup {
     sim: Sim,
-    base: String,
-    http: Client,
-    key: String,
-    shutdown: CancellationToken,
-    _dir: tempfile::TempDir,
+    pushgate: support::InProcess,
 }
 
-impl Drop for Setup {
-    fn drop(&mut self) {
-        self.shutdown.cancel();
+impl std::ops::Deref for Setup {
+    type Target = support::InProcess;
+
+    fn deref(&self) -> &support::InProcess {
+        &self.pushgate
     }
 }
 
@@ -233,64 +228,8 @@ async fn setup() -> Setup {
     })
     .await
     .unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let ca = sim.ca_pem_path();
-    let vendors = json!({
-        "apns": { "production_url": sim.apns_production_url(),
-                  "sandbox_url": sim.apns_sandbox_url(), "ca_file": ca },
-        "fcm": { "base_url": sim.fcm_url(), "auth_url": sim.fcm_token_url(), "ca_file": ca },
-        "huawei": { "base_url": sim.huawei_url(), "auth_url": sim.huawei_token_url(), "ca_file": ca },
-        "xiaomi": { "base_url": sim.xiaomi_url(), "ca_file": ca },
-        "oppo": { "base_url": sim.oppo_url(), "intl_base_url": format!("{}/intl", sim.oppo_url()),
-                  "ca_file": ca },
-        "vivo": { "base_url": sim.vivo_url(), "ca_file": ca },
-        "honor": { "base_url": sim.honor_url(),
-                   "auth_url": format!("{}{HONOR_TOKEN_PATH}", sim.honor_url()), "ca_file": ca },
-        "wechat": { "base_url": sim.wechat_url(),
-                    "auth_url": format!("{}/cgi-bin/stable_token", sim.wechat_url()), "ca_file": ca },
-    });
-    let config = Config {
-        listen: "127.0.0.1:0".parse().unwrap(),
-        data_dir: dir.path().to_path_buf(),
-        admin_token: Some(push_core::Secret::new(ADMIN)),
-        vendors: serde_json::from_value(vendors).unwrap(),
-        ..Config::default()
-    };
-    let app = Application::build(&config).await.expect("pushgate builds");
-    let base = format!("http://{}", app.local_addr().unwrap());
-    let shutdown = CancellationToken::new();
-    tokio::spawn(app.run_until_stopped(shutdown.clone()));
-    let http = Client::new();
-    let tenant: Value = http
-        .post(format!("{base}/v1/tenants"))
-        .bearer_auth(ADMIN)
-        .json(&json!({"name": "acme"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let created: Value = http
-        .post(format!(
-            "{base}/v1/tenants/{}/keys",
-            tenant["id"].as_str().unwrap()
-        ))
-        .bearer_auth(ADMIN)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let s = Setup {
-        sim,
-        base,
-        http,
-        key: created["key"].as_str().unwrap().to_string(),
-        shutdown,
-        _dir: dir,
-    };
+    let pushgate = support::start_in_process(&sim, ADMIN).await;
+    let s = Setup { sim, pushgate };
     let (status, body) = s
         .send(
             reqwest::Method::POST,

@@ -238,3 +238,89 @@ pub fn fcm_sends(
     }
     out
 }
+
+/// Every `[vendors.*]` section of the config pointed at `sim` (trusting its CA).
+pub fn vendors_for(sim: &push_sim::Sim) -> serde_json::Value {
+    let ca = sim.ca_pem_path();
+    serde_json::json!({
+        "apns": { "production_url": sim.apns_production_url(),
+                  "sandbox_url": sim.apns_sandbox_url(), "ca_file": ca },
+        "fcm": { "base_url": sim.fcm_url(), "auth_url": sim.fcm_token_url(), "ca_file": ca },
+        "huawei": { "base_url": sim.huawei_url(), "auth_url": sim.huawei_token_url(), "ca_file": ca },
+        "xiaomi": { "base_url": sim.xiaomi_url(), "ca_file": ca },
+        "oppo": { "base_url": sim.oppo_url(), "intl_base_url": format!("{}/intl", sim.oppo_url()),
+                  "ca_file": ca },
+        "vivo": { "base_url": sim.vivo_url(), "ca_file": ca },
+        "honor": { "base_url": sim.honor_url(), "auth_url": sim.honor_token_url(), "ca_file": ca },
+        "wechat": { "base_url": sim.wechat_url(),
+                    "auth_url": format!("{}/cgi-bin/stable_token", sim.wechat_url()), "ca_file": ca },
+    })
+}
+
+/// pushgate running in this process (embedded store and queue) against a simulator, with a
+/// tenant and its API key. Stops when dropped.
+pub struct InProcess {
+    /// `http://127.0.0.1:<port>`.
+    pub base: String,
+    /// A client for it.
+    pub http: reqwest::Client,
+    /// The tenant's API key.
+    pub key: String,
+    /// Stops it.
+    pub shutdown: tokio_util::sync::CancellationToken,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for InProcess {
+    fn drop(&mut self) {
+        self.shutdown.cancel();
+    }
+}
+
+/// Starts pushgate with every vendor pointed at `sim` and the operator token `admin`, and
+/// creates a tenant with an API key.
+pub async fn start_in_process(sim: &push_sim::Sim, admin: &str) -> InProcess {
+    let dir = tempfile::tempdir().unwrap();
+    let config = pushgate::config::Config {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        data_dir: dir.path().to_path_buf(),
+        admin_token: Some(push_core::Secret::new(admin)),
+        vendors: serde_json::from_value(vendors_for(sim)).unwrap(),
+        ..pushgate::config::Config::default()
+    };
+    let app = pushgate::service::Application::build(&config)
+        .await
+        .expect("pushgate builds");
+    let base = format!("http://{}", app.local_addr().unwrap());
+    let shutdown = tokio_util::sync::CancellationToken::new();
+    tokio::spawn(app.run_until_stopped(shutdown.clone()));
+    let http = reqwest::Client::new();
+    let tenant = call(
+        &http,
+        &base,
+        admin,
+        reqwest::Method::POST,
+        "/v1/tenants",
+        serde_json::json!({"name": "acme"}),
+    )
+    .await;
+    let key = call(
+        &http,
+        &base,
+        admin,
+        reqwest::Method::POST,
+        &format!("/v1/tenants/{}/keys", tenant["id"].as_str().unwrap()),
+        serde_json::json!({}),
+    )
+    .await["key"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    InProcess {
+        base,
+        http,
+        key,
+        shutdown,
+        _dir: dir,
+    }
+}
