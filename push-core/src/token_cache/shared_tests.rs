@@ -4,9 +4,12 @@ use super::*;
 use async_trait::async_trait;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+/// A row: the token, and the lease (owner, until).
+type Row = (Option<SharedToken>, Option<(String, OffsetDateTime)>);
+
 #[derive(Default)]
 struct MemoryTokens {
-    rows: Mutex<HashMap<String, (Option<SharedToken>, Option<(String, OffsetDateTime)>)>>,
+    rows: Mutex<HashMap<String, Row>>,
 }
 
 #[async_trait]
