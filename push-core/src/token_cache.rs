@@ -73,6 +73,37 @@ enum FromShared<T> {
     Unavailable,
 }
 
+/// A token read from the shared store.
+struct Stored<T> {
+    value: T,
+    remaining: Duration,
+    lead: Duration,
+    age: Duration,
+    fetched_wall: OffsetDateTime,
+}
+
+impl<T: Clone> Stored<T> {
+    fn cached(&self, refresh_in: Duration) -> Cached<T> {
+        let now = Instant::now();
+        Cached {
+            value: self.value.clone(),
+            fetched_at: now.checked_sub(self.age).unwrap_or(now),
+            refresh_at: now + refresh_in,
+            fetched_wall: self.fetched_wall,
+        }
+    }
+
+    /// Cached until its refresh time, if it is not due yet.
+    fn fresh(&self) -> Option<Cached<T>> {
+        (self.remaining > self.lead).then(|| self.cached(self.remaining - self.lead))
+    }
+
+    /// Cached for a moment only: it is due, and another instance is refreshing it.
+    fn until_soon(&self) -> Cached<T> {
+        self.cached(self.remaining.min(Duration::from_secs(1)))
+    }
+}
+
 /// Cached auth tokens by key (a credential id, or a (team, key id) pair).
 pub struct TokenCache<K, T> {
     slots: Mutex<HashMap<K, Arc<Slot<T>>>>,
@@ -208,49 +239,56 @@ impl<K: Eq + Hash + Clone, T: Clone> TokenCache<K, T> {
     async fn read_shared(&self, sharing: &Sharing<K, T>, name: &str) -> FromShared<T> {
         let deadline = Instant::now() + shared::LEASE;
         loop {
-            let wall = OffsetDateTime::now_utc();
             let Ok(row) = sharing.source.load(name).await else {
                 return FromShared::Unavailable;
             };
-            let current = row.and_then(|row| {
-                let value = (sharing.decode)(&row.value)?;
-                let remaining = Duration::try_from(row.expires_at - wall).ok()?;
-                let lifetime =
-                    Duration::try_from(row.expires_at - row.fetched_at).unwrap_or(remaining);
-                let age = Duration::try_from(wall - row.fetched_at).unwrap_or(Duration::ZERO);
-                Some((value, remaining, self.lead(lifetime), age, row.fetched_at))
-            });
-            let now = Instant::now();
-            let cached = |value: T, refresh_in: Duration, age: Duration, fetched_wall| Cached {
-                value,
-                fetched_at: now.checked_sub(age).unwrap_or(now),
-                refresh_at: now + refresh_in,
-                fetched_wall,
-            };
-            if let Some((value, remaining, lead, age, fetched)) = &current
-                && remaining > lead
-            {
-                return FromShared::Use(cached(value.clone(), *remaining - *lead, *age, *fetched));
+            let current = row.and_then(|row| self.stored(sharing, &row));
+            if let Some(fresh) = current.as_ref().and_then(Stored::fresh) {
+                return FromShared::Use(fresh);
             }
-            match sharing
-                .source
-                .try_lease(name, &sharing.owner, wall + shared::LEASE)
-                .await
-            {
-                Ok(true) => return FromShared::Leased,
+            let until = OffsetDateTime::now_utc() + shared::LEASE;
+            match sharing.source.try_lease(name, &sharing.owner, until).await {
+                Ok(true) => {
+                    // The previous holder may have stored its token between the read above
+                    // and this lease: use that rather than fetch another.
+                    let stored = sharing.source.load(name).await.ok().flatten();
+                    if let Some(fresh) = stored
+                        .and_then(|row| self.stored(sharing, &row))
+                        .as_ref()
+                        .and_then(Stored::fresh)
+                    {
+                        let _ = sharing.source.release(name, &sharing.owner).await;
+                        return FromShared::Use(fresh);
+                    }
+                    return FromShared::Leased;
+                }
                 Ok(false) => {}
                 Err(_) => return FromShared::Unavailable,
             }
             // Another instance is refreshing; its current token works until it expires.
-            if let Some((value, remaining, _, age, fetched)) = current {
-                let soon = remaining.min(Duration::from_secs(1));
-                return FromShared::Use(cached(value, soon, age, fetched));
+            if let Some(current) = current {
+                return FromShared::Use(current.until_soon());
             }
-            if now >= deadline {
+            if Instant::now() >= deadline {
                 return FromShared::Unavailable;
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
+    }
+
+    /// A stored token as this cache sees it now; `None` if it cannot be decoded or expired.
+    fn stored(&self, sharing: &Sharing<K, T>, row: &SharedToken) -> Option<Stored<T>> {
+        let wall = OffsetDateTime::now_utc();
+        let value = (sharing.decode)(&row.value)?;
+        let remaining = Duration::try_from(row.expires_at - wall).ok()?;
+        let lifetime = Duration::try_from(row.expires_at - row.fetched_at).unwrap_or(remaining);
+        Some(Stored {
+            value,
+            remaining,
+            lead: self.lead(lifetime),
+            age: Duration::try_from(wall - row.fetched_at).unwrap_or(Duration::ZERO),
+            fetched_wall: row.fetched_at,
+        })
     }
 
     /// Drops the token of `key` so the next `get` fetches a new one; true if it was dropped,
