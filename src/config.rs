@@ -65,6 +65,10 @@ pub struct Config {
 pub struct PipelineConfig {
     /// Messages each consumer (ingest, each vendor) holds unacked at once. Default 64.
     pub prefetch: u16,
+    /// Ingest messages handled together at most (one round of store work and one vendor
+    /// job per vendor for the whole batch). The ingest consumer holds at least twice this
+    /// many unacked. Default 128.
+    pub ingest_batch: u16,
     /// Attempts per delivery before it fails (the first send included). Default 8.
     pub max_attempts: u32,
     /// First retry delay in milliseconds (doubles each attempt, with jitter). Default 1000.
@@ -89,6 +93,7 @@ impl Default for PipelineConfig {
     fn default() -> Self {
         Self {
             prefetch: 64,
+            ingest_batch: crate::pipeline::DEFAULT_INGEST_BATCH,
             max_attempts: 8,
             retry_base_ms: 1000,
             retry_max_seconds: 600,
@@ -310,6 +315,9 @@ impl Config {
         let p = &self.pipeline;
         if p.prefetch == 0 {
             return bad("pipeline.prefetch", "must be at least 1");
+        }
+        if p.ingest_batch == 0 {
+            return bad("pipeline.ingest_batch", "must be at least 1");
         }
         if p.max_attempts == 0 {
             return bad("pipeline.max_attempts", "must be at least 1");

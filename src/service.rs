@@ -94,7 +94,8 @@ impl Application {
             ingestor.clone(),
             workers,
             config.pipeline.prefetch,
-        );
+        )
+        .with_ingest_batch(config.pipeline.ingest_batch);
         let admin_token = match &config.admin_token {
             Some(token) => token.clone(),
             None if config.is_embedded() => generated_admin_token(&config.data_dir)?,

@@ -31,6 +31,7 @@ struct Harness {
     fcm: Arc<StubAdapter>,
     apns: Arc<StubAdapter>,
     vault: Arc<Vault>,
+    ingestor: Ingestor,
     shutdown: CancellationToken,
     pipeline: Option<tokio::task::JoinHandle<()>>,
 }
@@ -66,6 +67,11 @@ async fn harness() -> Harness {
 }
 
 async fn harness_with(limits: WorkerLimits) -> Harness {
+    harness_running(limits, true).await
+}
+
+/// A harness whose pipeline runs only with `run` (else its queues just fill up).
+async fn harness_running(limits: WorkerLimits, run: bool) -> Harness {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("p.db").display());
     let store = Arc::new(SqlStore::connect(&url).await.unwrap());
@@ -110,9 +116,9 @@ async fn harness_with(limits: WorkerLimits) -> Harness {
         })
         .collect();
     let shutdown = CancellationToken::new();
-    let pipeline = Pipeline::new(dyn_queue, ingestor, workers, 16);
+    let pipeline = Pipeline::new(dyn_queue, ingestor.clone(), workers, 16);
     let stop = shutdown.clone();
-    let handle = tokio::spawn(async move { pipeline.run(stop).await.unwrap() });
+    let handle = run.then(|| tokio::spawn(async move { pipeline.run(stop).await.unwrap() }));
     let h = Harness {
         _dir: dir,
         store,
@@ -120,8 +126,9 @@ async fn harness_with(limits: WorkerLimits) -> Harness {
         fcm,
         apns,
         vault,
+        ingestor,
         shutdown,
-        pipeline: Some(handle),
+        pipeline: handle,
     };
     h.add_app(APP).await;
     h
@@ -256,6 +263,164 @@ async fn a_user_message_reaches_every_active_device_once() {
             DeliveryState::Accepted
         ]
     );
+    h.stop().await;
+}
+
+#[tokio::test]
+async fn a_batch_of_messages_becomes_one_job_per_vendor_and_bad_ones_are_singled_out() {
+    let h = harness_running(limits(), false).await;
+    for u in 0..120 {
+        let channel = if u % 2 == 0 {
+            Channel::Fcm
+        } else {
+            Channel::Apns
+        };
+        h.device(
+            &format!("d{u}"),
+            &format!("u{u}"),
+            channel,
+            &format!("tok-{u}"),
+        )
+        .await;
+    }
+    let mut bodies: Vec<Vec<u8>> = (0..120)
+        .map(|u| {
+            message(&format!("n{u}"), json!({ "users": [format!("u{u}")] }))
+                .to_string()
+                .into_bytes()
+        })
+        .collect();
+    bodies.insert(7, b"{not json".to_vec());
+    bodies.insert(
+        20,
+        json!({ "id": "x", "app": "nope", "to": { "users": ["u1"] }, "data": {"k": "v"} })
+            .to_string()
+            .into_bytes(),
+    );
+    // A repeat of n3 within the batch, and a message to device ids.
+    bodies.push(
+        message("n3", json!({ "users": ["u3"] }))
+            .to_string()
+            .into_bytes(),
+    );
+    bodies.push(
+        message("by-id", json!({ "devices": ["d0", "d1", "gone"] }))
+            .to_string()
+            .into_bytes(),
+    );
+    let raws: Vec<&[u8]> = bodies.iter().map(Vec::as_slice).collect();
+    let results = h.ingestor.process_batch(&raws).await.unwrap();
+    assert_eq!(results.len(), raws.len());
+    let errors: Vec<String> = results
+        .iter()
+        .filter_map(|r| r.as_ref().err().map(|e| (e.is_permanent(), e.to_string())))
+        .map(|(permanent, e)| {
+            assert!(permanent, "{e}");
+            e
+        })
+        .collect();
+    assert_eq!(errors.len(), 2, "{errors:?}");
+    assert!(matches!(&results[7], Err(e) if e.to_string().contains("invalid message")));
+    assert!(matches!(&results[20], Err(e) if e.to_string().contains("unknown app")));
+    let ok: Vec<_> = results.iter().filter_map(|r| r.as_ref().ok()).collect();
+    assert_eq!(ok.len(), 122);
+    let repeat = ok.iter().filter(|i| i.id == "n3").collect::<Vec<_>>();
+    assert_eq!(
+        repeat
+            .iter()
+            .map(|i| (i.new, i.dispatched))
+            .collect::<Vec<_>>(),
+        vec![(true, 1), (false, 0)],
+        "the repeat within the batch is stored and sent once"
+    );
+    let by_id = ok.iter().find(|i| i.id == "by-id").unwrap();
+    assert_eq!((by_id.new, by_id.dispatched), (true, 2));
+    assert_eq!(ok.iter().map(|i| i.dispatched).sum::<usize>(), 122);
+
+    // One job per vendor carries the deliveries of all the batch's notifications.
+    for (vendor, expected) in [("fcm", 61), ("apns", 61)] {
+        let name = QueueName::Vendor(vendor.into());
+        assert_eq!(h.queue.depth(&name).await.unwrap(), 1, "{vendor}");
+        let (mut jobs, acker) = h.queue.subscribe(&name, 10).await.unwrap();
+        let job = jobs.next().await.unwrap();
+        let job = pushgate::pipeline::job::VendorJob::from_envelope(&job.envelope).unwrap();
+        assert_eq!(
+            (job.app.as_str(), job.deliveries.len()),
+            (APP, expected),
+            "{vendor}"
+        );
+        drop(acker);
+    }
+    for u in [0, 3, 119] {
+        let ds = h.store.deliveries_of(APP, &format!("n{u}")).await.unwrap();
+        assert_eq!(ds.len(), 1);
+        assert_eq!(ds[0].state, DeliveryState::Queued);
+    }
+
+    // The batch redelivered (a crash before its ack) stores nothing twice; deliveries never
+    // attempted get jobs again (the workers' state guard keeps them from going out twice).
+    let again = h.ingestor.process_batch(&raws).await.unwrap();
+    let again: Vec<_> = again.iter().filter_map(|r| r.as_ref().ok()).collect();
+    assert_eq!(again.len(), 122);
+    assert!(again.iter().all(|i| !i.new));
+    assert_eq!(again.iter().map(|i| i.dispatched).sum::<usize>(), 122);
+    for u in [0, 3, 5] {
+        assert_eq!(
+            h.store
+                .deliveries_of(APP, &format!("n{u}"))
+                .await
+                .unwrap()
+                .len(),
+            1
+        );
+    }
+    assert_eq!(h.store.deliveries_of(APP, "by-id").await.unwrap().len(), 2);
+    h.stop().await;
+}
+
+#[tokio::test]
+async fn a_burst_of_messages_is_delivered_once_each() {
+    let h = harness().await;
+    for u in 0..200 {
+        let channel = if u % 2 == 0 {
+            Channel::Fcm
+        } else {
+            Channel::Apns
+        };
+        h.device(
+            &format!("d{u}"),
+            &format!("u{u}"),
+            channel,
+            &format!("tok-{u}"),
+        )
+        .await;
+    }
+    let burst: Vec<Envelope> = (0..200)
+        .map(|u| {
+            Envelope::new(
+                message(&format!("n{u}"), json!({ "users": [format!("u{u}")] })).to_string(),
+            )
+        })
+        .collect();
+    h.queue
+        .publish(&QueueName::Ingest, burst, None)
+        .await
+        .unwrap();
+    for u in 0..200 {
+        let ds = h.settled(&format!("n{u}"), 1).await;
+        assert_eq!(ds[0].state, DeliveryState::Accepted, "{ds:?}");
+    }
+    let mut tokens: Vec<String> = h
+        .fcm
+        .sends()
+        .into_iter()
+        .chain(h.apns.sends())
+        .flat_map(|s| s.targets.into_iter().map(|t| t.1))
+        .collect();
+    tokens.sort();
+    let mut expected: Vec<String> = (0..200).map(|u| format!("tok-{u}")).collect();
+    expected.sort();
+    assert_eq!(tokens, expected, "each device got its message once");
     h.stop().await;
 }
 
@@ -651,7 +816,7 @@ async fn abandoned_sending_deliveries_are_resumed_only_by_resume_jobs() {
         .unwrap();
     let vendor = QueueName::Vendor("fcm".into());
 
-    let plain = VendorJob::new(APP, "n1", vec![delivery.id]);
+    let plain = VendorJob::new(APP, vec![delivery.id]);
     h.queue
         .publish(&vendor, vec![plain.to_envelope()], None)
         .await
@@ -667,7 +832,7 @@ async fn abandoned_sending_deliveries_are_resumed_only_by_resume_jobs() {
 
     let resume = VendorJob {
         resume: true,
-        ..VendorJob::new(APP, "n1", vec![delivery.id])
+        ..VendorJob::new(APP, vec![delivery.id])
     };
     h.queue
         .publish(&vendor, vec![resume.to_envelope()], None)

@@ -756,6 +756,110 @@ async fn notifications_are_inserted_once(s: Arc<dyn Store>) {
     assert!(matches!(orphan, Err(StoreError::NotFound(_))), "{orphan:?}");
 }
 
+async fn notifications_are_inserted_in_batches(s: Arc<dyn Store>) {
+    app(&*s, "chat").await;
+    app(&*s, "news").await;
+    let accepted = now_ms();
+    assert!(
+        s.insert_notification(&message("chat", "old"), accepted)
+            .await
+            .unwrap()
+    );
+    let later = IngestMessage {
+        data: BTreeMap::new(),
+        ..message("chat", "n1")
+    };
+    let batch = [
+        message("chat", "n1"),
+        message("news", "n1"),
+        message("chat", "old"),
+        later,
+        message("chat", "n2"),
+    ];
+    let refs: Vec<&IngestMessage> = batch.iter().collect();
+    let new = s.insert_notifications(&refs, accepted).await.unwrap();
+    assert_eq!(
+        new,
+        vec![true, true, false, false, true],
+        "an existing id and a repeat within the batch are not new"
+    );
+    let stored = s.get_notification("chat", "n1").await.unwrap().unwrap();
+    assert_eq!(
+        stored.message, batch[0],
+        "the first occurrence is the one kept"
+    );
+    assert_eq!(stored.accepted_at, accepted);
+    assert!(s.get_notification("news", "n1").await.unwrap().is_some());
+    assert_eq!(
+        s.insert_notifications(&[], accepted).await.unwrap(),
+        Vec::<bool>::new()
+    );
+
+    // Many rows: more than one statement's worth, all new, then all replays.
+    let many: Vec<IngestMessage> = (0..1_203)
+        .map(|i| message("chat", &format!("m{i}")))
+        .collect();
+    let refs: Vec<&IngestMessage> = many.iter().collect();
+    let new = s.insert_notifications(&refs, accepted).await.unwrap();
+    assert!(new.len() == 1_203 && new.iter().all(|n| *n));
+    let again = s.insert_notifications(&refs, accepted).await.unwrap();
+    assert!(again.len() == 1_203 && again.iter().all(|n| !*n));
+
+    // A missing app fails the whole batch and stores none of it.
+    let mixed = [message("chat", "x1"), message("missing", "x2")];
+    let refs: Vec<&IngestMessage> = mixed.iter().collect();
+    let orphan = s.insert_notifications(&refs, accepted).await;
+    assert!(matches!(orphan, Err(StoreError::NotFound(_))), "{orphan:?}");
+    assert_eq!(s.get_notification("chat", "x1").await.unwrap(), None);
+}
+
+async fn jobs_load_deliveries_of_many_notifications(s: Arc<dyn Store>) {
+    app(&*s, "chat").await;
+    app(&*s, "news").await;
+    let now = now_ms();
+    for (app_id, id) in [("chat", "n1"), ("chat", "n2"), ("news", "n3")] {
+        s.insert_notification(&message(app_id, id), now)
+            .await
+            .unwrap();
+    }
+    s.upsert_device(&reg("chat", "d1", "u1", Channel::Fcm, "tok1"), now)
+        .await
+        .unwrap();
+    let d1 = Delivery::queued("chat", "n1", "d1", Channel::Fcm, now);
+    let d2 = Delivery::queued("chat", "n2", "d1", Channel::Fcm, now);
+    let gone = Delivery::queued("chat", "n2", "d9", Channel::Fcm, now);
+    let other = Delivery::queued("news", "n3", "d1", Channel::Fcm, now);
+    let all = [d1.clone(), d2.clone(), gone.clone(), other.clone()];
+    assert_eq!(s.insert_deliveries(&all).await.unwrap(), 4);
+
+    let ids = [d2.id, other.id, d1.id, gone.id, d2.id, DeliveryId::new()];
+    let job = s.load_job("chat", &ids).await.unwrap().unwrap();
+    assert_eq!(job.app.id, "chat");
+    let loaded: Vec<(DeliveryId, Option<String>)> = job
+        .deliveries
+        .iter()
+        .map(|(d, device)| (d.id, device.as_ref().and_then(|dv| dv.token.clone())))
+        .collect();
+    assert_eq!(
+        loaded,
+        vec![
+            (d2.id, Some("tok1".into())),
+            (d1.id, Some("tok1".into())),
+            (gone.id, None)
+        ],
+        "in the order asked, once each, without other apps' deliveries or unknown ids"
+    );
+    let mut names: Vec<&String> = job.notifications.keys().collect();
+    names.sort();
+    assert_eq!(names, ["n1", "n2"]);
+    assert_eq!(job.notifications["n1"].message, message("chat", "n1"));
+    assert_eq!(job.notifications["n2"].accepted_at, now);
+
+    assert!(s.load_job("chat", &[other.id]).await.unwrap().is_none());
+    assert!(s.load_job("missing", &[d1.id]).await.unwrap().is_none());
+    assert!(s.load_job("chat", &[]).await.unwrap().is_none());
+}
+
 async fn deliveries_are_inserted_once_with_queued_receipts(s: Arc<dyn Store>) {
     app(&*s, "chat").await;
     let now = now_ms();
@@ -1482,6 +1586,8 @@ conformance!(
     get_devices_leaves_out_unknown_ids,
     devices_are_deleted_without_touching_deliveries,
     notifications_are_inserted_once,
+    notifications_are_inserted_in_batches,
+    jobs_load_deliveries_of_many_notifications,
     deliveries_are_inserted_once_with_queued_receipts,
     deliveries_are_all_or_none,
     transitions_follow_the_happy_path,

@@ -18,6 +18,7 @@ use crate::notification::IngestMessage;
 use crate::receipt::ReceiptEvent;
 use crate::tenant::{ApiKey, NewApiKey, Tenant};
 use async_trait::async_trait;
+use std::collections::HashMap;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -66,14 +67,15 @@ pub struct StoredNotification {
     pub accepted_at: OffsetDateTime,
 }
 
-/// What a vendor job needs from the store, read together: its notification, its app and
-/// its deliveries, each with its device (`None` when the device was deleted).
+/// What a vendor job needs from the store, read together: its app, the notifications its
+/// deliveries belong to, and the deliveries, each with its device (`None` when the device
+/// was deleted). One job may carry deliveries of many notifications of one app.
 #[derive(Debug, Clone)]
 pub struct JobContext {
-    /// The notification the job's deliveries belong to.
-    pub notification: StoredNotification,
-    /// Its app, as stored now (settings such as rate limits included).
+    /// The app, as stored now (settings such as rate limits included).
     pub app: App,
+    /// The notifications of the job's deliveries, by id.
+    pub notifications: HashMap<String, StoredNotification>,
     /// The job's deliveries that exist, in the order asked for, with their devices.
     pub deliveries: Vec<(Delivery, Option<Device>)>,
 }
@@ -158,6 +160,14 @@ pub trait Store: Send + Sync + 'static {
         message: &IngestMessage,
         now: OffsetDateTime,
     ) -> StoreResult<bool>;
+    /// Stores several notifications (of any apps), each unless its (app, id) exists, all
+    /// or none; answers, in order, whether each was new. Of messages repeating an (app, id)
+    /// within the call only the first can be new.
+    async fn insert_notifications(
+        &self,
+        messages: &[&IngestMessage],
+        now: OffsetDateTime,
+    ) -> StoreResult<Vec<bool>>;
     /// One notification.
     async fn get_notification(
         &self,
@@ -188,12 +198,12 @@ pub trait Store: Send + Sync + 'static {
         moves: &[(DeliveryId, Transition)],
         now: OffsetDateTime,
     ) -> StoreResult<Vec<Delivery>>;
-    /// A vendor job's notification, app and deliveries (with their devices) in one go;
-    /// `None` when the notification or the app does not exist.
+    /// A vendor job's app, deliveries (with their devices) and their notifications in one
+    /// go; deliveries of other apps are left out. `None` when the app does not exist or
+    /// none of the deliveries does.
     async fn load_job(
         &self,
         app: &str,
-        notification: &str,
         deliveries: &[DeliveryId],
     ) -> StoreResult<Option<JobContext>>;
     /// One delivery.

@@ -15,7 +15,7 @@ use push_core::{
     Delivery, DeliveryState, Device, IngestMessage, Problem, Store, StoreError, Target, Transition,
     validate_ingest,
 };
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::{Arc, Mutex, PoisonError};
 
 /// Why a message was not ingested, and so what to do with it.
@@ -161,99 +161,233 @@ impl Ingestor {
         Ok(message)
     }
 
-    /// Processes one message from the ingest queue.
-    pub async fn process(&self, raw: &[u8]) -> Result<Ingested, IngestError> {
-        let message = validate_ingest(raw, AppSource::Body, self.max_message_bytes)
-            .map_err(IngestError::Invalid)?;
-        if !self.app_exists(&message.app).await? {
-            return Err(IngestError::UnknownApp(message.app));
+    /// Processes messages from the ingest queue together: one result per message, in
+    /// order, where `Err` is a permanent problem of that message (dead-letter it). The outer
+    /// `Err` is a transient failure of the whole batch (store or broker): release them all;
+    /// every step is idempotent, so the redelivered batch resumes where this one stopped.
+    ///
+    /// A batch costs a fixed number of store statements (notifications, recipients per app,
+    /// deliveries) and one publish per vendor queue, however many messages it holds: that is
+    /// what lets a stream of 1:1 messages move at the broker's pace.
+    pub async fn process_batch(
+        &self,
+        raws: &[&[u8]],
+    ) -> Result<Vec<Result<Ingested, IngestError>>, IngestError> {
+        let mut results: Vec<Option<Result<Ingested, IngestError>>> =
+            raws.iter().map(|_| None).collect();
+        let mut valid: Vec<(usize, IngestMessage)> = Vec::with_capacity(raws.len());
+        for (i, raw) in raws.iter().enumerate() {
+            match validate_ingest(raw, AppSource::Body, self.max_message_bytes) {
+                Ok(message) => valid.push((i, message)),
+                Err(problems) => results[i] = Some(Err(IngestError::Invalid(problems))),
+            }
+        }
+        let mut known: HashMap<String, bool> = HashMap::new();
+        for (_, message) in &valid {
+            if !known.contains_key(&message.app) {
+                let exists = self.app_exists(&message.app).await?;
+                known.insert(message.app.clone(), exists);
+            }
+        }
+        let (accepted, unknown): (Vec<_>, Vec<_>) = valid
+            .into_iter()
+            .partition(|(_, m)| known.get(&m.app).copied().unwrap_or(false));
+        for (i, message) in unknown {
+            results[i] = Some(Err(IngestError::UnknownApp(message.app)));
+        }
+        let messages: Vec<&IngestMessage> = accepted.iter().map(|(_, m)| m).collect();
+        for ((i, _), done) in accepted.iter().zip(self.ingest(&messages).await?) {
+            results[*i] = Some(Ok(done));
+        }
+        Ok(results
+            .into_iter()
+            .map(|r| {
+                r.unwrap_or_else(|| {
+                    Err(IngestError::Invalid(vec![Problem {
+                        field: String::new(),
+                        reason: "not processed".into(),
+                    }]))
+                })
+            })
+            .collect())
+    }
+
+    /// Stores and dispatches valid messages of existing apps; one answer per message.
+    async fn ingest(&self, messages: &[&IngestMessage]) -> Result<Vec<Ingested>, IngestError> {
+        if messages.is_empty() {
+            return Ok(Vec::new());
         }
         let now = push_core::now();
-        let new = self.store.insert_notification(&message, now).await?;
-        let devices = self.resolve(&message).await?;
-        let fresh: Vec<Delivery> = devices
+        let new = self.store.insert_notifications(messages, now).await?;
+        // A repeat of an (app, id) earlier in the batch is left to that first occurrence.
+        let mut firsts = HashSet::new();
+        let repeat: Vec<bool> = messages
             .iter()
-            .map(|d| Delivery::queued(&message.app, &message.id, &d.device_id, d.channel, now))
+            .map(|m| !firsts.insert((m.app.as_str(), m.id.as_str())))
             .collect();
-        let inserted = self.store.insert_deliveries(&fresh).await?;
-        // A new notification whose deliveries all went in has exactly `fresh`. Otherwise
-        // (a redelivery, or a duplicate ingested concurrently) some existed already: read
-        // them back rather than trust `fresh`.
-        let deliveries = if new && inserted == fresh.len() {
-            fresh
-        } else {
-            self.store.deliveries_of(&message.app, &message.id).await?
-        };
-        let dispatched = self.dispatch(&message, &deliveries, new).await?;
-        Ok(Ingested {
-            app: message.app,
-            id: message.id,
-            new,
-            dispatched,
-        })
-    }
-
-    /// Users → their active devices; device ids → those devices that are active.
-    async fn resolve(&self, message: &IngestMessage) -> Result<Vec<Device>, StoreError> {
-        let mut devices = match &message.to {
-            Target::Users(users) => self.store.list_users_devices(&message.app, users).await?,
-            Target::Devices(ids) => {
-                let mut devices = self.store.get_devices(&message.app, ids).await?;
-                devices.retain(Device::is_active);
-                devices
-            }
-        };
-        let mut seen = HashSet::new();
-        devices.retain(|d| seen.insert(d.device_id.clone()));
-        Ok(devices)
-    }
-
-    /// Publishes jobs for never-attempted deliveries, in jobs of [`job_size`] deliveries.
-    async fn dispatch(
-        &self,
-        message: &IngestMessage,
-        deliveries: &[Delivery],
-        new: bool,
-    ) -> Result<usize, IngestError> {
-        let mut by_vendor: BTreeMap<&'static str, (usize, Vec<&Delivery>)> = BTreeMap::new();
-        for d in deliveries
+        let recipients = self.resolve(messages).await?;
+        let fresh: Vec<Vec<Delivery>> = messages
             .iter()
-            .filter(|d| d.state == DeliveryState::Queued && d.attempts == 0)
-        {
-            match self.adapters.get(d.channel) {
-                Some(adapter) => by_vendor
-                    .entry(adapter.vendor())
-                    .or_insert_with(|| (job_size(adapter.capabilities().max_batch), Vec::new()))
-                    .1
-                    .push(d),
-                None => {
-                    let reason = format!("vendor {} is not enabled on this pushgate", d.channel);
-                    self.settle(d, Transition::Failed { reason }).await?;
+            .zip(&recipients)
+            .zip(&repeat)
+            .map(|((m, devices), repeat)| {
+                if *repeat {
+                    return Vec::new();
+                }
+                devices
+                    .iter()
+                    .map(|d| Delivery::queued(&m.app, &m.id, &d.device_id, d.channel, now))
+                    .collect()
+            })
+            .collect();
+        let all: Vec<Delivery> = fresh.iter().flatten().cloned().collect();
+        let inserted = self.store.insert_deliveries(&all).await?;
+        // A new notification whose deliveries all went in has exactly its fresh ones.
+        // Otherwise (a redelivery, or a duplicate ingested concurrently elsewhere) some
+        // existed already: read them back rather than trust `fresh`.
+        let all_in = inserted == all.len();
+        let mut deliveries: Vec<Vec<Delivery>> = Vec::with_capacity(messages.len());
+        for (i, (m, fresh)) in messages.iter().zip(fresh).enumerate() {
+            deliveries.push(if repeat[i] {
+                Vec::new()
+            } else if new[i] && all_in {
+                fresh
+            } else {
+                self.store.deliveries_of(&m.app, &m.id).await?
+            });
+        }
+        let dispatched = self.dispatch(&deliveries, &new).await?;
+        Ok(messages
+            .iter()
+            .zip(new)
+            .zip(dispatched)
+            .map(|((m, new), dispatched)| Ingested {
+                app: m.app.clone(),
+                id: m.id.clone(),
+                new,
+                dispatched,
+            })
+            .collect())
+    }
+
+    /// Each message's recipients: users → their active devices, device ids → those devices
+    /// that are active; one query per app and target kind for the whole batch.
+    async fn resolve(&self, messages: &[&IngestMessage]) -> Result<Vec<Vec<Device>>, StoreError> {
+        let mut users: BTreeMap<&str, BTreeSet<String>> = BTreeMap::new();
+        let mut ids: BTreeMap<&str, BTreeSet<String>> = BTreeMap::new();
+        for m in messages {
+            match &m.to {
+                Target::Users(list) => users
+                    .entry(&m.app)
+                    .or_default()
+                    .extend(list.iter().cloned()),
+                Target::Devices(list) => {
+                    ids.entry(&m.app).or_default().extend(list.iter().cloned())
                 }
             }
         }
-        let mut dispatched = 0;
-        for (vendor, (batch, list)) in by_vendor {
-            let jobs: Vec<Envelope> = list
-                .chunks(batch)
-                .map(|chunk| {
-                    VendorJob::new(
-                        &message.app,
-                        &message.id,
-                        chunk.iter().map(|d| d.id).collect(),
-                    )
-                    .to_envelope()
-                })
-                .collect();
+        let mut by_user: HashMap<(&str, String), Vec<Device>> = HashMap::new();
+        for (app, list) in users {
+            let list: Vec<String> = list.into_iter().collect();
+            for device in self.store.list_users_devices(app, &list).await? {
+                by_user
+                    .entry((app, device.user_id.clone()))
+                    .or_default()
+                    .push(device);
+            }
+        }
+        let mut by_id: HashMap<(&str, String), Device> = HashMap::new();
+        for (app, list) in ids {
+            let list: Vec<String> = list.into_iter().collect();
+            for device in self.store.get_devices(app, &list).await? {
+                if device.is_active() {
+                    by_id.insert((app, device.device_id.clone()), device);
+                }
+            }
+        }
+        Ok(messages
+            .iter()
+            .map(|m| {
+                let mut devices: Vec<Device> = match &m.to {
+                    Target::Users(list) => list
+                        .iter()
+                        .filter_map(|u| by_user.get(&(m.app.as_str(), u.clone())))
+                        .flatten()
+                        .cloned()
+                        .collect(),
+                    Target::Devices(list) => list
+                        .iter()
+                        .filter_map(|d| by_id.get(&(m.app.as_str(), d.clone())))
+                        .cloned()
+                        .collect(),
+                };
+                devices.sort_by(|a, b| a.device_id.cmp(&b.device_id));
+                devices.dedup_by(|a, b| a.device_id == b.device_id);
+                devices
+            })
+            .collect())
+    }
+
+    /// Publishes jobs for the never-attempted deliveries of every message, grouped by app
+    /// and vendor into jobs of [`job_size`] deliveries (of one notification or of many),
+    /// one publish per vendor queue; then the `queued` events of new notifications. Answers
+    /// how many deliveries of each message were dispatched.
+    async fn dispatch(
+        &self,
+        deliveries: &[Vec<Delivery>],
+        new: &[bool],
+    ) -> Result<Vec<usize>, IngestError> {
+        type Group<'a> = (usize, Vec<&'a Delivery>);
+        let mut groups: BTreeMap<(&'static str, &str), Group<'_>> = BTreeMap::new();
+        let mut dispatched = vec![0; deliveries.len()];
+        for (i, list) in deliveries.iter().enumerate() {
+            for d in list
+                .iter()
+                .filter(|d| d.state == DeliveryState::Queued && d.attempts == 0)
+            {
+                match self.adapters.get(d.channel) {
+                    Some(adapter) => {
+                        groups
+                            .entry((adapter.vendor(), d.app_id.as_str()))
+                            .or_insert_with(|| {
+                                (job_size(adapter.capabilities().max_batch), Vec::new())
+                            })
+                            .1
+                            .push(d);
+                        dispatched[i] += 1;
+                    }
+                    None => {
+                        let reason =
+                            format!("vendor {} is not enabled on this pushgate", d.channel);
+                        self.settle(d, Transition::Failed { reason }).await?;
+                    }
+                }
+            }
+        }
+        let mut by_queue: BTreeMap<&'static str, Vec<Envelope>> = BTreeMap::new();
+        for ((vendor, app), (size, list)) in &groups {
+            by_queue
+                .entry(vendor)
+                .or_default()
+                .extend(list.chunks(*size).map(|chunk| {
+                    VendorJob::new(app, chunk.iter().map(|d| d.id).collect()).to_envelope()
+                }));
+        }
+        for (vendor, jobs) in by_queue {
             self.queue
                 .publish(&QueueName::Vendor(vendor.to_string()), jobs, None)
                 .await?;
-            dispatched += list.len();
-            if new {
-                let queued: Vec<Delivery> = list.into_iter().cloned().collect();
-                self.events.receipts(&queued).await;
-            }
         }
+        let queued: Vec<Delivery> = deliveries
+            .iter()
+            .zip(new)
+            .filter(|(_, new)| **new)
+            .flat_map(|(list, _)| list.iter())
+            .filter(|d| d.state == DeliveryState::Queued && d.attempts == 0)
+            .filter(|d| self.adapters.get(d.channel).is_some())
+            .cloned()
+            .collect();
+        self.events.receipts(&queued).await;
         Ok(dispatched)
     }
 

@@ -4,16 +4,19 @@ use push_core::DeliveryId;
 use push_core::queue::Envelope;
 use serde::{Deserialize, Serialize};
 
-/// Deliveries of one notification for one vendor. A job carries up to the adapter's batch
-/// size, so vendors with batch APIs get one request per job.
+/// Deliveries of one app for one vendor, of one notification or of many (the ingest stage
+/// puts the deliveries of a whole batch of notifications into one job, so a stream of 1:1
+/// messages costs one job and one round of store work per batch, not per message). The
+/// worker sends each notification's deliveries in requests of the adapter's batch size.
+///
+/// Version 1 jobs also named their one notification; they are still read (the field is
+/// ignored: each delivery row names its notification).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct VendorJob {
     /// Format version.
     pub v: u8,
     /// The app.
     pub app: String,
-    /// The producer's notification id.
-    pub notification: String,
     /// The deliveries to send.
     pub deliveries: Vec<DeliveryId>,
     /// Set when the job was handed back after a crash and then parked: its deliveries still
@@ -25,14 +28,13 @@ pub struct VendorJob {
 
 impl VendorJob {
     /// The current format version.
-    pub const VERSION: u8 = 1;
+    pub const VERSION: u8 = 2;
 
-    /// A job for these deliveries.
-    pub fn new(app: &str, notification: &str, deliveries: Vec<DeliveryId>) -> Self {
+    /// A job for these deliveries of `app`.
+    pub fn new(app: &str, deliveries: Vec<DeliveryId>) -> Self {
         Self {
             v: Self::VERSION,
             app: app.to_string(),
-            notification: notification.to_string(),
             deliveries,
             resume: false,
         }
@@ -49,7 +51,7 @@ impl VendorJob {
     pub fn from_envelope(envelope: &Envelope) -> Option<Self> {
         serde_json::from_slice::<Self>(&envelope.body)
             .ok()
-            .filter(|j| j.v == Self::VERSION && !j.deliveries.is_empty())
+            .filter(|j| (1..=Self::VERSION).contains(&j.v) && !j.deliveries.is_empty())
     }
 }
 
@@ -59,11 +61,28 @@ mod tests {
 
     #[test]
     fn jobs_round_trip_and_garbage_is_refused() {
-        let job = VendorJob::new("app", "n1", vec![DeliveryId::new(), DeliveryId::new()]);
+        let job = VendorJob::new("app", vec![DeliveryId::new(), DeliveryId::new()]);
         assert_eq!(VendorJob::from_envelope(&job.to_envelope()), Some(job));
         assert_eq!(VendorJob::from_envelope(&Envelope::new("{}")), None);
         assert_eq!(VendorJob::from_envelope(&Envelope::new("not json")), None);
-        let empty = VendorJob::new("app", "n1", vec![]);
+        let empty = VendorJob::new("app", vec![]);
         assert_eq!(VendorJob::from_envelope(&empty.to_envelope()), None);
+        let future = serde_json::json!({"v": 3, "app": "app", "deliveries": [DeliveryId::new()]});
+        assert_eq!(
+            VendorJob::from_envelope(&Envelope::new(future.to_string())),
+            None
+        );
+    }
+
+    #[test]
+    fn version_1_jobs_left_in_a_queue_are_still_read() {
+        let id = DeliveryId::new();
+        let old =
+            serde_json::json!({"v": 1, "app": "chat", "notification": "n1", "deliveries": [id]});
+        let job = VendorJob::from_envelope(&Envelope::new(old.to_string()));
+        assert_eq!(
+            job.map(|j| (j.app, j.deliveries)),
+            Some(("chat".to_string(), vec![id]))
+        );
     }
 }

@@ -74,15 +74,20 @@ async fn sample_depths(
 /// does not turn into a hot loop.
 const TRANSIENT_PAUSE: Duration = Duration::from_millis(500);
 
+/// Ingest messages handled together at most, by default (see [`Pipeline::with_ingest_batch`]).
+pub const DEFAULT_INGEST_BATCH: u16 = 128;
+
 /// The running stages.
 pub struct Pipeline {
     queue: Arc<dyn Queue>,
     ingestor: Ingestor,
     workers: Vec<Arc<VendorWorker>>,
     prefetch: u16,
+    ingest_batch: u16,
 }
 
 /// What one consumed message came to.
+#[derive(Debug, Clone)]
 enum Settle {
     Ack,
     Dead(String),
@@ -102,7 +107,17 @@ impl Pipeline {
             ingestor,
             workers,
             prefetch,
+            ingest_batch: DEFAULT_INGEST_BATCH,
         }
+    }
+
+    /// Sets how many ingest messages are handled together at most. Whatever is waiting
+    /// when a batch starts goes in it (up to this many), so a trickle is handled message by
+    /// message and a stream in large batches. The ingest consumer holds at least twice this
+    /// many messages unacked, so the next batch gathers while one is in work.
+    pub fn with_ingest_batch(mut self, batch: u16) -> Self {
+        self.ingest_batch = batch.max(1);
+        self
     }
 
     /// Consumes every queue until `shutdown`, then lets in-flight messages finish.
@@ -122,26 +137,41 @@ impl Pipeline {
             shutdown.clone(),
         ));
         let ingestor = self.ingestor.clone();
+        let ingest_prefetch = self.prefetch.max(self.ingest_batch.saturating_mul(2));
         loops.spawn(consume(
             Arc::clone(&self.queue),
             QueueName::Ingest,
-            self.prefetch,
+            Limits {
+                prefetch: ingest_prefetch,
+                batch: usize::from(self.ingest_batch),
+            },
             shutdown.clone(),
-            Arc::new(move |msg: Received| {
+            Arc::new(move |batch: Vec<Received>| {
                 let ingestor = ingestor.clone();
                 Box::pin(async move {
-                    match ingestor.process(&msg.envelope.body).await {
-                        Ok(done) => {
-                            tracing::debug!(app = %done.app, notification = %done.id, new = done.new, deliveries = done.dispatched, "ingested");
-                            Settle::Ack
-                        }
-                        Err(e) if e.is_permanent() => Settle::Dead(e.to_string()),
+                    let bodies: Vec<&[u8]> =
+                        batch.iter().map(|m| m.envelope.body.as_slice()).collect();
+                    match ingestor.process_batch(&bodies).await {
+                        Ok(results) => results
+                            .into_iter()
+                            .map(|result| match result {
+                                Ok(done) => {
+                                    tracing::debug!(app = %done.app, notification = %done.id, new = done.new, deliveries = done.dispatched, "ingested");
+                                    Settle::Ack
+                                }
+                                Err(e) if e.is_permanent() => Settle::Dead(e.to_string()),
+                                Err(e) => {
+                                    tracing::warn!(error = %e, "ingest failed; will retry");
+                                    Settle::Release
+                                }
+                            })
+                            .collect(),
                         Err(e) => {
-                            tracing::warn!(error = %e, "ingest failed; will retry");
-                            Settle::Release
+                            tracing::warn!(error = %e, messages = batch.len(), "ingest failed; will retry");
+                            vec![Settle::Release; batch.len()]
                         }
                     }
-                }) as BoxFuture<'static, Settle>
+                }) as BoxFuture<'static, Vec<Settle>>
             }),
         ));
         for worker in self.workers {
@@ -149,22 +179,30 @@ impl Pipeline {
             loops.spawn(consume(
                 Arc::clone(&self.queue),
                 queue_name,
-                self.prefetch,
+                Limits {
+                    prefetch: self.prefetch,
+                    batch: 1,
+                },
                 shutdown.clone(),
-                Arc::new(move |msg: Received| {
+                Arc::new(move |batch: Vec<Received>| {
                     let worker = Arc::clone(&worker);
                     Box::pin(async move {
-                        let Some(job) = VendorJob::from_envelope(&msg.envelope) else {
-                            return Settle::Dead("not a vendor job".into());
-                        };
-                        match worker.handle(&job, msg.redelivered).await {
-                            Ok(()) => Settle::Ack,
-                            Err(e) => {
-                                tracing::warn!(error = %e, vendor = worker.vendor(), "job failed; will retry");
-                                Settle::Release
-                            }
+                        let mut settled = Vec::with_capacity(batch.len());
+                        for msg in batch {
+                            let Some(job) = VendorJob::from_envelope(&msg.envelope) else {
+                                settled.push(Settle::Dead("not a vendor job".into()));
+                                continue;
+                            };
+                            settled.push(match worker.handle(&job, msg.redelivered).await {
+                                Ok(()) => Settle::Ack,
+                                Err(e) => {
+                                    tracing::warn!(error = %e, vendor = worker.vendor(), "job failed; will retry");
+                                    Settle::Release
+                                }
+                            });
                         }
-                    }) as BoxFuture<'static, Settle>
+                        settled
+                    }) as BoxFuture<'static, Vec<Settle>>
                 }),
             ));
         }
@@ -179,15 +217,33 @@ impl Pipeline {
     }
 }
 
-type Handler = Arc<dyn Fn(Received) -> BoxFuture<'static, Settle> + Send + Sync>;
+/// Handles a batch of messages; answers one outcome per message, in order.
+type Handler = Arc<dyn Fn(Vec<Received>) -> BoxFuture<'static, Vec<Settle>> + Send + Sync>;
 
 /// Most tags one ack call carries.
 const MAX_ACK_BATCH: usize = 256;
 
+/// How much one consumer loop takes on.
+#[derive(Debug, Clone, Copy)]
+struct Limits {
+    /// Messages unacked at once.
+    prefetch: u16,
+    /// Messages handed to the handler together at most.
+    batch: usize,
+}
+
+/// A received message with its consumer slot.
+type Slotted = (Received, OwnedSemaphorePermit);
+
 /// One consumer loop: at most `prefetch` messages in work at once; on shutdown it stops
 /// taking messages and waits for those in work.
 ///
-/// Acks are batched: a handler that is done hands its tag to one ack task, which acks
+/// A feeder task takes messages off the subscription, each holding a slot, so `next` is
+/// never cancelled halfway by the batching. The loop hands the handler whatever has
+/// arrived, up to `batch` messages: one at a time when they trickle in, many when they
+/// queue up. Batches run concurrently.
+///
+/// Acks are batched: a handler that is done hands its tags to one ack task, which acks
 /// whatever tags have gathered since its last ack in one call (contiguous oldest tags go as
 /// one `multiple` ack on RabbitMQ, one `DELETE` on the embedded queue). A tag reaches that
 /// task only after its handler returned, i.e. after the message's effects are stored, so
@@ -196,41 +252,54 @@ const MAX_ACK_BATCH: usize = 256;
 async fn consume(
     queue: Arc<dyn Queue>,
     name: QueueName,
-    prefetch: u16,
+    limits: Limits,
     shutdown: CancellationToken,
     handler: Handler,
 ) -> Result<(), QueueError> {
-    let (mut subscription, acker) = queue.subscribe(&name, prefetch).await?;
-    let slots = Arc::new(Semaphore::new(usize::from(prefetch.max(1))));
+    let (subscription, acker) = queue.subscribe(&name, limits.prefetch).await?;
+    let slots = Arc::new(Semaphore::new(usize::from(limits.prefetch.max(1))));
+    let (arrived_tx, mut arrived) = mpsc::unbounded_channel::<Slotted>();
+    let feeder = tokio::spawn(feed(subscription, slots, arrived_tx, shutdown));
     let (done_tx, done_rx) = mpsc::unbounded_channel::<(AckTag, OwnedSemaphorePermit)>();
     let acks = tokio::spawn(ack_batches(Arc::clone(&acker), done_rx));
     let mut in_work = JoinSet::new();
-    loop {
-        let Ok(permit) = Arc::clone(&slots).acquire_owned().await else {
-            break;
-        };
-        let next = tokio::select! {
-            () = shutdown.cancelled() => None,
-            next = subscription.next() => next,
-        };
-        let Some(message) = next else { break };
-        record_lag(&name, &message.envelope);
+    let mut batch: Vec<Slotted> = Vec::with_capacity(limits.batch);
+    while arrived.recv_many(&mut batch, limits.batch.max(1)).await > 0 {
+        for (message, _) in &batch {
+            record_lag(&name, &message.envelope);
+        }
+        let taken = std::mem::replace(&mut batch, Vec::with_capacity(limits.batch));
         let (handler, acker, done) = (Arc::clone(&handler), Arc::clone(&acker), done_tx.clone());
         in_work.spawn(async move {
-            let tag = message.tag;
-            match handler(message.clone()).await {
-                Settle::Ack => {
-                    // The ack task outlives every handler (it ends when the last sender is
-                    // dropped), so this send fails only if it panicked; then ack here.
-                    if let Err(mpsc::error::SendError((tag, _permit))) = done.send((tag, permit))
-                        && let Err(e) = acker.ack(&[tag]).await
-                    {
-                        tracing::warn!(error = %e, "could not ack a message; it will be redelivered");
+            let (messages, permits): (Vec<Received>, Vec<OwnedSemaphorePermit>) =
+                taken.into_iter().unzip();
+            let outcomes = handler(messages.clone()).await;
+            let mut released = Vec::new();
+            for (i, (message, permit)) in messages.into_iter().zip(permits).enumerate() {
+                // A handler that answered too few outcomes: retry the rest, never drop them.
+                match outcomes.get(i).cloned().unwrap_or(Settle::Release) {
+                    Settle::Ack => {
+                        // The ack task outlives every handler (it ends when the last sender
+                        // is dropped), so this send fails only if it panicked; then ack here.
+                        if let Err(mpsc::error::SendError((tag, _permit))) =
+                            done.send((message.tag, permit))
+                            && let Err(e) = acker.ack(&[tag]).await
+                        {
+                            tracing::warn!(error = %e, "could not ack a message; it will be redelivered");
+                        }
+                    }
+                    Settle::Release => released.push((message, permit)),
+                    dead => {
+                        let _permit = permit;
+                        settle(&*acker, message, dead).await;
                     }
                 }
-                outcome => {
-                    let _permit = permit;
-                    settle(&*acker, message, outcome).await;
+            }
+            if !released.is_empty() {
+                // One pause for the batch, so an outage does not turn into a hot loop.
+                tokio::time::sleep(TRANSIENT_PAUSE).await;
+                for (message, _permit) in released {
+                    settle(&*acker, message, Settle::Release).await;
                 }
             }
         });
@@ -242,7 +311,37 @@ async fn consume(
     if acks.await.is_err() {
         tracing::warn!(queue = %name, "the ack task failed; unacked messages will be redelivered");
     }
+    // The subscription is dropped only now: its channel must stay open for the acks.
+    drop(feeder.await);
     Ok(())
+}
+
+/// Takes messages off `subscription` while a slot is free, until `shutdown` or the end of
+/// the subscription; answers the subscription so the caller decides when it closes.
+async fn feed(
+    mut subscription: Box<dyn push_core::queue::Subscription>,
+    slots: Arc<Semaphore>,
+    arrived: mpsc::UnboundedSender<Slotted>,
+    shutdown: CancellationToken,
+) -> Box<dyn push_core::queue::Subscription> {
+    loop {
+        let permit = tokio::select! {
+            () = shutdown.cancelled() => break,
+            permit = Arc::clone(&slots).acquire_owned() => match permit {
+                Ok(permit) => permit,
+                Err(_) => break,
+            },
+        };
+        let next = tokio::select! {
+            () = shutdown.cancelled() => None,
+            next = subscription.next() => next,
+        };
+        let Some(message) = next else { break };
+        if arrived.send((message, permit)).is_err() {
+            break;
+        }
+    }
+    subscription
 }
 
 /// Acks the tags handlers hand in, as many per call as have gathered, until every sender
@@ -274,10 +373,7 @@ async fn settle(acker: &dyn Acker, message: Received, outcome: Settle) {
                 .dead_letter(message.tag, &message.envelope, &reason)
                 .await
         }
-        Settle::Release => {
-            tokio::time::sleep(TRANSIENT_PAUSE).await;
-            acker.release(message.tag).await
-        }
+        Settle::Release => acker.release(message.tag).await,
     };
     if let Err(e) = result {
         // A stale tag after a reconnect: the broker redelivers the message.

@@ -213,27 +213,38 @@ impl VendorWorker {
             }
         };
         let Some(JobContext {
-            notification,
             app,
+            notifications,
             deliveries,
-        }) = self
-            .store
-            .load_job(&job.app, &job.notification, &job.deliveries)
-            .await?
+        }) = self.store.load_job(&job.app, &job.deliveries).await?
         else {
-            tracing::warn!(app = %job.app, notification = %job.notification, "job for an unknown notification or app dropped");
+            tracing::warn!(app = %job.app, deliveries = job.deliveries.len(), "job for an unknown app or deliveries dropped");
             return Ok(());
         };
-        let mut by_channel: BTreeMap<Channel, Vec<InFlight>> = BTreeMap::new();
-        for flight in self.prepare(&notification, deliveries, resume).await? {
-            by_channel
-                .entry(flight.delivery.channel)
+        // One send per (notification, channel): a message's payload is built once and
+        // batch vendors get its tokens together. The sends of a job run concurrently; the
+        // app's guard bounds how many vendor calls are in flight.
+        let mut groups: BTreeMap<(&str, Channel), Vec<InFlight>> = BTreeMap::new();
+        for flight in self.prepare(&notifications, deliveries, resume).await? {
+            let Some((id, _)) = notifications.get_key_value(&flight.delivery.notification_id)
+            else {
+                continue;
+            };
+            groups
+                .entry((id.as_str(), flight.delivery.channel))
                 .or_default()
                 .push(flight);
         }
+        let sends = groups.into_iter().filter_map(|((id, channel), flights)| {
+            let n = notifications.get(id)?;
+            let app = &app;
+            Some(async move {
+                let outcomes = self.send(app, channel, n, &flights).await;
+                (n, flights, outcomes)
+            })
+        });
         let mut moves = Vec::new();
-        for (channel, flights) in by_channel {
-            let outcomes = self.send(&app, channel, &notification, &flights).await;
+        for (n, flights, outcomes) in futures::future::join_all(sends).await {
             for flight in flights {
                 let outcome =
                     outcomes
@@ -243,7 +254,7 @@ impl VendorWorker {
                             after: None,
                             reason: "the adapter gave no outcome for this target".into(),
                         });
-                moves.push(self.apply(&notification, flight, outcome).await?);
+                moves.push(self.apply(n, flight, outcome).await?);
             }
         }
         // Every outcome of the job in one write (one statement per resulting state).
@@ -257,7 +268,7 @@ impl VendorWorker {
     /// abandoned by a worker that stopped mid-send: they go back to `queued` first.
     async fn prepare(
         &self,
-        n: &StoredNotification,
+        notifications: &HashMap<String, StoredNotification>,
         loaded: Vec<(Delivery, Option<Device>)>,
         resume: bool,
     ) -> Result<Vec<InFlight>, WorkerError> {
@@ -286,18 +297,27 @@ impl VendorWorker {
             }
         }
         let now = push_core::now();
-        let expired = n
-            .message
-            .options
-            .ttl
-            .is_some_and(|ttl| now >= n.accepted_at + Duration::from_secs(ttl));
+        let expired = |d: &Delivery| {
+            notifications.get(&d.notification_id).is_some_and(|n| {
+                n.message
+                    .options
+                    .ttl
+                    .is_some_and(|ttl| now >= n.accepted_at + Duration::from_secs(ttl))
+            })
+        };
         let mut moves = Vec::with_capacity(loaded.len());
         let mut devices = HashMap::with_capacity(loaded.len());
         for (delivery, device) in loaded {
             if delivery.state != DeliveryState::Queued {
                 continue;
             }
-            let t = if expired {
+            // Deliveries reference their notification, so it cannot be missing; should it
+            // be, the delivery is failed rather than left in `sending` for ever.
+            let t = if !notifications.contains_key(&delivery.notification_id) {
+                Transition::Failed {
+                    reason: "notification not found".into(),
+                }
+            } else if expired(&delivery) {
                 Transition::Expired
             } else {
                 match device {
@@ -569,7 +589,7 @@ impl VendorWorker {
         // leaves a job marked `resume`, which sends the abandoned delivery.
         let job = VendorJob {
             resume: true,
-            ..VendorJob::new(&d.app_id, &d.notification_id, vec![d.id])
+            ..VendorJob::new(&d.app_id, vec![d.id])
         };
         self.queue
             .publish(

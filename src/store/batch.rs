@@ -7,8 +7,8 @@
 //!   are cheap) the single-delivery statements run in one transaction.
 //! - [`SqlStore::insert_deliveries_pg`] inserts queued deliveries and their receipts in one
 //!   statement per chunk.
-//! - [`SqlStore::load_job_impl`] reads a vendor job's notification with its app, then its
-//!   deliveries with their devices: two joined queries over one pooled connection.
+//! - [`SqlStore::load_job_impl`] reads a vendor job's deliveries with their devices, then
+//!   their notifications with the app: two joined queries over one pooled connection.
 //! - [`SqlStore::list_users_devices_impl`] resolves many users in one query.
 
 use super::error::{db_error, missing_parent};
@@ -270,35 +270,15 @@ impl SqlStore {
         Ok(new)
     }
 
-    /// See [`push_core::Store::load_job`].
+    /// See [`push_core::Store::load_job`]: the deliveries with their devices, then their
+    /// notifications joined with the app, over one pooled connection.
     pub(super) async fn load_job_impl(
         &self,
         app: &str,
-        notification: &str,
         ids: &[DeliveryId],
     ) -> StoreResult<Option<JobContext>> {
-        let what = format!("job of notification {notification} of app {app}");
+        let what = format!("job of {} deliveries of app {app}", ids.len());
         let mut conn = self.pool.acquire().await.map_err(|e| db_error(e, &what))?;
-        let row = sqlx::query_as::<_, NotificationAppRow>(concat!(
-            "SELECT n.message AS n_message, n.accepted_at AS n_accepted_at, ",
-            "a.id, a.tenant_id, a.name, a.settings, a.created_at, a.updated_at ",
-            "FROM notifications n JOIN apps a ON a.id = n.app_id ",
-            "WHERE n.app_id = $1 AND n.id = $2"
-        ))
-        .bind(app)
-        .bind(notification)
-        .fetch_optional(&mut *conn)
-        .await
-        .map_err(|e| db_error(e, &what))?;
-        let Some(row) = row else {
-            return Ok(None);
-        };
-        let notification = StoredNotification {
-            message: serde_json::from_str(&row.n_message)
-                .map_err(|e| super::error::corrupt(&what, "message", e))?,
-            accepted_at: time_of(row.n_accepted_at, &what, "accepted_at")?,
-        };
-        let app = row.app.into_app()?;
         let wanted: Vec<String> = ids
             .iter()
             .map(ToString::to_string)
@@ -320,12 +300,13 @@ impl SqlStore {
                     "dv.deactivation_reason AS dv_deactivation_reason ",
                     "FROM deliveries d LEFT JOIN devices dv ",
                     "ON dv.app_id = d.app_id AND dv.device_id = d.device_id ",
-                    "WHERE d.id IN ({})"
+                    "WHERE d.app_id = $1 AND d.id IN ({})"
                 ),
-                placeholders(1, chunk.len())
+                placeholders(2, chunk.len())
             );
             let mut query = sqlx::query_as::<_, DeliveryDeviceRow>(AssertSqlSafe(sql))
-                .persistent(chunk.len() == 1);
+                .persistent(chunk.len() == 1)
+                .bind(app);
             for id in chunk {
                 query = query.bind(id.as_str());
             }
@@ -338,7 +319,49 @@ impl SqlStore {
                 found.insert(d.id, (d, device));
             }
         }
+        let parents: Vec<&str> = found
+            .values()
+            .map(|(d, _)| d.notification_id.as_str())
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let mut app_row = None;
+        let mut notifications = HashMap::with_capacity(parents.len());
+        for chunk in parents.chunks(IDS_PER_QUERY) {
+            let sql = format!(
+                concat!(
+                    "SELECT n.id AS n_id, n.message AS n_message, ",
+                    "n.accepted_at AS n_accepted_at, ",
+                    "a.id, a.tenant_id, a.name, a.settings, a.created_at, a.updated_at ",
+                    "FROM notifications n JOIN apps a ON a.id = n.app_id ",
+                    "WHERE n.app_id = $1 AND n.id IN ({})"
+                ),
+                placeholders(2, chunk.len())
+            );
+            let mut query = sqlx::query_as::<_, NotificationAppRow>(AssertSqlSafe(sql))
+                .persistent(chunk.len() == 1)
+                .bind(app);
+            for id in chunk {
+                query = query.bind(*id);
+            }
+            for row in query
+                .fetch_all(&mut *conn)
+                .await
+                .map_err(|e| db_error(e, &what))?
+            {
+                let notification = StoredNotification {
+                    message: serde_json::from_str(&row.n_message)
+                        .map_err(|e| super::error::corrupt(&what, "message", e))?,
+                    accepted_at: time_of(row.n_accepted_at, &what, "accepted_at")?,
+                };
+                notifications.insert(row.n_id, notification);
+                app_row.get_or_insert(row.app);
+            }
+        }
         drop(conn);
+        let Some(app_row) = app_row else {
+            return Ok(None);
+        };
         let mut seen = BTreeSet::new();
         let deliveries = ids
             .iter()
@@ -346,8 +369,8 @@ impl SqlStore {
             .filter_map(|id| found.remove(id))
             .collect();
         Ok(Some(JobContext {
-            notification,
-            app,
+            app: app_row.into_app()?,
+            notifications,
             deliveries,
         }))
     }

@@ -5,7 +5,28 @@ use super::SqlStore;
 use super::error::{corrupt, db_error, missing_parent};
 use super::rows::{millis, time_of, to_json};
 use push_core::{IngestMessage, StoreResult, StoredNotification};
+use sqlx::AssertSqlSafe;
+use std::collections::{BTreeSet, HashSet};
 use time::OffsetDateTime;
+
+/// Notifications per multi-row insert (4 parameters each).
+const NOTIFICATIONS_PER_STATEMENT: usize = 500;
+
+/// The statement inserting `rows` notifications unless their (app, id) exists; answers the
+/// (app, id) of those inserted. SQLite (3.35+) and PostgreSQL both take it.
+fn insert_notifications_sql(rows: usize) -> String {
+    let values: Vec<String> = (0..rows)
+        .map(|r| {
+            let p = 1 + 4 * r;
+            format!("(${}, ${}, ${}, ${})", p, p + 1, p + 2, p + 3)
+        })
+        .collect();
+    format!(
+        "INSERT INTO notifications (app_id, id, message, accepted_at) VALUES {} \
+         ON CONFLICT (app_id, id) DO NOTHING RETURNING app_id, id",
+        values.join(", ")
+    )
+}
 
 const INSERT_NOTIFICATION: &str = "INSERT INTO notifications (app_id, id, message, accepted_at) \
      VALUES ($1, $2, $3, $4) ON CONFLICT (app_id, id) DO NOTHING";
@@ -28,6 +49,76 @@ impl SqlStore {
             .await
             .map_err(|e| missing_parent(db_error(e, &what), &format!("app {}", message.app)))?;
         Ok(done.rows_affected() == 1)
+    }
+
+    /// See [`push_core::Store::insert_notifications`]: one multi-row statement per chunk,
+    /// all chunks in one transaction when there are several.
+    pub(super) async fn insert_notifications_impl(
+        &self,
+        messages: &[&IngestMessage],
+        now: OffsetDateTime,
+    ) -> StoreResult<Vec<bool>> {
+        // A repeat within the call is never new; only first occurrences are written.
+        let mut seen = HashSet::new();
+        let firsts: Vec<&IngestMessage> = messages
+            .iter()
+            .copied()
+            .filter(|m| seen.insert((m.app.as_str(), m.id.as_str())))
+            .collect();
+        if firsts.is_empty() {
+            return Ok(Vec::new());
+        }
+        let apps: Vec<&str> = firsts
+            .iter()
+            .map(|m| m.app.as_str())
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let what = format!(
+            "{} notifications of app(s) {}",
+            firsts.len(),
+            apps.join(", ")
+        );
+        let fail = |e: sqlx::Error| {
+            missing_parent(db_error(e, &what), &format!("app {}", apps.join(" or ")))
+        };
+        let chunks: Vec<&[&IngestMessage]> = firsts.chunks(NOTIFICATIONS_PER_STATEMENT).collect();
+        let mut tx = if chunks.len() > 1 {
+            Some(self.begin().await?)
+        } else {
+            None
+        };
+        let mut inserted: HashSet<(String, String)> = HashSet::with_capacity(firsts.len());
+        for chunk in chunks {
+            let sql = insert_notifications_sql(chunk.len());
+            let mut query = sqlx::query_as::<_, (String, String)>(AssertSqlSafe(sql))
+                .persistent(chunk.len() == 1);
+            for m in chunk {
+                query = query
+                    .bind(m.app.as_str())
+                    .bind(m.id.as_str())
+                    .bind(to_json(*m, &what)?)
+                    .bind(millis(now));
+            }
+            let rows = match tx.as_mut() {
+                Some(tx) => query.fetch_all(&mut **tx).await,
+                None => query.fetch_all(&self.pool).await,
+            }
+            .map_err(fail)?;
+            inserted.extend(rows);
+        }
+        if let Some(tx) = tx {
+            tx.commit().await.map_err(fail)?;
+        }
+        // The first occurrence of an inserted (app, id) is the new one.
+        let mut claimed = HashSet::new();
+        Ok(messages
+            .iter()
+            .map(|m| {
+                claimed.insert((m.app.as_str(), m.id.as_str()))
+                    && inserted.contains(&(m.app.clone(), m.id.clone()))
+            })
+            .collect())
     }
 
     pub(super) async fn get_notification_impl(

@@ -117,6 +117,14 @@ impl Store for SqlStore {
         self.insert_notification_impl(message, now).await
     }
 
+    async fn insert_notifications(
+        &self,
+        messages: &[&IngestMessage],
+        now: OffsetDateTime,
+    ) -> StoreResult<Vec<bool>> {
+        self.insert_notifications_impl(messages, now).await
+    }
+
     async fn get_notification(
         &self,
         app: &str,
@@ -140,10 +148,9 @@ impl Store for SqlStore {
     async fn load_job(
         &self,
         app: &str,
-        notification: &str,
         deliveries: &[DeliveryId],
     ) -> StoreResult<Option<JobContext>> {
-        self.load_job_impl(app, notification, deliveries).await
+        self.load_job_impl(app, deliveries).await
     }
 
     async fn insert_deliveries(&self, deliveries: &[Delivery]) -> StoreResult<usize> {

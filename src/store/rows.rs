@@ -272,6 +272,8 @@ impl DeliveryDeviceRow {
 /// A notification (`n_message`, `n_accepted_at`) joined with its app's columns.
 #[derive(sqlx::FromRow)]
 pub(super) struct NotificationAppRow {
+    /// The producer's id.
+    pub(super) n_id: String,
     /// The stored message (JSON).
     pub(super) n_message: String,
     /// When it was accepted (unix ms).
