@@ -144,6 +144,7 @@ impl Pipeline {
             Limits {
                 prefetch: ingest_prefetch,
                 batch: usize::from(self.ingest_batch),
+                batches: INGEST_BATCHES_IN_WORK,
             },
             shutdown.clone(),
             Arc::new(move |batch: Vec<Received>| {
@@ -182,6 +183,7 @@ impl Pipeline {
                 Limits {
                     prefetch: self.prefetch,
                     batch: 1,
+                    batches: usize::from(self.prefetch.max(1)),
                 },
                 shutdown.clone(),
                 Arc::new(move |batch: Vec<Received>| {
@@ -230,7 +232,15 @@ struct Limits {
     prefetch: u16,
     /// Messages handed to the handler together at most.
     batch: usize,
+    /// Batches in work at once. While they are all busy, arriving messages wait in line and
+    /// the next batch takes them together: batches grow with the load instead of many
+    /// small batches competing for the store.
+    batches: usize,
 }
+
+/// Ingest batches in work at once: one can be in the store while another waits for the
+/// broker's confirms.
+const INGEST_BATCHES_IN_WORK: usize = 2;
 
 /// A received message with its consumer slot.
 type Slotted = (Received, OwnedSemaphorePermit);
@@ -241,7 +251,7 @@ type Slotted = (Received, OwnedSemaphorePermit);
 /// A feeder task takes messages off the subscription, each holding a slot, so `next` is
 /// never cancelled halfway by the batching. The loop hands the handler whatever has
 /// arrived, up to `batch` messages: one at a time when they trickle in, many when they
-/// queue up. Batches run concurrently.
+/// queue up. Up to `batches` batches run concurrently.
 ///
 /// Acks are batched: a handler that is done hands its tags to one ack task, which acks
 /// whatever tags have gathered since its last ack in one call (contiguous oldest tags go as
@@ -264,7 +274,14 @@ async fn consume(
     let acks = tokio::spawn(ack_batches(Arc::clone(&acker), done_rx));
     let mut in_work = JoinSet::new();
     let mut batch: Vec<Slotted> = Vec::with_capacity(limits.batch);
-    while arrived.recv_many(&mut batch, limits.batch.max(1)).await > 0 {
+    let batch_slots = Arc::new(Semaphore::new(limits.batches.max(1)));
+    loop {
+        let Ok(batch_slot) = Arc::clone(&batch_slots).acquire_owned().await else {
+            break;
+        };
+        if arrived.recv_many(&mut batch, limits.batch.max(1)).await == 0 {
+            break;
+        }
         for (message, _) in &batch {
             record_lag(&name, &message.envelope);
         }
@@ -274,6 +291,7 @@ async fn consume(
             let (messages, permits): (Vec<Received>, Vec<OwnedSemaphorePermit>) =
                 taken.into_iter().unzip();
             let outcomes = handler(messages.clone()).await;
+            drop(batch_slot);
             let mut released = Vec::new();
             for (i, (message, permit)) in messages.into_iter().zip(permits).enumerate() {
                 // A handler that answered too few outcomes: retry the rest, never drop them.

@@ -225,7 +225,8 @@ impl VendorWorker {
         // batch vendors get its tokens together. The sends of a job run concurrently; the
         // app's guard bounds how many vendor calls are in flight.
         let mut groups: BTreeMap<(&str, Channel), Vec<InFlight>> = BTreeMap::new();
-        for flight in self.prepare(&notifications, deliveries, resume).await? {
+        let (flights, moved) = self.prepare(&notifications, deliveries, resume).await?;
+        for flight in flights {
             let Some((id, _)) = notifications.get_key_value(&flight.delivery.notification_id)
             else {
                 continue;
@@ -243,8 +244,15 @@ impl VendorWorker {
                 (n, flights, outcomes)
             })
         });
+        // The `sending` events go out while the sends run (the events of a delivery stay in
+        // order: its outcome's event is published after this).
+        let (sent, ()) = futures::future::join(
+            futures::future::join_all(sends),
+            self.events.receipts(&moved),
+        )
+        .await;
         let mut moves = Vec::new();
-        for (n, flights, outcomes) in futures::future::join_all(sends).await {
+        for (n, flights, outcomes) in sent {
             for flight in flights {
                 let outcome =
                     outcomes
@@ -266,12 +274,14 @@ impl VendorWorker {
     /// longer be sent (expired, device gone) and skips the rest (another worker has them, or
     /// they are done), all in one write. With `resume`, deliveries still in `sending` were
     /// abandoned by a worker that stopped mid-send: they go back to `queued` first.
+    /// Answers the deliveries to send and every delivery this write moved, whose receipt
+    /// events the caller publishes.
     async fn prepare(
         &self,
         notifications: &HashMap<String, StoredNotification>,
         loaded: Vec<(Delivery, Option<Device>)>,
         resume: bool,
-    ) -> Result<Vec<InFlight>, WorkerError> {
+    ) -> Result<(Vec<InFlight>, Vec<Delivery>), WorkerError> {
         let mut loaded = loaded;
         if resume {
             let abandoned: Vec<(DeliveryId, Transition)> = loaded
@@ -335,16 +345,19 @@ impl VendorWorker {
             };
             moves.push((delivery.id, t));
         }
-        Ok(self
-            .transition_all(moves)
-            .await?
-            .into_iter()
+        let moved = self.record(moves).await?;
+        let flights = moved
+            .iter()
             .filter(|d| d.state == DeliveryState::Sending)
             .filter_map(|delivery| {
                 let device = devices.remove(&delivery.id)?;
-                Some(InFlight { delivery, device })
+                Some(InFlight {
+                    delivery: delivery.clone(),
+                    device,
+                })
             })
-            .collect())
+            .collect();
+        Ok((flights, moved))
     }
 
     /// Sends to one channel's targets; every target gets an outcome. An `AuthFailed` answer
@@ -630,6 +643,17 @@ impl VendorWorker {
         &self,
         moves: Vec<(DeliveryId, Transition)>,
     ) -> Result<Vec<Delivery>, WorkerError> {
+        let moved = self.record(moves).await?;
+        self.events.receipts(&moved).await;
+        Ok(moved)
+    }
+
+    /// Applies state changes with their receipts in one write, counting them; their events
+    /// are the caller's to publish.
+    async fn record(
+        &self,
+        moves: Vec<(DeliveryId, Transition)>,
+    ) -> Result<Vec<Delivery>, WorkerError> {
         if moves.is_empty() {
             return Ok(Vec::new());
         }
@@ -646,7 +670,6 @@ impl VendorWorker {
             )
             .increment(1);
         }
-        self.events.receipts(&moved).await;
         Ok(moved)
     }
 }

@@ -29,69 +29,91 @@ use time::OffsetDateTime;
 /// Rows per multi-row statement: ≤ 11 parameters a row stays far below PostgreSQL's 65535
 /// and SQLite's 32766 bound parameters.
 const ROWS_PER_STATEMENT: usize = 500;
-/// Ids per `IN (…)` list.
-const IDS_PER_QUERY: usize = 500;
+/// The PostgreSQL statement moving deliveries to one state: parameters $1 state, $2
+/// attempts increment, $3 time, $4–$6 the legal predecessors, $7 a JSON array of
+/// `{vid, vreason, vvmid}` (id, receipt reason, vendor message id). Its text is the same for
+/// any number of rows, so each connection prepares and plans it once.
+const PG_TRANSITION: &str = concat!(
+    "WITH v AS (SELECT * FROM json_to_recordset($7::json) ",
+    "AS x(vid text COLLATE \"C\", vreason text, vvmid text)), ",
+    "moved AS (UPDATE deliveries AS d SET state = $1, ",
+    "reason = COALESCE(v.vreason, d.reason), ",
+    "vendor_message_id = COALESCE(v.vvmid, d.vendor_message_id), ",
+    "attempts = d.attempts + $2, updated_at = $3 ",
+    "FROM v WHERE d.id = v.vid AND d.state IN ($4, $5, $6) ",
+    "RETURNING d.id, d.app_id, d.notification_id, d.device_id, d.channel, d.state, ",
+    "d.reason, d.vendor_message_id, d.attempts, d.created_at, d.updated_at, ",
+    "v.vreason AS receipt_reason), ",
+    "receipted AS (INSERT INTO receipts (delivery_id, app_id, notification_id, ",
+    "device_id, channel, state, reason, vendor_message_id, recorded_at) ",
+    "SELECT id, app_id, notification_id, device_id, channel, state, receipt_reason, ",
+    "vendor_message_id, $3 FROM moved) ",
+    "SELECT ",
+    delivery_columns!(),
+    " FROM moved"
+);
 
-/// `$from, $from+1, …` for `n` parameters.
-fn placeholders(from: usize, n: usize) -> String {
-    (from..from + n)
-        .map(|i| format!("${i}"))
-        .collect::<Vec<_>>()
-        .join(", ")
+/// The PostgreSQL statement inserting queued deliveries, given as a JSON array of rows
+/// ($1), unless their (app, notification, device) exists, with a receipt for each one
+/// inserted; answers how many were inserted. One text for any number of rows.
+const PG_INSERT_DELIVERIES: &str = concat!(
+    "WITH fresh AS (INSERT INTO deliveries (",
+    delivery_columns!(),
+    ") SELECT id, app_id, notification_id, device_id, channel, state, reason, ",
+    "vendor_message_id, attempts, created_at, updated_at ",
+    "FROM json_to_recordset($1::json) AS x(id text, app_id text, notification_id text, ",
+    "device_id text, channel text, state text, reason text, vendor_message_id text, ",
+    "attempts bigint, created_at bigint, updated_at bigint) ",
+    "ON CONFLICT (app_id, notification_id, device_id) DO NOTHING ",
+    "RETURNING id, app_id, notification_id, device_id, channel, state, reason, ",
+    "vendor_message_id, created_at), ",
+    "receipted AS (INSERT INTO receipts (delivery_id, app_id, notification_id, ",
+    "device_id, channel, state, reason, vendor_message_id, recorded_at) ",
+    "SELECT id, app_id, notification_id, device_id, channel, state, reason, ",
+    "vendor_message_id, created_at FROM fresh) ",
+    "SELECT COUNT(*) FROM fresh"
+);
+
+/// `(SELECT …)` yielding the strings of the JSON array in parameter `$n`, for
+/// `column IN …` on either backend; like the statements above, the text does not depend on
+/// how many ids there are.
+pub(super) fn json_ids(backend: Backend, n: usize) -> String {
+    match backend {
+        Backend::Postgres => {
+            format!("(SELECT value COLLATE \"C\" FROM json_array_elements_text(${n}::json))")
+        }
+        Backend::Sqlite => format!("(SELECT value FROM json_each(${n}))"),
+    }
 }
 
-/// The PostgreSQL statement moving `rows` deliveries to one state: parameters $1 state,
-/// $2 attempts increment, $3 time, $4–$6 the legal predecessors, then (id, receipt reason,
-/// vendor message id) per row.
-fn pg_transition_sql(rows: usize) -> String {
-    let values: Vec<String> = (0..rows)
-        .map(|r| format!("({})", placeholders(7 + 3 * r, 3)))
-        .collect();
-    format!(
-        concat!(
-            "WITH v (vid, vreason, vvmid) AS (VALUES {values}), ",
-            "moved AS (UPDATE deliveries AS d SET state = $1, ",
-            "reason = COALESCE(v.vreason, d.reason), ",
-            "vendor_message_id = COALESCE(v.vvmid, d.vendor_message_id), ",
-            "attempts = d.attempts + $2, updated_at = $3 ",
-            "FROM v WHERE d.id = v.vid AND d.state IN ($4, $5, $6) ",
-            "RETURNING d.id, d.app_id, d.notification_id, d.device_id, d.channel, d.state, ",
-            "d.reason, d.vendor_message_id, d.attempts, d.created_at, d.updated_at, ",
-            "v.vreason AS receipt_reason), ",
-            "receipted AS (INSERT INTO receipts (delivery_id, app_id, notification_id, ",
-            "device_id, channel, state, reason, vendor_message_id, recorded_at) ",
-            "SELECT id, app_id, notification_id, device_id, channel, state, receipt_reason, ",
-            "vendor_message_id, $3 FROM moved) ",
-            "SELECT ",
-            delivery_columns!(),
-            " FROM moved"
-        ),
-        values = values.join(", ")
-    )
+/// `items` as a JSON array (for the statements above). Serialising strings and numbers
+/// cannot fail.
+fn json_of<T: serde::Serialize>(items: &T) -> String {
+    serde_json::to_string(items).unwrap_or_else(|_| "[]".to_string())
 }
 
-/// The PostgreSQL statement inserting `rows` queued deliveries (11 parameters each) unless
-/// their (app, notification, device) exists, with a receipt for each one inserted;
-/// answers how many were inserted.
-fn pg_insert_deliveries_sql(rows: usize) -> String {
-    let values: Vec<String> = (0..rows)
-        .map(|r| format!("({})", placeholders(1 + 11 * r, 11)))
-        .collect();
-    format!(
-        concat!(
-            "WITH fresh AS (INSERT INTO deliveries (",
-            delivery_columns!(),
-            ") VALUES {values} ON CONFLICT (app_id, notification_id, device_id) DO NOTHING ",
-            "RETURNING id, app_id, notification_id, device_id, channel, state, reason, ",
-            "vendor_message_id, created_at), ",
-            "receipted AS (INSERT INTO receipts (delivery_id, app_id, notification_id, ",
-            "device_id, channel, state, reason, vendor_message_id, recorded_at) ",
-            "SELECT id, app_id, notification_id, device_id, channel, state, reason, ",
-            "vendor_message_id, created_at FROM fresh) ",
-            "SELECT COUNT(*) FROM fresh"
-        ),
-        values = values.join(", ")
-    )
+/// A transition row of [`PG_TRANSITION`].
+#[derive(serde::Serialize)]
+struct TransitionRow<'a> {
+    vid: String,
+    vreason: Option<&'a str>,
+    vvmid: Option<&'a str>,
+}
+
+/// A delivery row of [`PG_INSERT_DELIVERIES`].
+#[derive(serde::Serialize)]
+struct DeliveryInsertRow<'a> {
+    id: String,
+    app_id: &'a str,
+    notification_id: &'a str,
+    device_id: &'a str,
+    channel: &'static str,
+    state: &'static str,
+    reason: Option<&'a str>,
+    vendor_message_id: Option<&'a str>,
+    attempts: i64,
+    created_at: i64,
+    updated_at: i64,
 }
 
 /// The (up to three) legal predecessors of `to`, repeated to fill three parameters; `None`
@@ -119,22 +141,22 @@ where
     let Some(guard) = guard_of(to) else {
         return Ok(Vec::new());
     };
-    let sql = pg_transition_sql(chunk.len());
-    let mut query = sqlx::query_as::<_, DeliveryRow>(AssertSqlSafe(sql))
-        // A one-row statement is the common case and worth preparing once per connection.
-        .persistent(chunk.len() == 1)
+    let rows: Vec<TransitionRow<'_>> = chunk
+        .iter()
+        .map(|(id, t)| TransitionRow {
+            vid: id.to_string(),
+            vreason: t.reason(),
+            vvmid: t.vendor_message_id(),
+        })
+        .collect();
+    let mut query = sqlx::query_as::<_, DeliveryRow>(PG_TRANSITION)
         .bind(to.as_str())
         .bind(i64::from(to == DeliveryState::Sending))
         .bind(now);
     for state in guard {
         query = query.bind(state.as_str());
     }
-    for (id, t) in chunk {
-        query = query
-            .bind(id.to_string())
-            .bind(t.reason().map(str::to_string))
-            .bind(t.vendor_message_id().map(str::to_string));
-    }
+    let query = query.bind(json_of(&rows));
     query
         .fetch_all(executor)
         .await
@@ -240,23 +262,23 @@ impl SqlStore {
         };
         let mut new = 0;
         for chunk in chunks {
-            let sql = pg_insert_deliveries_sql(chunk.len());
-            let mut query =
-                sqlx::query_scalar::<_, i64>(AssertSqlSafe(sql)).persistent(chunk.len() == 1);
-            for d in chunk {
-                query = query
-                    .bind(d.id.to_string())
-                    .bind(d.app_id.clone())
-                    .bind(d.notification_id.clone())
-                    .bind(d.device_id.clone())
-                    .bind(d.channel.as_str())
-                    .bind(d.state.as_str())
-                    .bind(d.reason.clone())
-                    .bind(d.vendor_message_id.clone())
-                    .bind(i64::from(d.attempts))
-                    .bind(millis(d.created_at))
-                    .bind(millis(d.updated_at));
-            }
+            let rows: Vec<DeliveryInsertRow<'_>> = chunk
+                .iter()
+                .map(|d| DeliveryInsertRow {
+                    id: d.id.to_string(),
+                    app_id: &d.app_id,
+                    notification_id: &d.notification_id,
+                    device_id: &d.device_id,
+                    channel: d.channel.as_str(),
+                    state: d.state.as_str(),
+                    reason: d.reason.as_deref(),
+                    vendor_message_id: d.vendor_message_id.as_deref(),
+                    attempts: i64::from(d.attempts),
+                    created_at: millis(d.created_at),
+                    updated_at: millis(d.updated_at),
+                })
+                .collect();
+            let query = sqlx::query_scalar::<_, i64>(PG_INSERT_DELIVERIES).bind(json_of(&rows));
             let inserted = match tx.as_mut() {
                 Some(tx) => query.fetch_one(&mut **tx).await,
                 None => query.fetch_one(&self.pool).await,
@@ -287,37 +309,31 @@ impl SqlStore {
             .collect();
         let mut found: HashMap<DeliveryId, (Delivery, Option<Device>)> =
             HashMap::with_capacity(wanted.len());
-        for chunk in wanted.chunks(IDS_PER_QUERY) {
-            let sql = format!(
-                concat!(
-                    "SELECT d.id, d.app_id, d.notification_id, d.device_id, d.channel, ",
-                    "d.state, d.reason, d.vendor_message_id, d.attempts, d.created_at, ",
-                    "d.updated_at, dv.device_id AS dv_device_id, dv.user_id AS dv_user_id, ",
-                    "dv.channel AS dv_channel, dv.token AS dv_token, ",
-                    "dv.apns_environment AS dv_apns_environment, ",
-                    "dv.last_seen_at AS dv_last_seen_at, dv.created_at AS dv_created_at, ",
-                    "dv.deactivated_at AS dv_deactivated_at, ",
-                    "dv.deactivation_reason AS dv_deactivation_reason ",
-                    "FROM deliveries d LEFT JOIN devices dv ",
-                    "ON dv.app_id = d.app_id AND dv.device_id = d.device_id ",
-                    "WHERE d.app_id = $1 AND d.id IN ({})"
-                ),
-                placeholders(2, chunk.len())
-            );
-            let mut query = sqlx::query_as::<_, DeliveryDeviceRow>(AssertSqlSafe(sql))
-                .persistent(chunk.len() == 1)
-                .bind(app);
-            for id in chunk {
-                query = query.bind(id.as_str());
-            }
-            for row in query
-                .fetch_all(&mut *conn)
-                .await
-                .map_err(|e| db_error(e, &what))?
-            {
-                let (d, device) = row.into_pair()?;
-                found.insert(d.id, (d, device));
-            }
+        let sql = format!(
+            concat!(
+                "SELECT d.id, d.app_id, d.notification_id, d.device_id, d.channel, ",
+                "d.state, d.reason, d.vendor_message_id, d.attempts, d.created_at, ",
+                "d.updated_at, dv.device_id AS dv_device_id, dv.user_id AS dv_user_id, ",
+                "dv.channel AS dv_channel, dv.token AS dv_token, ",
+                "dv.apns_environment AS dv_apns_environment, ",
+                "dv.last_seen_at AS dv_last_seen_at, dv.created_at AS dv_created_at, ",
+                "dv.deactivated_at AS dv_deactivated_at, ",
+                "dv.deactivation_reason AS dv_deactivation_reason ",
+                "FROM deliveries d LEFT JOIN devices dv ",
+                "ON dv.app_id = d.app_id AND dv.device_id = d.device_id ",
+                "WHERE d.app_id = $1 AND d.id IN {}"
+            ),
+            json_ids(self.backend, 2)
+        );
+        for row in sqlx::query_as::<_, DeliveryDeviceRow>(AssertSqlSafe(sql))
+            .bind(app)
+            .bind(json_of(&wanted))
+            .fetch_all(&mut *conn)
+            .await
+            .map_err(|e| db_error(e, &what))?
+        {
+            let (d, device) = row.into_pair()?;
+            found.insert(d.id, (d, device));
         }
         let parents: Vec<&str> = found
             .values()
@@ -327,24 +343,20 @@ impl SqlStore {
             .collect();
         let mut app_row = None;
         let mut notifications = HashMap::with_capacity(parents.len());
-        for chunk in parents.chunks(IDS_PER_QUERY) {
+        if !parents.is_empty() {
             let sql = format!(
                 concat!(
                     "SELECT n.id AS n_id, n.message AS n_message, ",
                     "n.accepted_at AS n_accepted_at, ",
                     "a.id, a.tenant_id, a.name, a.settings, a.created_at, a.updated_at ",
                     "FROM notifications n JOIN apps a ON a.id = n.app_id ",
-                    "WHERE n.app_id = $1 AND n.id IN ({})"
+                    "WHERE n.app_id = $1 AND n.id IN {}"
                 ),
-                placeholders(2, chunk.len())
+                json_ids(self.backend, 2)
             );
-            let mut query = sqlx::query_as::<_, NotificationAppRow>(AssertSqlSafe(sql))
-                .persistent(chunk.len() == 1)
-                .bind(app);
-            for id in chunk {
-                query = query.bind(*id);
-            }
-            for row in query
+            for row in sqlx::query_as::<_, NotificationAppRow>(AssertSqlSafe(sql))
+                .bind(app)
+                .bind(json_of(&parents))
                 .fetch_all(&mut *conn)
                 .await
                 .map_err(|e| db_error(e, &what))?
@@ -387,29 +399,26 @@ impl SqlStore {
             .into_iter()
             .collect();
         let mut out = Vec::new();
-        for chunk in users.chunks(IDS_PER_QUERY) {
-            let sql = format!(
-                concat!(
-                    "SELECT ",
-                    device_columns!(),
-                    " FROM devices WHERE app_id = $1 AND user_id IN ({}) ",
-                    "AND deactivated_at IS NULL AND token IS NOT NULL"
-                ),
-                placeholders(2, chunk.len())
-            );
-            let mut query = sqlx::query_as::<_, DeviceRow>(AssertSqlSafe(sql))
-                .persistent(chunk.len() == 1)
-                .bind(app);
-            for user in chunk {
-                query = query.bind(user.as_str());
-            }
-            for row in query
-                .fetch_all(&self.pool)
-                .await
-                .map_err(|e| db_error(e, &format!("devices of users of app {app}")))?
-            {
-                out.push(row.into_device()?);
-            }
+        if users.is_empty() {
+            return Ok(out);
+        }
+        let sql = format!(
+            concat!(
+                "SELECT ",
+                device_columns!(),
+                " FROM devices WHERE app_id = $1 AND user_id IN {} ",
+                "AND deactivated_at IS NULL AND token IS NOT NULL"
+            ),
+            json_ids(self.backend, 2)
+        );
+        for row in sqlx::query_as::<_, DeviceRow>(AssertSqlSafe(sql))
+            .bind(app)
+            .bind(json_of(&users))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(|e| db_error(e, &format!("devices of users of app {app}")))?
+        {
+            out.push(row.into_device()?);
         }
         out.sort_by(|a, b| a.device_id.cmp(&b.device_id));
         Ok(out)
@@ -421,14 +430,20 @@ mod tests {
     use super::*;
 
     #[test]
-    fn generated_statements_number_their_parameters() {
-        let sql = pg_transition_sql(2);
-        assert!(
-            sql.contains("VALUES ($7, $8, $9), ($10, $11, $12))"),
-            "{sql}"
+    fn id_lists_are_one_json_parameter_on_both_backends() {
+        assert_eq!(
+            json_ids(Backend::Sqlite, 2),
+            "(SELECT value FROM json_each($2))"
         );
-        let sql = pg_insert_deliveries_sql(2);
-        assert!(sql.contains("($12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)"));
-        assert_eq!(placeholders(2, 3), "$2, $3, $4");
+        assert!(json_ids(Backend::Postgres, 3).contains("json_array_elements_text($3::json)"));
+        let rows = [TransitionRow {
+            vid: "a\"b".into(),
+            vreason: None,
+            vvmid: Some("m"),
+        }];
+        assert_eq!(
+            json_of(&rows),
+            r#"[{"vid":"a\"b","vreason":null,"vvmid":"m"}]"#
+        );
     }
 }

@@ -12,8 +12,24 @@ use time::OffsetDateTime;
 /// Notifications per multi-row insert (4 parameters each).
 const NOTIFICATIONS_PER_STATEMENT: usize = 500;
 
-/// The statement inserting `rows` notifications unless their (app, id) exists; answers the
-/// (app, id) of those inserted. SQLite (3.35+) and PostgreSQL both take it.
+/// PostgreSQL: inserts the notifications of a JSON array (`$1`) unless their (app, id)
+/// exists; answers the (app, id) of those inserted. One text for any number of rows.
+const PG_INSERT_NOTIFICATIONS: &str = "INSERT INTO notifications (app_id, id, message, accepted_at) \
+     SELECT app_id, id, message, accepted_at FROM json_to_recordset($1::json) \
+     AS x(app_id text, id text, message text, accepted_at bigint) \
+     ON CONFLICT (app_id, id) DO NOTHING RETURNING app_id, id";
+
+/// A row of [`PG_INSERT_NOTIFICATIONS`].
+#[derive(serde::Serialize)]
+struct NotificationRow<'a> {
+    app_id: &'a str,
+    id: &'a str,
+    message: String,
+    accepted_at: i64,
+}
+
+/// SQLite: the statement inserting `rows` notifications unless their (app, id) exists;
+/// answers the (app, id) of those inserted (SQLite 3.35+ has `RETURNING`).
 fn insert_notifications_sql(rows: usize) -> String {
     let values: Vec<String> = (0..rows)
         .map(|r| {
@@ -90,16 +106,34 @@ impl SqlStore {
         };
         let mut inserted: HashSet<(String, String)> = HashSet::with_capacity(firsts.len());
         for chunk in chunks {
-            let sql = insert_notifications_sql(chunk.len());
-            let mut query = sqlx::query_as::<_, (String, String)>(AssertSqlSafe(sql))
-                .persistent(chunk.len() == 1);
-            for m in chunk {
-                query = query
-                    .bind(m.app.as_str())
-                    .bind(m.id.as_str())
-                    .bind(to_json(*m, &what)?)
-                    .bind(millis(now));
-            }
+            let query = match self.backend {
+                super::Backend::Postgres => {
+                    let mut rows = Vec::with_capacity(chunk.len());
+                    for m in chunk {
+                        rows.push(NotificationRow {
+                            app_id: &m.app,
+                            id: &m.id,
+                            message: to_json(*m, &what)?,
+                            accepted_at: millis(now),
+                        });
+                    }
+                    sqlx::query_as::<_, (String, String)>(PG_INSERT_NOTIFICATIONS)
+                        .bind(to_json(&rows, &what)?)
+                }
+                super::Backend::Sqlite => {
+                    let sql = insert_notifications_sql(chunk.len());
+                    let mut query = sqlx::query_as::<_, (String, String)>(AssertSqlSafe(sql))
+                        .persistent(chunk.len() == 1);
+                    for m in chunk {
+                        query = query
+                            .bind(m.app.as_str())
+                            .bind(m.id.as_str())
+                            .bind(to_json(*m, &what)?)
+                            .bind(millis(now));
+                    }
+                    query
+                }
+            };
             let rows = match tx.as_mut() {
                 Some(tx) => query.fetch_all(&mut **tx).await,
                 None => query.fetch_all(&self.pool).await,
