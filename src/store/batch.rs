@@ -10,6 +10,10 @@
 //! - [`SqlStore::load_job_impl`] reads a vendor job's deliveries with their devices, then
 //!   their notifications with the app: two joined queries over one pooled connection.
 //! - [`SqlStore::list_users_devices_impl`] resolves many users in one query.
+//!
+//! Every id list and row set is one JSON parameter, so a statement's text is the same for
+//! one row or five hundred; id lists are read through [`rows_by_ids`], one index probe per
+//! id on PostgreSQL.
 
 use super::error::{db_error, missing_parent};
 use super::rows::{
@@ -32,7 +36,13 @@ const ROWS_PER_STATEMENT: usize = 500;
 /// The PostgreSQL statement moving deliveries to one state: parameters $1 state, $2
 /// attempts increment, $3 time, $4–$6 the legal predecessors, $7 a JSON array of
 /// `{vid, vreason, vvmid}` (id, receipt reason, vendor message id). Its text is the same for
-/// any number of rows, so each connection prepares and plans it once.
+/// any number of rows.
+///
+/// Statements that join a JSON set with a table run unprepared (`persistent(false)`), so
+/// each run is planned with the table's current statistics: a plan cached while the table
+/// was nearly empty (a fresh install) scans it whole once it has grown, and a connection
+/// keeps its cached plans for ever. Inserts from a JSON set only probe unique indexes and
+/// stay prepared.
 const PG_TRANSITION: &str = concat!(
     "WITH v AS (SELECT * FROM json_to_recordset($7::json) ",
     "AS x(vid text COLLATE \"C\", vreason text, vvmid text)), ",
@@ -74,15 +84,34 @@ const PG_INSERT_DELIVERIES: &str = concat!(
     "SELECT COUNT(*) FROM fresh"
 );
 
-/// `(SELECT …)` yielding the strings of the JSON array in parameter `$n`, for
-/// `column IN …` on either backend; like the statements above, the text does not depend on
-/// how many ids there are.
-pub(super) fn json_ids(backend: Backend, n: usize) -> String {
+/// A FROM item `alias` holding the rows of `table` whose `key` is one of the strings of
+/// the JSON array in parameter `$n` and that pass `filter` (SQL on the table's columns).
+/// Its text does not depend on how many ids there are.
+///
+/// On PostgreSQL each id is one index probe, always: the rows come from a `LATERAL`
+/// subquery the planner cannot flatten (`OFFSET 0`), so no plan reads the whole table or a
+/// whole app's rows. A plain `IN (…)` with `app_id = $1` let the planner, misled by a
+/// growing table's stale statistics, scan every delivery of the app through the
+/// `(app_id, …)` index for each job. SQLite's planner turns `IN (SELECT value FROM
+/// json_each(…))` into probes by itself.
+pub(super) fn rows_by_ids(
+    backend: Backend,
+    table: &str,
+    alias: &str,
+    key: &str,
+    n: usize,
+    filter: &str,
+) -> String {
     match backend {
-        Backend::Postgres => {
-            format!("(SELECT value COLLATE \"C\" FROM json_array_elements_text(${n}::json))")
-        }
-        Backend::Sqlite => format!("(SELECT value FROM json_each(${n}))"),
+        Backend::Postgres => format!(
+            "json_array_elements_text(${n}::json) AS ids(value) CROSS JOIN LATERAL \
+             (SELECT * FROM {table} WHERE {key} = ids.value COLLATE \"C\" AND {filter} \
+             OFFSET 0) AS {alias}"
+        ),
+        Backend::Sqlite => format!(
+            "(SELECT * FROM {table} WHERE {key} IN (SELECT value FROM json_each(${n})) \
+             AND {filter}) AS {alias}"
+        ),
     }
 }
 
@@ -150,6 +179,7 @@ where
         })
         .collect();
     let mut query = sqlx::query_as::<_, DeliveryRow>(PG_TRANSITION)
+        .persistent(false)
         .bind(to.as_str())
         .bind(i64::from(to == DeliveryState::Sending))
         .bind(now);
@@ -319,13 +349,13 @@ impl SqlStore {
                 "dv.last_seen_at AS dv_last_seen_at, dv.created_at AS dv_created_at, ",
                 "dv.deactivated_at AS dv_deactivated_at, ",
                 "dv.deactivation_reason AS dv_deactivation_reason ",
-                "FROM deliveries d LEFT JOIN devices dv ",
-                "ON dv.app_id = d.app_id AND dv.device_id = d.device_id ",
-                "WHERE d.app_id = $1 AND d.id IN {}"
+                "FROM {} LEFT JOIN devices dv ",
+                "ON dv.app_id = d.app_id AND dv.device_id = d.device_id"
             ),
-            json_ids(self.backend, 2)
+            rows_by_ids(self.backend, "deliveries", "d", "id", 2, "app_id = $1")
         );
         for row in sqlx::query_as::<_, DeliveryDeviceRow>(AssertSqlSafe(sql))
+            .persistent(false)
             .bind(app)
             .bind(json_of(&wanted))
             .fetch_all(&mut *conn)
@@ -349,12 +379,12 @@ impl SqlStore {
                     "SELECT n.id AS n_id, n.message AS n_message, ",
                     "n.accepted_at AS n_accepted_at, ",
                     "a.id, a.tenant_id, a.name, a.settings, a.created_at, a.updated_at ",
-                    "FROM notifications n JOIN apps a ON a.id = n.app_id ",
-                    "WHERE n.app_id = $1 AND n.id IN {}"
+                    "FROM {} JOIN apps a ON a.id = n.app_id"
                 ),
-                json_ids(self.backend, 2)
+                rows_by_ids(self.backend, "notifications", "n", "id", 2, "app_id = $1")
             );
             for row in sqlx::query_as::<_, NotificationAppRow>(AssertSqlSafe(sql))
+                .persistent(false)
                 .bind(app)
                 .bind(json_of(&parents))
                 .fetch_all(&mut *conn)
@@ -403,15 +433,18 @@ impl SqlStore {
             return Ok(out);
         }
         let sql = format!(
-            concat!(
-                "SELECT ",
-                device_columns!(),
-                " FROM devices WHERE app_id = $1 AND user_id IN {} ",
-                "AND deactivated_at IS NULL AND token IS NOT NULL"
-            ),
-            json_ids(self.backend, 2)
+            concat!("SELECT ", device_columns!(), " FROM {}"),
+            rows_by_ids(
+                self.backend,
+                "devices",
+                "dv",
+                "user_id",
+                2,
+                "app_id = $1 AND deactivated_at IS NULL AND token IS NOT NULL"
+            )
         );
         for row in sqlx::query_as::<_, DeviceRow>(AssertSqlSafe(sql))
+            .persistent(false)
             .bind(app)
             .bind(json_of(&users))
             .fetch_all(&self.pool)
@@ -431,11 +464,28 @@ mod tests {
 
     #[test]
     fn id_lists_are_one_json_parameter_on_both_backends() {
-        assert_eq!(
-            json_ids(Backend::Sqlite, 2),
-            "(SELECT value FROM json_each($2))"
+        let sqlite = rows_by_ids(
+            Backend::Sqlite,
+            "devices",
+            "dv",
+            "user_id",
+            2,
+            "app_id = $1",
         );
-        assert!(json_ids(Backend::Postgres, 3).contains("json_array_elements_text($3::json)"));
+        assert!(
+            sqlite.contains("user_id IN (SELECT value FROM json_each($2))"),
+            "{sqlite}"
+        );
+        let pg = rows_by_ids(
+            Backend::Postgres,
+            "devices",
+            "dv",
+            "user_id",
+            3,
+            "app_id = $1",
+        );
+        assert!(pg.contains("json_array_elements_text($3::json)"), "{pg}");
+        assert!(pg.contains("OFFSET 0) AS dv"), "{pg}");
         let rows = [TransitionRow {
             vid: "a\"b".into(),
             vreason: None,
