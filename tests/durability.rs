@@ -2,7 +2,8 @@
 //! killed with SIGKILL mid-stream, restarted, and every accepted notification still reaches
 //! the simulator — on the embedded defaults and on PostgreSQL + RabbitMQ. Duplicates (sends
 //! repeated because the kill hit between the vendor's answer and the stored outcome) are
-//! counted and must stay few.
+//! counted and must stay few. The same holds when, mid-stream, the broker closes pushgate's
+//! connections and its PostgreSQL database goes away for a few seconds (as in a restart).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -78,15 +79,7 @@ async fn kill_and_restart(env: Vec<(String, String)>) {
 
     let mut accepted = Vec::new();
     for i in 0..NOTIFICATIONS {
-        let body = json!({"id": format!("n{i}"), "to": {"devices": [format!("d{i}")]}, "data": {"i": i.to_string()}});
-        let resp = http
-            .post(format!("{}/v1/apps/chat/notifications", first.base))
-            .bearer_auth(&key)
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(resp.status(), StatusCode::ACCEPTED);
+        accept(&http, &first.base, &key, i).await;
         accepted.push(i);
     }
     // Let some get through, then kill without warning.
@@ -104,39 +97,7 @@ async fn kill_and_restart(env: Vec<(String, String)>) {
 
     sim.control().clear_faults(Vendor::Fcm);
     let mut second = start(dir.path(), port, &sim, &env);
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let pushes = sent_tokens(&sim);
-        let missing: Vec<usize> = accepted
-            .iter()
-            .copied()
-            .filter(|i| !pushes.contains_key(&format!("tok-{i}")))
-            .collect();
-        if missing.is_empty() {
-            break;
-        }
-        if Instant::now() >= deadline {
-            let mut views = Vec::new();
-            for i in missing.iter().take(3) {
-                let view: Value = http
-                    .get(format!("{}/v1/apps/chat/notifications/n{i}", second.base))
-                    .bearer_auth(&key)
-                    .send()
-                    .await
-                    .unwrap()
-                    .json()
-                    .await
-                    .unwrap_or(Value::Null);
-                views.push(view);
-            }
-            panic!(
-                "lost after restart: {} of {} reached the vendor; missing {missing:?}: {views:#?}",
-                pushes.len(),
-                accepted.len()
-            );
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    await_every_one_sent(&sim, &http, &second.base, &key, &accepted).await;
     // And pushgate's own records agree.
     for i in [0, NOTIFICATIONS / 2, NOTIFICATIONS - 1] {
         let view: Value = http
@@ -169,6 +130,135 @@ async fn kill_and_restart(env: Vec<(String, String)>) {
     );
     second.child.kill().unwrap();
     second.child.wait().unwrap();
+}
+
+/// Waits until every accepted notification `n<i>` reached the simulator (token `tok-<i>`);
+/// fails with pushgate's view of a few missing ones after a minute.
+async fn await_every_one_sent(sim: &Sim, http: &Client, base: &str, key: &str, accepted: &[usize]) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let pushes = sent_tokens(sim);
+        let missing: Vec<usize> = accepted
+            .iter()
+            .copied()
+            .filter(|i| !pushes.contains_key(&format!("tok-{i}")))
+            .collect();
+        if missing.is_empty() {
+            return;
+        }
+        if Instant::now() >= deadline {
+            let mut views = Vec::new();
+            for i in missing.iter().take(3) {
+                let view: Value = http
+                    .get(format!("{base}/v1/apps/chat/notifications/n{i}"))
+                    .bearer_auth(key)
+                    .send()
+                    .await
+                    .unwrap()
+                    .json()
+                    .await
+                    .unwrap_or(Value::Null);
+                views.push(view);
+            }
+            panic!(
+                "lost: {} of {} reached the vendor; missing {missing:?}: {views:#?}",
+                pushes.len(),
+                accepted.len()
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Accepts notification `n<i>` to device `d<i>` over REST.
+async fn accept(http: &Client, base: &str, key: &str, i: usize) {
+    let body = json!({"id": format!("n{i}"), "to": {"devices": [format!("d{i}")]}, "data": {"i": i.to_string()}});
+    let resp = http
+        .post(format!("{base}/v1/apps/chat/notifications"))
+        .bearer_auth(key)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::ACCEPTED, "n{i}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn broker_cuts_and_a_database_outage_mid_stream_lose_nothing() {
+    let (url, name) = support::fresh_postgres_database().await;
+    let prefix = format!("pgout{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
+    let env = vec![
+        ("PUSHGATE_DATABASE_URL".to_string(), url),
+        ("PUSHGATE_AMQP_URL".to_string(), support::amqp_url()),
+        ("PUSHGATE_AMQP_PREFIX".to_string(), prefix.clone()),
+    ];
+    let sim = Sim::start(SimConfig {
+        preload_dev: true,
+        ..SimConfig::default()
+    })
+    .await
+    .unwrap();
+    sim.control()
+        .set_faults(
+            Vendor::Fcm,
+            FaultSpec {
+                latency_ms: 100,
+                ..FaultSpec::default()
+            },
+        )
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let http = Client::new();
+    let mut instance = start(dir.path(), port, &sim, &env);
+    let key =
+        support::set_up_fcm_app(&http, ADMIN, &instance.base, &instance.base, NOTIFICATIONS).await;
+
+    // A third of the stream, then the broker drops pushgate's connections while those are
+    // in flight.
+    let third = NOTIFICATIONS / 3;
+    for i in 0..third {
+        accept(&http, &instance.base, &key, i).await;
+    }
+    while sent_tokens(&sim).len() < third / 4 {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let closed = support::close_rabbit_connections(&format!("pushgate {prefix}"));
+    assert!(
+        closed > 0,
+        "no broker connection of this pushgate was found"
+    );
+
+    // The next third is accepted through the reconnect; then the database goes away for
+    // three seconds while deliveries are being stored and sent.
+    for i in third..2 * third {
+        accept(&http, &instance.base, &key, i).await;
+    }
+    while sent_tokens(&sim).len() < third {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    support::postgres_outage(&name, Duration::from_secs(3)).await;
+
+    // The rest after both outages, and every one of them arrives.
+    for i in 2 * third..NOTIFICATIONS {
+        accept(&http, &instance.base, &key, i).await;
+    }
+    let accepted: Vec<usize> = (0..NOTIFICATIONS).collect();
+    await_every_one_sent(&sim, &http, &instance.base, &key, &accepted).await;
+    assert!(
+        instance.child.try_wait().unwrap().is_none(),
+        "pushgate exited during the outages"
+    );
+    let duplicates: usize = sent_tokens(&sim).values().map(|n| n - 1).sum();
+    println!("accepted {NOTIFICATIONS}, duplicates after the outages {duplicates}");
+    assert!(
+        duplicates <= NOTIFICATIONS / 5,
+        "too many duplicates: {duplicates}"
+    );
+    instance.child.kill().unwrap();
+    instance.child.wait().unwrap();
+    support::drop_postgres_database(&name).await;
+    support::delete_rabbit_prefix(&prefix);
 }
 
 /// Successful FCM sends per token.

@@ -16,6 +16,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod support;
+
 use pushgate::queue::{
     AckTag, EmbeddedOptions, EmbeddedQueue, Envelope, EventStream, Queue, QueueError, QueueName,
     REASON_HEADER, RabbitOptions, RabbitQueue, Received, Subscription,
@@ -712,34 +714,6 @@ async fn postgres_expired_leases_come_back_redelivered() {
 // RabbitMQ only: connection loss, unreachable brokers, long delays
 // ---------------------------------------------------------------------------------------
 
-/// Closes every broker connection whose client-provided name contains `needle` (this
-/// test's prefix), as `rabbitmqctl close_all_connections` would, but without touching
-/// other users of the broker.
-fn close_connections_named(needle: &str) -> usize {
-    let listed = std::process::Command::new("rabbitmqctl")
-        .args(["list_connections", "-q", "pid", "client_properties"])
-        .output()
-        .expect("rabbitmqctl is needed for the connection-loss test");
-    assert!(
-        listed.status.success(),
-        "rabbitmqctl list_connections failed"
-    );
-    let text = String::from_utf8_lossy(&listed.stdout);
-    let pids: Vec<String> = text
-        .lines()
-        .filter(|line| line.contains(needle))
-        .filter_map(|line| line.split_whitespace().next().map(str::to_string))
-        .collect();
-    for pid in &pids {
-        let closed = std::process::Command::new("rabbitmqctl")
-            .args(["close_connection", pid, "test"])
-            .output()
-            .expect("rabbitmqctl close_connection");
-        assert!(closed.status.success(), "closing {pid} failed");
-    }
-    pids.len()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rabbit_consumers_and_publishers_survive_closed_connections() {
     let fx = Fixture::rabbit();
@@ -788,7 +762,7 @@ async fn rabbit_consumers_and_publishers_survive_closed_connections() {
         deliveries += 1;
         *seen.entry(n_of(&r)).or_default() += 1;
         if deliveries == cut_at {
-            let closed = close_connections_named(&prefix);
+            let closed = support::close_rabbit_connections(&prefix);
             assert!(closed >= 1, "no connection of this test found to close");
             let so_far = published.load(std::sync::atomic::Ordering::SeqCst);
             eprintln!("cut after {so_far} of {total} messages were published");

@@ -92,6 +92,46 @@ pub async fn fresh_postgres_database() -> (String, String) {
     }
 }
 
+/// Cuts a database off as a PostgreSQL restart would, for `outage`: every connection to it
+/// is terminated and new ones are refused until the outage ends. Other databases of the
+/// server (other tests) are not touched.
+pub async fn postgres_outage(name: &str, outage: std::time::Duration) {
+    postgres_admin(format!("ALTER DATABASE {name} ALLOW_CONNECTIONS false")).await;
+    postgres_admin(format!(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'"
+    ))
+    .await;
+    tokio::time::sleep(outage).await;
+    postgres_admin(format!("ALTER DATABASE {name} ALLOW_CONNECTIONS true")).await;
+}
+
+/// Closes every broker connection whose client-provided name contains `needle`, as
+/// `rabbitmqctl close_all_connections` would, without touching other users of the broker;
+/// answers how many were closed.
+pub fn close_rabbit_connections(needle: &str) -> usize {
+    let listed = Command::new("rabbitmqctl")
+        .args(["list_connections", "-q", "pid", "client_properties"])
+        .output()
+        .expect("rabbitmqctl is needed to cut broker connections");
+    assert!(
+        listed.status.success(),
+        "rabbitmqctl list_connections failed"
+    );
+    let pids: Vec<String> = String::from_utf8_lossy(&listed.stdout)
+        .lines()
+        .filter(|line| line.contains(needle))
+        .filter_map(|line| line.split_whitespace().next().map(str::to_string))
+        .collect();
+    for pid in &pids {
+        let closed = Command::new("rabbitmqctl")
+            .args(["close_connection", pid, "test: broker connection cut"])
+            .output()
+            .expect("rabbitmqctl close_connection");
+        assert!(closed.status.success(), "closing {pid} failed");
+    }
+    pids.len()
+}
+
 /// Drops a database made by [`fresh_postgres_database`].
 pub async fn drop_postgres_database(name: &str) {
     postgres_admin(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await;
