@@ -533,6 +533,43 @@ async fn events_reach_matching_patterns(fx: &Fixture) {
     }
 }
 
+async fn event_batches_arrive_whole_and_in_order_per_key(fx: &Fixture) {
+    let q = fx.open().await;
+    let mut all = q.subscribe_events("a.*").await.unwrap();
+    let batch: Vec<(String, Vec<u8>)> = (0..30)
+        .map(|i| {
+            let key = if i % 3 == 0 { "a.y" } else { "a.x" };
+            (key.to_string(), format!("{{\"n\":{i}}}").into_bytes())
+        })
+        .chain(std::iter::once(("b.x".to_string(), b"{}".to_vec())))
+        .collect();
+    q.publish_events(batch.clone()).await.unwrap();
+    q.publish_events(Vec::new()).await.unwrap();
+    let mut got: Vec<(String, Vec<u8>)> = Vec::new();
+    while got.len() < 30 {
+        match next_event_within(&mut all, ARRIVES).await {
+            Some(event) => got.push(event),
+            None => panic!("only {} of 30 events arrived", got.len()),
+        }
+    }
+    if let Some((extra, _)) = next_event_within(&mut all, QUIET).await {
+        panic!("event {extra} does not match the pattern");
+    }
+    for key in ["a.x", "a.y"] {
+        let sent: Vec<&Vec<u8>> = batch
+            .iter()
+            .filter(|(k, _)| k == key)
+            .map(|(_, b)| b)
+            .collect();
+        let received: Vec<&Vec<u8>> = got
+            .iter()
+            .filter(|(k, _)| k == key)
+            .map(|(_, b)| b)
+            .collect();
+        assert_eq!(received, sent, "{key}: every event, in order");
+    }
+}
+
 async fn depth_counts_ready_messages(fx: &Fixture) {
     let q = fx.open().await;
     assert_eq!(q.depth(&apns()).await.unwrap(), 0);
@@ -663,6 +700,7 @@ conformance!(
     competing_subscriptions_share_messages,
     messages_survive_a_new_backend_instance,
     events_reach_matching_patterns,
+    event_batches_arrive_whole_and_in_order_per_key,
     depth_counts_ready_messages,
     a_poison_message_does_not_block_the_rest,
     stale_and_foreign_tags_are_reported,

@@ -173,6 +173,16 @@ pub trait Queue: Send + Sync + 'static {
     /// Publishes an event on the events (receipts) exchange.
     async fn publish_event(&self, routing_key: &str, body: Vec<u8>) -> Result<(), QueueError>;
 
+    /// Publishes several events, as (routing key, body), in order. Backends send them
+    /// together (RabbitMQ: all written, then the confirms awaited at once); the default
+    /// publishes them one by one.
+    async fn publish_events(&self, events: Vec<(String, Vec<u8>)>) -> Result<(), QueueError> {
+        for (routing_key, body) in events {
+            self.publish_event(&routing_key, body).await?;
+        }
+        Ok(())
+    }
+
     /// Receives events whose routing key matches an AMQP topic `pattern`, from now on.
     async fn subscribe_events(&self, pattern: &str) -> Result<Box<dyn EventStream>, QueueError>;
 

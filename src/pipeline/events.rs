@@ -32,6 +32,21 @@ pub struct TokenInvalidEvent<'a> {
     pub at: OffsetDateTime,
 }
 
+/// The contract-2 event of a delivery's current state.
+fn receipt_event(d: &Delivery) -> ReceiptEvent {
+    ReceiptEvent {
+        delivery_id: d.id,
+        app: d.app_id.clone(),
+        notification_id: d.notification_id.clone(),
+        device_id: d.device_id.clone(),
+        vendor: d.channel,
+        state: d.state,
+        reason: d.reason.clone(),
+        vendor_message_id: d.vendor_message_id.clone(),
+        at: d.updated_at,
+    }
+}
+
 impl EventPublisher {
     /// Publishes through `queue`.
     pub fn new(queue: Arc<dyn Queue>) -> Self {
@@ -40,24 +55,27 @@ impl EventPublisher {
 
     /// The receipt of a delivery's current state.
     pub async fn receipt(&self, d: &Delivery) {
-        let event = ReceiptEvent {
-            delivery_id: d.id,
-            app: d.app_id.clone(),
-            notification_id: d.notification_id.clone(),
-            device_id: d.device_id.clone(),
-            vendor: d.channel,
-            state: d.state,
-            reason: d.reason.clone(),
-            vendor_message_id: d.vendor_message_id.clone(),
-            at: d.updated_at,
-        };
-        self.publish(&event.routing_key(), &event).await;
+        self.receipts(std::slice::from_ref(d)).await;
     }
 
-    /// The receipts of several deliveries' current states, published together: their
-    /// confirms are awaited at once, not one after another.
+    /// The receipts of several deliveries' current states, published as one batch: written
+    /// together and their confirms awaited at once.
     pub async fn receipts(&self, deliveries: &[Delivery]) {
-        futures::future::join_all(deliveries.iter().map(|d| self.receipt(d))).await;
+        let events: Vec<(String, Vec<u8>)> = deliveries
+            .iter()
+            .filter_map(|d| {
+                let event = receipt_event(d);
+                let body = serde_json::to_vec(&event).ok()?;
+                Some((event.routing_key(), body))
+            })
+            .collect();
+        if events.is_empty() {
+            return;
+        }
+        let count = events.len();
+        if let Err(error) = self.queue.publish_events(events).await {
+            tracing::warn!(%error, events = count, "receipt events not published (the receipts are stored)");
+        }
     }
 
     /// A device deactivation.

@@ -373,11 +373,6 @@ impl Ingestor {
                     VendorJob::new(app, chunk.iter().map(|d| d.id).collect()).to_envelope()
                 }));
         }
-        for (vendor, jobs) in by_queue {
-            self.queue
-                .publish(&QueueName::Vendor(vendor.to_string()), jobs, None)
-                .await?;
-        }
         let queued: Vec<Delivery> = deliveries
             .iter()
             .zip(new)
@@ -387,7 +382,13 @@ impl Ingestor {
             .filter(|d| self.adapters.get(d.channel).is_some())
             .cloned()
             .collect();
-        self.events.receipts(&queued).await;
+        // The jobs (one publish per vendor queue) and the `queued` events go out together.
+        let jobs = futures::future::try_join_all(by_queue.into_iter().map(|(vendor, jobs)| {
+            let queue = QueueName::Vendor(vendor.to_string());
+            async move { self.queue.publish(&queue, jobs, None).await }
+        }));
+        let (published, ()) = futures::future::join(jobs, self.events.receipts(&queued)).await;
+        published?;
         Ok(dispatched)
     }
 

@@ -38,11 +38,8 @@ const ROWS_PER_STATEMENT: usize = 500;
 /// `{vid, vreason, vvmid}` (id, receipt reason, vendor message id). Its text is the same for
 /// any number of rows.
 ///
-/// Statements that join a JSON set with a table run unprepared (`persistent(false)`), so
-/// each run is planned with the table's current statistics: a plan cached while the table
-/// was nearly empty (a fresh install) scans it whole once it has grown, and a connection
-/// keeps its cached plans for ever. Inserts from a JSON set only probe unique indexes and
-/// stay prepared.
+/// Like every statement, it is prepared once per connection and planned at each run with
+/// the tables' current size (see `connect::postgres_session`).
 const PG_TRANSITION: &str = concat!(
     "WITH v AS (SELECT * FROM json_to_recordset($7::json) ",
     "AS x(vid text COLLATE \"C\", vreason text, vvmid text)), ",
@@ -179,7 +176,6 @@ where
         })
         .collect();
     let mut query = sqlx::query_as::<_, DeliveryRow>(PG_TRANSITION)
-        .persistent(false)
         .bind(to.as_str())
         .bind(i64::from(to == DeliveryState::Sending))
         .bind(now);
@@ -355,7 +351,6 @@ impl SqlStore {
             rows_by_ids(self.backend, "deliveries", "d", "id", 2, "app_id = $1")
         );
         for row in sqlx::query_as::<_, DeliveryDeviceRow>(AssertSqlSafe(sql))
-            .persistent(false)
             .bind(app)
             .bind(json_of(&wanted))
             .fetch_all(&mut *conn)
@@ -384,7 +379,6 @@ impl SqlStore {
                 rows_by_ids(self.backend, "notifications", "n", "id", 2, "app_id = $1")
             );
             for row in sqlx::query_as::<_, NotificationAppRow>(AssertSqlSafe(sql))
-                .persistent(false)
                 .bind(app)
                 .bind(json_of(&parents))
                 .fetch_all(&mut *conn)
@@ -444,7 +438,6 @@ impl SqlStore {
             )
         );
         for row in sqlx::query_as::<_, DeviceRow>(AssertSqlSafe(sql))
-            .persistent(false)
             .bind(app)
             .bind(json_of(&users))
             .fetch_all(&self.pool)

@@ -73,6 +73,7 @@ pub(super) async fn open(database_url: &str) -> Result<(AnyPool, Backend), Store
                 .max_connections(POSTGRES_MAX_CONNECTIONS)
                 .test_before_acquire(false)
                 .acquire_timeout(CONNECT_TIMEOUT)
+                .after_connect(|conn, _| Box::pin(postgres_session(conn)))
                 .connect(&url)
                 .await
                 .map_err(|e| fail(e.to_string()))?;
@@ -111,6 +112,20 @@ pub(super) async fn open(database_url: &str) -> Result<(AnyPool, Backend), Store
             Ok((pool, Backend::Sqlite))
         }
     }
+}
+
+/// Settings of every pooled PostgreSQL connection.
+///
+/// `plan_cache_mode = force_custom_plan`: a prepared statement is planned at each run with
+/// the tables' current size, never with a cached generic plan. A generic plan made while a
+/// table was nearly empty (a fresh install) scans the table whole for as long as the
+/// connection lives once the table has grown; the batch statements of the pipeline showed
+/// it (every delivery of the app read per job). Prepared statements still save the parse
+/// and the describe round trip.
+async fn postgres_session(conn: &mut sqlx::AnyConnection) -> Result<(), sqlx::Error> {
+    conn.execute("SET plan_cache_mode = force_custom_plan")
+        .await
+        .map(|_| ())
 }
 
 /// `url` with `sslmode=disable` added, when it names a PostgreSQL server on this machine

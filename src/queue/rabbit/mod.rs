@@ -360,6 +360,42 @@ impl Queue for RabbitQueue {
         publish_confirmed(&self.inner.link, &route, &[outgoing], deadline).await
     }
 
+    async fn publish_events(&self, events: Vec<(String, Vec<u8>)>) -> Result<(), QueueError> {
+        if events.is_empty() {
+            return Ok(());
+        }
+        let deadline = Instant::now() + self.inner.publish_timeout;
+        self.inner.ensure(&[Entity::Events], deadline).await?;
+        let exchange = short(&self.inner.names.events_exchange())?;
+        // One confirmed batch per routing key (a batch shares its route); events of one key
+        // keep their order, and the batches go out together.
+        let mut by_key: Vec<(String, Vec<Outgoing>)> = Vec::new();
+        for (routing_key, body) in events {
+            let outgoing = Outgoing::new(&Envelope::new(body))?;
+            match by_key.iter_mut().find(|(key, _)| *key == routing_key) {
+                Some((_, list)) => list.push(outgoing),
+                None => by_key.push((routing_key, vec![outgoing])),
+            }
+        }
+        let mut batches = Vec::with_capacity(by_key.len());
+        for (routing_key, messages) in by_key {
+            let route = Route {
+                exchange: exchange.clone(),
+                routing_key: short(&routing_key)?,
+                mandatory: false,
+            };
+            batches.push((route, messages));
+        }
+        let link = &self.inner.link;
+        futures::future::try_join_all(
+            batches
+                .iter()
+                .map(|(route, messages)| publish_confirmed(link, route, messages, deadline)),
+        )
+        .await?;
+        Ok(())
+    }
+
     async fn subscribe_events(&self, pattern: &str) -> Result<Box<dyn EventStream>, QueueError> {
         let deadline = Instant::now() + self.inner.publish_timeout;
         self.inner.ensure(&[Entity::Events], deadline).await?;
