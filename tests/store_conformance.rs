@@ -1657,6 +1657,25 @@ async fn postgres_store_reports_its_backend_and_migrates_twice() {
 }
 
 #[tokio::test]
+async fn postgres_connections_plan_each_run_with_current_table_sizes() {
+    let fresh = Fresh::postgres().await;
+    // Every pooled connection, not just the first: hold several at once.
+    let mut held = Vec::new();
+    for _ in 0..3 {
+        held.push(fresh.store.pool().acquire().await.unwrap());
+    }
+    for conn in &mut held {
+        let mode: String = sqlx::query_scalar("SELECT current_setting('plan_cache_mode')")
+            .fetch_one(&mut **conn)
+            .await
+            .unwrap();
+        assert_eq!(mode, "force_custom_plan");
+    }
+    drop(held);
+    fresh.finish().await;
+}
+
+#[tokio::test]
 async fn connect_errors_never_show_the_password() {
     for url in [
         "postgres://pushgate:pa55-w0rd-xyz@127.0.0.1:1/pushgate",
