@@ -11,7 +11,7 @@ mod matching;
 pub mod token;
 
 use crate::pipeline::credentials::CredentialCache;
-use crate::pipeline::events::{EventPublisher, TokenInvalidEvent};
+use crate::pipeline::events::EventPublisher;
 use push_core::adapter::{
     AdapterRegistry, CallbackContext, CallbackError, CallbackEvent, CallbackReceipt, CallbackReply,
     CallbackRequest,
@@ -204,27 +204,15 @@ impl CallbackService {
     }
 
     async fn deactivate(&self, device: &Device, reason: &str) -> Result<bool, StoreError> {
-        let now = push_core::now();
         let reason = format!("vendor receipt: {reason}");
-        let done = self
-            .store
-            .deactivate_device(&device.app_id, &device.device_id, &reason, now)
-            .await?;
-        if done {
-            metrics::counter!("pushgate_tokens_invalidated_total", "vendor" => device.channel.as_str(), "app" => device.app_id.clone()).increment(1);
-            tracing::info!(app = %device.app_id, device = %device.device_id, vendor = device.channel.as_str(), reason, "device deactivated by a receipt");
-            self.events
-                .token_invalid(&TokenInvalidEvent {
-                    app: &device.app_id,
-                    device_id: &device.device_id,
-                    user_id: &device.user_id,
-                    vendor: device.channel,
-                    reason: &reason,
-                    at: now,
-                })
-                .await;
-        }
-        Ok(done)
+        crate::pipeline::deactivation::deactivate(
+            &*self.store,
+            &self.events,
+            device.channel.as_str(),
+            device,
+            &reason,
+        )
+        .await
     }
 }
 

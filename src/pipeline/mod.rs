@@ -7,6 +7,7 @@
 //! redelivery after a pause.
 
 pub mod credentials;
+pub mod deactivation;
 pub mod events;
 pub mod ingest;
 pub mod job;

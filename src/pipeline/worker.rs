@@ -9,7 +9,7 @@
 //! sends them again: the rare duplicate is the price of never losing one.
 
 use super::credentials::{CredentialCache, CredentialError, auth_verdict};
-use super::events::{EventPublisher, TokenInvalidEvent};
+use super::events::EventPublisher;
 use super::job::VendorJob;
 use push_core::adapter::{
     Adapter, AdapterExt, CredentialRef, Guard, GuardConfig, Outcome, RetryDecision, RetryPolicy,
@@ -615,24 +615,8 @@ impl VendorWorker {
     }
 
     async fn deactivate(&self, device: &Device, reason: &str) -> Result<(), WorkerError> {
-        let now = push_core::now();
-        if self
-            .store
-            .deactivate_device(&device.app_id, &device.device_id, reason, now)
-            .await?
-        {
-            metrics::counter!("pushgate_tokens_invalidated_total", "vendor" => self.vendor, "app" => device.app_id.clone()).increment(1);
-            tracing::info!(app = %device.app_id, device = %device.device_id, vendor = self.vendor, reason, "device deactivated");
-            let event = TokenInvalidEvent {
-                app: &device.app_id,
-                device_id: &device.device_id,
-                user_id: &device.user_id,
-                vendor: device.channel,
-                reason,
-                at: now,
-            };
-            self.events.token_invalid(&event).await;
-        }
+        super::deactivation::deactivate(&*self.store, &self.events, self.vendor, device, reason)
+            .await?;
         Ok(())
     }
 
