@@ -887,6 +887,47 @@ async fn rabbit_delays_beyond_the_largest_bucket_chain_through_it() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rabbit_instance_queues_expire_when_unused() {
+    let fx = Fixture::rabbit();
+    let Kind::Rabbit { url, prefix } = &fx.kind else {
+        unreachable!()
+    };
+    let q = RabbitQueue::connect(url, prefix).await.unwrap();
+    q.prepare(&vendors()).await.unwrap();
+    let instance = QueueName::Instance("i1".into());
+    q.publish(&instance, vec![msg(1)], None).await.unwrap();
+    let listed = std::process::Command::new("rabbitmqctl")
+        .args(["list_queues", "-q", "name", "arguments"])
+        .output()
+        .expect("rabbitmqctl lists queues");
+    let text = String::from_utf8_lossy(&listed.stdout);
+    let line = text
+        .lines()
+        .find(|l| l.starts_with(&format!("{prefix}.instance.i1")))
+        .unwrap_or_else(|| panic!("the instance queue was not declared: {text}"));
+    let expiry = pushgate::queue::rabbit::INSTANCE_QUEUE_EXPIRY
+        .as_millis()
+        .to_string();
+    assert!(
+        line.contains("x-expires") && line.contains(&expiry),
+        "{line}"
+    );
+    let vendor = text
+        .lines()
+        .find(|l| l.starts_with(&format!("{prefix}.vendor.")))
+        .unwrap_or_else(|| panic!("no vendor queue was declared: {text}"));
+    assert!(
+        !vendor.contains("x-expires"),
+        "only instance queues expire: {vendor}"
+    );
+    let mut all = queues();
+    all.push(instance);
+    q.delete_topology(&all).await.unwrap();
+    q.close().await;
+    fx.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rabbit_subscriptions_end_when_the_queue_closes() {
     let fx = Fixture::rabbit();
     let q = fx.open().await;

@@ -34,7 +34,7 @@ mod topology;
 
 pub use events::RabbitEvents;
 pub use subscription::{RabbitAcker, RabbitSubscription};
-pub use topology::{DEFAULT_DELAY_BUCKETS, NOT_BEFORE_HEADER};
+pub use topology::{DEFAULT_DELAY_BUCKETS, INSTANCE_QUEUE_EXPIRY, NOT_BEFORE_HEADER};
 
 use async_trait::async_trait;
 use link::Link;

@@ -5,6 +5,7 @@
 //! |---|---|---|
 //! | ingest exchange | direct, durable | `<prefix>.ingest`, bound with key `notification` to the ingest queue |
 //! | ingest, vendor, dead, instance queues | quorum | `<prefix>.ingest`, `<prefix>.vendor.<v>`, `<prefix>.dead`, `<prefix>.instance.<i>` |
+//! | | | instance queues expire after [`INSTANCE_QUEUE_EXPIRY`] unused (`x-expires`) |
 //! | receipts (events) exchange | topic, durable | `<prefix>.receipts` |
 //! | delay queues | quorum, TTL + dead-letter | `<prefix>.delay.<bucket>.<target>` (target without the prefix, e.g. `vendor.apns`) |
 //!
@@ -128,6 +129,13 @@ pub(super) fn short(s: &str) -> Result<ShortString, QueueError> {
         .map_err(|_| QueueError::Refused(format!("name longer than 255 bytes: {s:.40}…")))
 }
 
+/// How long an instance queue may go unused (no consumer) before the broker deletes it.
+/// A live instance consumes its queue all the time (a reconnect takes seconds), so an
+/// unused one belongs to an instance that is gone, and what it holds is only real-time
+/// relay for connections that no longer exist (their messages stay in the inbox). Without
+/// it every stopped instance would leave a queue behind for ever.
+pub const INSTANCE_QUEUE_EXPIRY: Duration = Duration::from_secs(15 * 60);
+
 fn quorum_arguments() -> FieldTable {
     let mut args = FieldTable::default();
     args.insert(
@@ -153,12 +161,13 @@ pub(super) async fn declare(
     match entity {
         Entity::Queue(queue) => {
             let name = names.queue(queue);
+            let mut args = quorum_arguments();
+            if matches!(queue, QueueName::Instance(_)) {
+                let expiry = i64::try_from(INSTANCE_QUEUE_EXPIRY.as_millis()).unwrap_or(i64::MAX);
+                args.insert("x-expires".into(), AMQPValue::LongLongInt(expiry));
+            }
             channel
-                .queue_declare(
-                    name.as_str().into(),
-                    QueueDeclareOptions::durable(),
-                    quorum_arguments(),
-                )
+                .queue_declare(name.as_str().into(), QueueDeclareOptions::durable(), args)
                 .await?;
             if *queue == QueueName::Ingest {
                 let exchange = names.ingest_exchange();
