@@ -35,9 +35,9 @@ enum Command {
 
 #[derive(Debug, Subcommand)]
 enum CredentialsCommand {
-    /// Re-encrypt every stored credential under the current master key (the first of
-    /// `master_key`; older keys listed after it must still be configured to open the rest).
-    /// Resumable: rerun after an interruption to finish.
+    /// Re-encrypt every stored credential and online client key under the current master
+    /// key (the first of `master_key`; older keys listed after it must still be configured
+    /// to open the rest). Resumable: rerun after an interruption to finish.
     Rewrap {
         /// Rows read per batch.
         #[arg(long, default_value_t = 100)]
@@ -67,8 +67,17 @@ async fn rewrap(config: &Config, batch_size: i64, limit: Option<u64>) -> anyhow:
             "; done"
         }
     );
-    if report.unknown_key + report.undecryptable > 0 {
-        anyhow::bail!("some credentials could not be re-wrapped (see the log)");
+    let keys = pushgate::credentials::rewrap::rewrap_client_keys(
+        &pushgate::service::online_store(&store),
+        &vault,
+    )
+    .await?;
+    println!(
+        "rewrapped {} online client key(s); changed meanwhile {}; unknown master key {}; undecryptable {}",
+        keys.rewrapped, keys.changed_meanwhile, keys.unknown_key, keys.undecryptable
+    );
+    if report.unknown_key + report.undecryptable + keys.unknown_key + keys.undecryptable > 0 {
+        anyhow::bail!("some credentials or client keys could not be re-wrapped (see the log)");
     }
     Ok(())
 }

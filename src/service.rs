@@ -195,10 +195,7 @@ fn online_core(
     queue: &Arc<dyn push_core::queue::Queue>,
     vault: &Arc<Vault>,
 ) -> pushgate_online::OnlineCore {
-    let dialect = match store.backend() {
-        crate::store::Backend::Postgres => pushgate_online::Dialect::Postgres,
-        crate::store::Backend::Sqlite => pushgate_online::Dialect::Sqlite,
-    };
+    let dialect = online_dialect(store);
     pushgate_online::OnlineCore::new(
         config.online.clone(),
         pushgate_online::OnlinePorts {
@@ -217,12 +214,25 @@ fn online_core(
     )
 }
 
-/// Seals online client secrets with the vault (purpose `online-client-key`, bound to the
+/// The online core's SQL dialect for `store`'s backend.
+fn online_dialect(store: &SqlStore) -> pushgate_online::Dialect {
+    match store.backend() {
+        crate::store::Backend::Postgres => pushgate_online::Dialect::Postgres,
+        crate::store::Backend::Sqlite => pushgate_online::Dialect::Sqlite,
+    }
+}
+
+/// The online core's storage over `store`'s pool (for `credentials rewrap`).
+pub fn online_store(store: &SqlStore) -> pushgate_online::store::OnlineStore {
+    pushgate_online::store::OnlineStore::new(store.pool().clone(), online_dialect(store))
+}
+
+/// Seals online client secrets with the vault (purpose [`CLIENT_KEY_PURPOSE`], bound to the
 /// key version id and the app).
 struct VaultSealer(Arc<Vault>);
 
 /// The vault purpose of sealed online client secrets.
-const CLIENT_KEY_PURPOSE: &str = "online-client-key";
+pub const CLIENT_KEY_PURPOSE: &str = "online-client-key";
 
 impl pushgate_online::SecretSealer for VaultSealer {
     fn seal(

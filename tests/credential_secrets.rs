@@ -110,6 +110,50 @@ async fn rewrap_is_resumable_and_leaves_every_row_readable() {
         };
         store.insert_credential(&new_version, now).await.unwrap();
     }
+    // The online core's HS256 client key, sealed under the old key as the API would.
+    let online = pushgate::service::online_store(&store);
+    let client_secret = Secret::new("hs256-client-secret-REWRAP-0123456789abcdef");
+    let key_id = uuid::Uuid::now_v7();
+    let sealed_key = sealing
+        .seal_secret(
+            key_id,
+            pushgate::service::CLIENT_KEY_PURPOSE,
+            "chat",
+            &client_secret,
+        )
+        .unwrap();
+    online
+        .put_client_key(
+            "chat",
+            &pushgate_online::store::client_keys::StoredClientKey {
+                key_id: key_id.to_string(),
+                alg: "HS256".into(),
+                public_key_pem: None,
+                sealed: Some(sealed_key),
+                fingerprint: "sha256:test".into(),
+                updated_at: 0,
+            },
+        )
+        .await
+        .unwrap();
+    let client_key_opens = |keys: &[&str]| {
+        let vault = vault(keys);
+        let online = online.clone();
+        async move {
+            let stored = online.client_key("chat").await.unwrap().unwrap();
+            let sealed = stored.sealed.unwrap();
+            let opened = vault
+                .open_secret(
+                    key_id,
+                    pushgate::service::CLIENT_KEY_PURPOSE,
+                    "chat",
+                    &sealed,
+                )
+                .map(|s| s.expose().to_string());
+            (opened.ok(), sealed.kek_id == vault.current_key_id())
+        }
+    };
+
     let rotating = format!("{new},{old}");
     let mut printed = String::new();
 
@@ -124,6 +168,10 @@ async fn rewrap_is_resumable_and_leaves_every_row_readable() {
         "{stdout}"
     );
     assert_eq!(all_open(&store, &vault(&[&new, &old])).await, 2);
+    assert!(
+        stdout.contains("rewrapped 1 online client key(s)"),
+        "{stdout}"
+    );
 
     // The rerun finishes the rest; a third run finds nothing to do.
     let out = rewrap(dir.path(), &rotating, None);
@@ -139,6 +187,11 @@ async fn rewrap_is_resumable_and_leaves_every_row_readable() {
     assert!(String::from_utf8_lossy(&out.stdout).contains("rewrapped 0"));
     // The old key can go now.
     assert_eq!(all_open(&store, &vault(&[&new])).await, 5);
+    assert_eq!(
+        client_key_opens(&[&new]).await,
+        (Some(client_secret.expose().to_string()), true),
+        "the client key opens with the new key alone"
+    );
 
     // Without the key a row was sealed with, rewrap says so and fails.
     let stranger = random_key();
@@ -148,8 +201,13 @@ async fn rewrap_is_resumable_and_leaves_every_row_readable() {
     printed += &String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success());
     assert!(stdout.contains("unknown master key 5"), "{stdout}");
+    assert!(
+        stdout.contains("online client key(s); changed meanwhile 0; unknown master key 1"),
+        "{stdout}"
+    );
+    let client_text = client_secret.expose().to_string();
 
-    for secret in secrets.iter().chain([&old, &new, &stranger]) {
+    for secret in secrets.iter().chain([&old, &new, &stranger, &client_text]) {
         assert!(
             !printed.contains(secret.as_str()),
             "a secret was printed: {printed}"

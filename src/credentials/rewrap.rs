@@ -8,9 +8,13 @@
 //! second rewrap never loses a write. Every row is readable at every moment (under the old
 //! key or the new one), so an interrupted run (killed, or stopped by `limit`) leaves nothing
 //! broken and a rerun finishes the rest. Only data keys are re-wrapped; ciphertexts stay.
+//!
+//! The online core's sealed client secrets (HS256 keys that verify WebSocket JWTs) are
+//! sealed with the same envelope and go through the same steps ([`rewrap_client_keys`]).
 
 use crate::vault::{Vault, VaultError};
 use push_core::{Store, StoreError};
+use pushgate_online::store::OnlineStore;
 use uuid::Uuid;
 
 /// Counts of one rewrap run.
@@ -84,4 +88,42 @@ pub async fn rewrap_all(
             }
         }
     }
+}
+
+/// Re-wraps every online client secret not yet under the vault's current key, with the same
+/// compare-and-set as credentials (one row per app at most, so no batches or limit).
+pub async fn rewrap_client_keys(
+    online: &OnlineStore,
+    vault: &Vault,
+) -> Result<RewrapReport, StoreError> {
+    let key_id = vault.current_key_id().to_string();
+    let mut report = RewrapReport {
+        key_id: key_id.clone(),
+        ..RewrapReport::default()
+    };
+    for row in online.client_keys_sealed_elsewhere(&key_id).await? {
+        let rewrapped = Uuid::parse_str(&row.key_id)
+            .map_err(|_| VaultError::Malformed)
+            .and_then(|id| vault.rewrap(id, &row.sealed));
+        match rewrapped {
+            Ok(sealed) => {
+                if online.replace_sealed_client_key(&row, &sealed).await? {
+                    report.rewrapped += 1;
+                } else {
+                    report.changed_meanwhile += 1;
+                }
+            }
+            Err(VaultError::UnknownKey(kek)) => {
+                tracing::warn!(app = %row.app, key_id = %kek,
+                    "client key sealed under a master key that is not configured; left as is");
+                report.unknown_key += 1;
+            }
+            Err(error) => {
+                tracing::error!(app = %row.app, %error,
+                    "client key data key cannot be decrypted; left as is");
+                report.undecryptable += 1;
+            }
+        }
+    }
+    Ok(report)
 }
