@@ -532,6 +532,61 @@ async fn a_group_member_who_acks_within_the_grace_window_is_not_pushed() {
     assert!(bodies_later[0].contains("second"), "{}", bodies_later[0]);
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_push_waiting_out_its_grace_window_survives_a_restart() {
+    let sim = push_sim::Sim::start(push_sim::SimConfig {
+        preload_dev: true,
+        ..push_sim::SimConfig::default()
+    })
+    .await
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = embedded_config(&dir);
+    config.vendors = serde_json::from_value(json!({ "fcm": {
+        "base_url": sim.fcm_url(), "auth_url": sim.fcm_token_url(), "ca_file": sim.ca_pem_path() } }))
+    .unwrap();
+    config.online.group_grace_ms = 1_500;
+    let first = start(&config, None).await;
+    let http = Client::new();
+    let key = support::set_up_fcm_app(&http, ADMIN, &first.base, &first.base, 2).await;
+    set_hs256(&http, &first.base, &key, "chat").await;
+    let (s, _) = rest(
+        &http,
+        &first.base,
+        &key,
+        Method::POST,
+        "/v1/apps/chat/groups",
+        Some(json!({"id": "g", "members": ["u0", "u1"]})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED);
+    let mut u0 = connect(&first, &token("chat", "u0", "d0", 600)).await;
+    u0.send_msg("g1", json!({"group": "g"}), "sent before the restart")
+        .await;
+    // Stopped inside u1's grace window: the push must wait for the next process.
+    drop(u0);
+    drop(first);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(
+        fcm_bodies(&sim, "tok-1").is_empty(),
+        "pushed before the grace window ended"
+    );
+    let _second = start(&config, None).await;
+    let bodies = wait_for_pushes(&sim, "tok-1", 1).await;
+    assert_eq!(
+        bodies.len(),
+        1,
+        "the pending push went out after the restart"
+    );
+    assert!(
+        bodies[0].contains("sent before the restart"),
+        "{}",
+        bodies[0]
+    );
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(fcm_bodies(&sim, "tok-1").len(), 1, "and only once");
+}
+
 async fn gap_free_under_concurrent_senders(pool: sqlx::AnyPool, dialect: Dialect) {
     let store = Arc::new(OnlineStore::new(pool, dialect));
     store.create_group("chat", "team", "Team").await.unwrap();

@@ -80,7 +80,7 @@ impl OnlineCore {
         let shared = Shared {
             keys: ClientKeys::new(store.clone(), ports.sealer),
             hub: Arc::new(Hub::new(config.outbound_buffer)),
-            offline: Offline::new(Arc::clone(&ports.store)),
+            offline: Offline::new(Arc::clone(&ports.store), Arc::clone(&ports.queue)),
             store,
             cluster,
             queue: ports.queue,

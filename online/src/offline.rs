@@ -3,14 +3,20 @@
 //! the message as title/body and its unread count as badge.
 //!
 //! A job waits out the grace window of its kind first (default: none for one-to-one, a few
-//! seconds for groups); a device whose ack reached the message by then is not pushed. Grace
-//! timers live in memory: a process that dies inside a window loses those pushes (the
-//! messages themselves are stored and pulled on reconnect).
+//! seconds for groups); a device whose ack reached the message by then is not pushed.
+//!
+//! A job with a grace window waits in the durable `handoff` queue as a delayed message (on
+//! RabbitMQ the delay is rounded up to a delay bucket), so a restart or a crash inside the
+//! window does not lose the push: any instance takes it when it is due, checks acks and
+//! presence then, and acks it only once the pushes are on the ingest queue. A job without a
+//! grace window goes straight to the in-memory workers (nothing to wait for; a crash loses
+//! only what is being handed over at that moment), as does a delayed job the queue refused.
 
 use crate::core::Shared;
 use crate::protocol::{Content, Recipient};
-use push_core::queue::{Envelope, QueueName};
+use push_core::queue::{Envelope, Queue, QueueError, QueueName, Received};
 use push_core::{Device, IngestMessage, NotificationContent, Options, Target};
+use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -31,8 +37,12 @@ const MAX_BODY_CHARS: usize = 200;
 /// Seconds an offline push stays worth delivering.
 const PUSH_TTL_SECONDS: u64 = 86_400;
 
-/// One stored message whose recipients may need a push.
-#[derive(Debug, Clone)]
+/// Pause before a hand-off that could not be queued for ingest is tried again.
+const RETRY_PAUSE: Duration = Duration::from_millis(500);
+
+/// One stored message whose recipients may need a push. Serialised as the body of a
+/// delayed `handoff` message; its timing is the message's delay then.
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct OfflineJob {
     app: String,
     msg_id: String,
@@ -41,6 +51,9 @@ pub struct OfflineJob {
     title: String,
     body: String,
     recipients: Vec<(String, i64)>,
+    #[serde(skip)]
+    grace: Duration,
+    #[serde(skip, default = "Instant::now")]
     due: Instant,
 }
 
@@ -63,6 +76,7 @@ impl OfflineJob {
             title: content.title.clone().unwrap_or_else(|| from.to_string()),
             body: content.text.chars().take(MAX_BODY_CHARS).collect(),
             recipients,
+            grace,
             due: Instant::now() + grace,
         }
     }
@@ -70,28 +84,50 @@ impl OfflineJob {
 
 type DeviceCache = HashMap<(String, String), (Instant, Arc<Vec<Device>>)>;
 
-/// The hand-off queue and its device cache.
+/// The hand-off queues and the device cache.
 pub struct Offline {
     tx: mpsc::Sender<OfflineJob>,
     rx: Mutex<Option<mpsc::Receiver<OfflineJob>>>,
     devices: Arc<dyn push_core::Store>,
+    queue: Arc<dyn Queue>,
     cache: Mutex<DeviceCache>,
 }
 
 impl Offline {
-    /// Hand-offs that find devices through `devices` (pushgate's device registry).
-    pub fn new(devices: Arc<dyn push_core::Store>) -> Self {
+    /// Hand-offs that find devices through `devices` (pushgate's device registry) and wait
+    /// out grace windows in `queue`.
+    pub fn new(devices: Arc<dyn push_core::Store>, queue: Arc<dyn Queue>) -> Self {
         let (tx, rx) = mpsc::channel(QUEUE_CAPACITY);
         Self {
             tx,
             rx: Mutex::new(Some(rx)),
             devices,
+            queue,
             cache: Mutex::new(HashMap::new()),
         }
     }
 
-    /// Queues a job (waiting when the queue is full).
+    /// Queues a job: with a grace window as a delayed `handoff` message, else (or when the
+    /// queue refuses it) in memory, waiting when that is full.
     pub async fn enqueue(&self, job: OfflineJob) {
+        if !job.grace.is_zero() {
+            let queued = match serde_json::to_vec(&job) {
+                Ok(body) => {
+                    let envelope =
+                        Envelope::new(body).with_header("content-type", "application/json");
+                    self.queue
+                        .publish(&QueueName::Handoff, vec![envelope], Some(job.grace))
+                        .await
+                }
+                Err(e) => Err(QueueError::Refused(format!("unserialisable hand-off: {e}"))),
+            };
+            match queued {
+                Ok(()) => return,
+                Err(e) => {
+                    tracing::warn!(error = %e, msg_id = %job.msg_id, "cannot queue an offline hand-off durably; keeping it in memory");
+                }
+            }
+        }
         if self.tx.send(job).await.is_err() {
             tracing::warn!("offline hand-off stopped; a push was not queued");
         }
@@ -124,8 +160,15 @@ impl Offline {
     }
 }
 
-/// Works off queued jobs until `stop`.
+/// Works off queued jobs, in memory and from the `handoff` queue, until `stop`.
 pub(crate) async fn run(shared: Arc<Shared>, stop: CancellationToken) {
+    tokio::join!(
+        run_in_memory(Arc::clone(&shared), stop.clone()),
+        run_delayed(shared, stop)
+    );
+}
+
+async fn run_in_memory(shared: Arc<Shared>, stop: CancellationToken) {
     let Some(mut rx) = shared
         .offline
         .rx
@@ -150,13 +193,73 @@ pub(crate) async fn run(shared: Arc<Shared>, stop: CancellationToken) {
         };
         let shared = Arc::clone(&shared);
         tokio::spawn(async move {
-            hand_off(&shared, &job).await;
+            if let Err(e) = hand_off(&shared, &job).await {
+                tracing::warn!(error = %e, app = %job.app, msg_id = %job.msg_id, "cannot queue offline pushes");
+            }
             drop(permit);
         });
     }
 }
 
-async fn hand_off(shared: &Shared, job: &OfflineJob) {
+/// Takes due jobs off the `handoff` queue; each is acked once its pushes are queued for
+/// ingest, released (for any instance) when that failed, dead-lettered when unreadable.
+async fn run_delayed(shared: Arc<Shared>, stop: CancellationToken) {
+    let queue = Arc::clone(&shared.offline.queue);
+    let (mut jobs, acker) = loop {
+        match queue
+            .subscribe(&QueueName::Handoff, CONCURRENCY as u16)
+            .await
+        {
+            Ok(subscribed) => break subscribed,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot consume delayed offline hand-offs yet; retrying");
+                tokio::select! {
+                    () = stop.cancelled() => return,
+                    () = tokio::time::sleep(RETRY_PAUSE) => {}
+                }
+            }
+        }
+    };
+    let limit = Arc::new(Semaphore::new(CONCURRENCY));
+    let mut in_work = tokio::task::JoinSet::new();
+    loop {
+        let Ok(permit) = Arc::clone(&limit).acquire_owned().await else {
+            break;
+        };
+        let received: Received = tokio::select! {
+            () = stop.cancelled() => break,
+            next = jobs.next() => match next { Some(r) => r, None => break },
+        };
+        let (shared, acker) = (Arc::clone(&shared), Arc::clone(&acker));
+        in_work.spawn(async move {
+            let settled = match serde_json::from_slice::<OfflineJob>(&received.envelope.body) {
+                Err(e) => {
+                    let reason = format!("not an offline hand-off: {e}");
+                    acker.dead_letter(received.tag, &received.envelope, &reason).await
+                }
+                Ok(job) => match hand_off(&shared, &job).await {
+                    Ok(()) => acker.ack(&[received.tag]).await,
+                    Err(e) => {
+                        tracing::warn!(error = %e, msg_id = %job.msg_id, "cannot queue offline pushes; will retry");
+                        tokio::time::sleep(RETRY_PAUSE).await;
+                        acker.release(received.tag).await
+                    }
+                },
+            };
+            if let Err(e) = settled {
+                tracing::warn!(error = %e, "cannot settle an offline hand-off; it will come again");
+            }
+            drop(permit);
+        });
+        while in_work.try_join_next().is_some() {}
+    }
+    while in_work.join_next().await.is_some() {}
+    drop(jobs);
+}
+
+/// Queues the pushes `job` still needs (offline devices that have not acked the message)
+/// on the ingest queue.
+async fn hand_off(shared: &Shared, job: &OfflineJob) -> Result<(), QueueError> {
     let mut envelopes = Vec::new();
     for (user, seq) in &job.recipients {
         let devices = shared.offline.devices_of(&job.app, user).await;
@@ -193,21 +296,15 @@ async fn hand_off(shared: &Shared, job: &OfflineJob) {
         }
     }
     if envelopes.is_empty() {
-        return;
+        return Ok(());
     }
     let count = envelopes.len();
-    match shared
+    shared
         .queue
         .publish(&QueueName::Ingest, envelopes, None)
-        .await
-    {
-        Ok(()) => {
-            tracing::debug!(app = %job.app, msg_id = %job.msg_id, count, "offline pushes queued")
-        }
-        Err(e) => {
-            tracing::warn!(error = %e, app = %job.app, msg_id = %job.msg_id, "cannot queue offline pushes")
-        }
-    }
+        .await?;
+    tracing::debug!(app = %job.app, msg_id = %job.msg_id, count, "offline pushes queued");
+    Ok(())
 }
 
 /// Devices of `user` with a live connection on any instance.

@@ -36,6 +36,9 @@ pub enum QueueName {
     Dead,
     /// One per pushgate instance, for the online core's routing between instances.
     Instance(String),
+    /// The online core's offline pushes waiting out their grace window (delayed messages);
+    /// any instance takes them.
+    Handoff,
 }
 
 impl QueueName {
@@ -46,6 +49,7 @@ impl QueueName {
             QueueName::Vendor(v) => format!("{prefix}.vendor.{v}"),
             QueueName::Dead => format!("{prefix}.dead"),
             QueueName::Instance(i) => format!("{prefix}.instance.{i}"),
+            QueueName::Handoff => format!("{prefix}.handoff"),
         }
     }
 }
