@@ -69,6 +69,9 @@ pub struct PipelineConfig {
     /// job per vendor for the whole batch). The ingest consumer holds at least twice this
     /// many unacked. Default 128.
     pub ingest_batch: u16,
+    /// Milliseconds an ingest batch that is not full waits for more messages (0: no wait).
+    /// Default 10.
+    pub ingest_linger_ms: u64,
     /// Attempts per delivery before it fails (the first send included). Default 8.
     pub max_attempts: u32,
     /// First retry delay in milliseconds (doubles each attempt, with jitter). Default 1000.
@@ -94,6 +97,7 @@ impl Default for PipelineConfig {
         Self {
             prefetch: 64,
             ingest_batch: crate::pipeline::DEFAULT_INGEST_BATCH,
+            ingest_linger_ms: crate::pipeline::DEFAULT_INGEST_LINGER.as_millis() as u64,
             max_attempts: 8,
             retry_base_ms: 1000,
             retry_max_seconds: 600,
@@ -318,6 +322,9 @@ impl Config {
         }
         if p.ingest_batch == 0 {
             return bad("pipeline.ingest_batch", "must be at least 1");
+        }
+        if p.ingest_linger_ms > 1_000 {
+            return bad("pipeline.ingest_linger_ms", "must be at most 1000");
         }
         if p.max_attempts == 0 {
             return bad("pipeline.max_attempts", "must be at least 1");

@@ -95,7 +95,10 @@ impl Application {
             workers,
             config.pipeline.prefetch,
         )
-        .with_ingest_batch(config.pipeline.ingest_batch);
+        .with_ingest_batch(config.pipeline.ingest_batch)
+        .with_ingest_linger(std::time::Duration::from_millis(
+            config.pipeline.ingest_linger_ms,
+        ));
         let admin_token = match &config.admin_token {
             Some(token) => token.clone(),
             None if config.is_embedded() => generated_admin_token(&config.data_dir)?,

@@ -217,6 +217,17 @@ fn unknown_vendor_keys_and_bad_pipeline_values_are_rejected() {
         assert!(err.contains("pipeline.prefetch"), "{err}");
         Ok(())
     });
+    Jail::expect_with(|jail| {
+        jail.set_env("PUSHGATE_PIPELINE__INGEST_LINGER_MS", "0");
+        let c = load_in(jail, None, &ConfigFlags::default()).map_err(|e| e.to_string())?;
+        assert_eq!(c.pipeline.ingest_linger_ms, 0, "no wait is allowed");
+        jail.set_env("PUSHGATE_PIPELINE__INGEST_LINGER_MS", "5000");
+        let err = load_in(jail, None, &ConfigFlags::default())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("pipeline.ingest_linger_ms"), "{err}");
+        Ok(())
+    });
 }
 
 #[test]
