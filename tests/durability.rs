@@ -55,22 +55,8 @@ fn start(dir: &Path, port: u16, sim: &Sim, extra_env: &[(String, String)]) -> In
 
 /// Runs the scenario with `env` (backend selection) and returns (accepted, pushes per token).
 async fn kill_and_restart(env: Vec<(String, String)>) {
-    let sim = Sim::start(SimConfig {
-        preload_dev: true,
-        ..SimConfig::default()
-    })
-    .await
-    .unwrap();
     // Slow sends so the kill lands while many are in flight.
-    sim.control()
-        .set_faults(
-            Vendor::Fcm,
-            FaultSpec {
-                latency_ms: 200,
-                ..FaultSpec::default()
-            },
-        )
-        .unwrap();
+    let sim = slow_fcm(200).await;
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
     let http = Client::new();
@@ -185,28 +171,8 @@ async fn accept(http: &Client, base: &str, key: &str, i: usize) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn broker_cuts_and_a_database_outage_mid_stream_lose_nothing() {
-    let (url, name) = support::fresh_postgres_database().await;
-    let prefix = format!("pgout{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
-    let env = vec![
-        ("PUSHGATE_DATABASE_URL".to_string(), url),
-        ("PUSHGATE_AMQP_URL".to_string(), support::amqp_url()),
-        ("PUSHGATE_AMQP_PREFIX".to_string(), prefix.clone()),
-    ];
-    let sim = Sim::start(SimConfig {
-        preload_dev: true,
-        ..SimConfig::default()
-    })
-    .await
-    .unwrap();
-    sim.control()
-        .set_faults(
-            Vendor::Fcm,
-            FaultSpec {
-                latency_ms: 100,
-                ..FaultSpec::default()
-            },
-        )
-        .unwrap();
+    let (env, name, prefix) = postgres_and_rabbitmq("pgout").await;
+    let sim = slow_fcm(100).await;
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
     let http = Client::new();
@@ -261,6 +227,40 @@ async fn broker_cuts_and_a_database_outage_mid_stream_lose_nothing() {
     support::delete_rabbit_prefix(&prefix);
 }
 
+/// A simulator whose FCM answers after `latency_ms`, so work is in flight when the test
+/// strikes.
+async fn slow_fcm(latency_ms: u64) -> Sim {
+    let sim = Sim::start(SimConfig {
+        preload_dev: true,
+        ..SimConfig::default()
+    })
+    .await
+    .unwrap();
+    sim.control()
+        .set_faults(
+            Vendor::Fcm,
+            FaultSpec {
+                latency_ms,
+                ..FaultSpec::default()
+            },
+        )
+        .unwrap();
+    sim
+}
+
+/// The environment of a pushgate on a fresh PostgreSQL database and a fresh RabbitMQ
+/// prefix starting with `stem`; answers it with the database's name and the prefix.
+async fn postgres_and_rabbitmq(stem: &str) -> (Vec<(String, String)>, String, String) {
+    let (url, name) = support::fresh_postgres_database().await;
+    let prefix = format!("{stem}{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
+    let env = vec![
+        ("PUSHGATE_DATABASE_URL".to_string(), url),
+        ("PUSHGATE_AMQP_URL".to_string(), support::amqp_url()),
+        ("PUSHGATE_AMQP_PREFIX".to_string(), prefix.clone()),
+    ];
+    (env, name, prefix)
+}
+
 /// Successful FCM sends per token.
 fn sent_tokens(sim: &Sim) -> BTreeMap<String, usize> {
     support::fcm_sends(sim)
@@ -276,13 +276,7 @@ async fn sigkill_mid_stream_loses_nothing_on_the_embedded_defaults() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigkill_mid_stream_loses_nothing_on_postgres_and_rabbitmq() {
-    let (url, name) = support::fresh_postgres_database().await;
-    let prefix = format!("pgdur{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
-    let env = vec![
-        ("PUSHGATE_DATABASE_URL".to_string(), url),
-        ("PUSHGATE_AMQP_URL".to_string(), support::amqp_url()),
-        ("PUSHGATE_AMQP_PREFIX".to_string(), prefix.clone()),
-    ];
+    let (env, name, prefix) = postgres_and_rabbitmq("pgdur").await;
     kill_and_restart(env).await;
     support::drop_postgres_database(&name).await;
     support::delete_rabbit_prefix(&prefix);

@@ -423,6 +423,16 @@ async fn group_messages_reach_every_member_and_outsiders_are_refused() {
 /// An embedded instance talking to the FCM simulator, with app `chat` (FCM credential,
 /// devices d0, d1 of users u0, u1) and the HS256 client key.
 async fn with_sim(group_grace_ms: u64) -> (push_sim::Sim, Instance, String) {
+    let (sim, config, dir) = sim_and_config(group_grace_ms).await;
+    let pg = start(&config, Some(dir)).await;
+    let key = chat_app_with_fcm(&pg).await;
+    (sim, pg, key)
+}
+
+/// The FCM simulator and an embedded configuration pointed at it, in a fresh directory.
+async fn sim_and_config(
+    group_grace_ms: u64,
+) -> (push_sim::Sim, pushgate::config::Config, tempfile::TempDir) {
     let sim = push_sim::Sim::start(push_sim::SimConfig {
         preload_dev: true,
         ..push_sim::SimConfig::default()
@@ -435,11 +445,30 @@ async fn with_sim(group_grace_ms: u64) -> (push_sim::Sim, Instance, String) {
         "base_url": sim.fcm_url(), "auth_url": sim.fcm_token_url(), "ca_file": sim.ca_pem_path() } }))
     .unwrap();
     config.online.group_grace_ms = group_grace_ms;
-    let pg = start(&config, Some(dir)).await;
+    (sim, config, dir)
+}
+
+/// App `chat` on `pg` with an FCM credential, devices d0, d1 of users u0, u1 and the HS256
+/// client key; answers the tenant's API key.
+async fn chat_app_with_fcm(pg: &Instance) -> String {
     let http = Client::new();
     let key = support::set_up_fcm_app(&http, ADMIN, &pg.base, &pg.base, 2).await;
     set_hs256(&http, &pg.base, &key, "chat").await;
-    (sim, pg, key)
+    key
+}
+
+/// Group `g` of app `chat` with members u0 and u1.
+async fn group_of_u0_and_u1(pg: &Instance, key: &str) {
+    let (s, _) = rest(
+        &Client::new(),
+        &pg.base,
+        key,
+        Method::POST,
+        "/v1/apps/chat/groups",
+        Some(json!({"id": "g", "members": ["u0", "u1"]})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED);
 }
 
 fn fcm_bodies(sim: &push_sim::Sim, token: &str) -> Vec<String> {
@@ -502,17 +531,7 @@ async fn an_offline_device_gets_a_push_with_the_unread_count_as_badge() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_group_member_who_acks_within_the_grace_window_is_not_pushed() {
     let (sim, pg, key) = with_sim(2_000).await;
-    let http = Client::new();
-    let (s, _) = rest(
-        &http,
-        &pg.base,
-        &key,
-        Method::POST,
-        "/v1/apps/chat/groups",
-        Some(json!({"id": "g", "members": ["u0", "u1"]})),
-    )
-    .await;
-    assert_eq!(s, StatusCode::CREATED);
+    group_of_u0_and_u1(&pg, &key).await;
     let mut u0 = connect(&pg, &token("chat", "u0", "d0", 600)).await;
     // 1: u1 catches up and acks inside the window, then goes away again.
     u0.send_msg("g1", json!({"group": "g"}), "first").await;
@@ -534,32 +553,10 @@ async fn a_group_member_who_acks_within_the_grace_window_is_not_pushed() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_push_waiting_out_its_grace_window_survives_a_restart() {
-    let sim = push_sim::Sim::start(push_sim::SimConfig {
-        preload_dev: true,
-        ..push_sim::SimConfig::default()
-    })
-    .await
-    .unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let mut config = embedded_config(&dir);
-    config.vendors = serde_json::from_value(json!({ "fcm": {
-        "base_url": sim.fcm_url(), "auth_url": sim.fcm_token_url(), "ca_file": sim.ca_pem_path() } }))
-    .unwrap();
-    config.online.group_grace_ms = 1_500;
+    let (sim, config, _dir) = sim_and_config(1_500).await;
     let first = start(&config, None).await;
-    let http = Client::new();
-    let key = support::set_up_fcm_app(&http, ADMIN, &first.base, &first.base, 2).await;
-    set_hs256(&http, &first.base, &key, "chat").await;
-    let (s, _) = rest(
-        &http,
-        &first.base,
-        &key,
-        Method::POST,
-        "/v1/apps/chat/groups",
-        Some(json!({"id": "g", "members": ["u0", "u1"]})),
-    )
-    .await;
-    assert_eq!(s, StatusCode::CREATED);
+    let key = chat_app_with_fcm(&first).await;
+    group_of_u0_and_u1(&first, &key).await;
     let mut u0 = connect(&first, &token("chat", "u0", "d0", 600)).await;
     u0.send_msg("g1", json!({"group": "g"}), "sent before the restart")
         .await;

@@ -190,6 +190,20 @@ impl Harness {
             .unwrap();
     }
 
+    /// Users `u0…u<n-1>` with one device each, `d<k>` with token `tok-<k>`: FCM for even
+    /// k, APNs for odd.
+    async fn one_device_each(&self, n: usize) {
+        for u in 0..n {
+            let channel = if u % 2 == 0 {
+                Channel::Fcm
+            } else {
+                Channel::Apns
+            };
+            let (device, user, token) = (format!("d{u}"), format!("u{u}"), format!("tok-{u}"));
+            self.device(&device, &user, channel, &token).await;
+        }
+    }
+
     async fn publish(&self, message: Value) {
         let body = serde_json::to_vec(&message).unwrap();
         self.queue
@@ -269,20 +283,7 @@ async fn a_user_message_reaches_every_active_device_once() {
 #[tokio::test]
 async fn a_batch_of_messages_becomes_one_job_per_vendor_and_bad_ones_are_singled_out() {
     let h = harness_running(limits(), false).await;
-    for u in 0..120 {
-        let channel = if u % 2 == 0 {
-            Channel::Fcm
-        } else {
-            Channel::Apns
-        };
-        h.device(
-            &format!("d{u}"),
-            &format!("u{u}"),
-            channel,
-            &format!("tok-{u}"),
-        )
-        .await;
-    }
+    h.one_device_each(120).await;
     let mut bodies: Vec<Vec<u8>> = (0..120)
         .map(|u| {
             message(&format!("n{u}"), json!({ "users": [format!("u{u}")] }))
@@ -381,20 +382,7 @@ async fn a_batch_of_messages_becomes_one_job_per_vendor_and_bad_ones_are_singled
 #[tokio::test]
 async fn a_burst_of_messages_is_delivered_once_each() {
     let h = harness().await;
-    for u in 0..200 {
-        let channel = if u % 2 == 0 {
-            Channel::Fcm
-        } else {
-            Channel::Apns
-        };
-        h.device(
-            &format!("d{u}"),
-            &format!("u{u}"),
-            channel,
-            &format!("tok-{u}"),
-        )
-        .await;
-    }
+    h.one_device_each(200).await;
     let burst: Vec<Envelope> = (0..200)
         .map(|u| {
             Envelope::new(
