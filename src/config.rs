@@ -69,8 +69,8 @@ pub struct PipelineConfig {
     /// job per vendor for the whole batch). The ingest consumer holds at least twice this
     /// many unacked. Default 128.
     pub ingest_batch: u16,
-    /// Milliseconds an ingest batch that is not full waits for more messages (0: no wait).
-    /// Default 10.
+    /// Milliseconds an ingest batch that is not full waits for more messages while they come
+    /// as a stream (0: never; a lone message never waits). Default 10.
     pub ingest_linger_ms: u64,
     /// Attempts per delivery before it fails (the first send included). Default 8.
     pub max_attempts: u32,

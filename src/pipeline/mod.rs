@@ -115,9 +115,10 @@ impl Pipeline {
     }
 
     /// Sets how long an ingest batch that is not full waits for more messages (zero: not
-    /// at all). The wait adds at most this much latency to a message and saves a store
-    /// round per message a batch gathers, which is what keeps a moderate stream from
-    /// costing nearly as much CPU as a full one.
+    /// at all). It waits only within a stream (more than one message arrived, or the
+    /// previous batch began less than this long ago), so a lone message is not delayed. The
+    /// wait adds at most this much latency and saves a store round per message a batch
+    /// gathers, which keeps a moderate stream from costing nearly as much CPU as a full one.
     pub fn with_ingest_linger(mut self, linger: Duration) -> Self {
         self.ingest_linger = linger;
         self
@@ -250,7 +251,8 @@ struct Limits {
     /// the next batch takes them together: batches grow with the load instead of many
     /// small batches competing for the store.
     batches: usize,
-    /// How long a batch that is not full waits for more messages.
+    /// How long a batch that is not full waits for more messages, when messages are
+    /// coming as a stream (a lone message does not wait).
     linger: Duration,
 }
 
@@ -295,6 +297,7 @@ async fn consume(
     let mut in_work = JoinSet::new();
     let mut batch: Vec<Slotted> = Vec::with_capacity(limits.batch);
     let batch_slots = Arc::new(Semaphore::new(limits.batches.max(1)));
+    let mut previous_start: Option<tokio::time::Instant> = None;
     loop {
         let Ok(batch_slot) = Arc::clone(&batch_slots).acquire_owned().await else {
             break;
@@ -302,10 +305,13 @@ async fn consume(
         if arrived.recv_many(&mut batch, limits.batch.max(1)).await == 0 {
             break;
         }
-        if !limits.linger.is_zero() && batch.len() < limits.batch {
+        let started = tokio::time::Instant::now();
+        let linger = should_linger(&limits, batch.len(), previous_start, started);
+        previous_start = Some(started);
+        if linger {
             // A short wait for more, so a moderate stream still makes batches of a few
             // messages instead of one store round per message.
-            let until = tokio::time::Instant::now() + limits.linger;
+            let until = started + limits.linger;
             while batch.len() < limits.batch {
                 let room = limits.batch - batch.len();
                 match tokio::time::timeout_at(until, arrived.recv_many(&mut batch, room)).await {
@@ -364,6 +370,21 @@ async fn consume(
     // The subscription is dropped only now: its channel must stay open for the acks.
     drop(feeder.await);
     Ok(())
+}
+
+/// Whether a batch of `taken` messages, begun at `started`, waits for more: only when the
+/// linger is on, the batch has room, and messages are coming as a stream (more than one
+/// arrived, or the previous batch began less than a linger ago). A lone message after a
+/// quiet spell goes at once.
+fn should_linger(
+    limits: &Limits,
+    taken: usize,
+    previous_start: Option<tokio::time::Instant>,
+    started: tokio::time::Instant,
+) -> bool {
+    let stream =
+        taken > 1 || previous_start.is_some_and(|previous| started - previous < limits.linger);
+    stream && !limits.linger.is_zero() && taken < limits.batch
 }
 
 /// Takes messages off `subscription` while a slot is free, until `shutdown` or the end of
@@ -428,5 +449,46 @@ async fn settle(acker: &dyn Acker, message: Received, outcome: Settle) {
     if let Err(e) = result {
         // A stale tag after a reconnect: the broker redelivers the message.
         tracing::warn!(error = %e, "could not settle a message; it will be redelivered");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::time::Instant;
+
+    #[test]
+    fn only_a_stream_waits_for_more() {
+        let limits = Limits {
+            prefetch: 256,
+            batch: 128,
+            batches: 2,
+            linger: Duration::from_millis(10),
+        };
+        let now = Instant::now();
+        let recent = Some(now - Duration::from_millis(3));
+        let long_ago = Some(now - Duration::from_millis(500));
+        assert!(
+            !should_linger(&limits, 1, None, now),
+            "the first, lone message"
+        );
+        assert!(
+            !should_linger(&limits, 1, long_ago, now),
+            "a lone message after a quiet spell"
+        );
+        assert!(
+            should_linger(&limits, 1, recent, now),
+            "right after the previous batch"
+        );
+        assert!(should_linger(&limits, 2, long_ago, now), "two at once");
+        assert!(
+            !should_linger(&limits, 128, recent, now),
+            "a full batch goes"
+        );
+        let off = Limits {
+            linger: Duration::ZERO,
+            ..limits
+        };
+        assert!(!should_linger(&off, 5, recent, now), "linger switched off");
     }
 }
