@@ -199,14 +199,14 @@ impl Ingestor {
         for ((i, _), done) in accepted.iter().zip(self.ingest(&messages).await?) {
             results[*i] = Some(Ok(done));
         }
+        // Every message has its answer by now; should one not, it is retried, never dropped.
         Ok(results
             .into_iter()
             .map(|r| {
                 r.unwrap_or_else(|| {
-                    Err(IngestError::Invalid(vec![Problem {
-                        field: String::new(),
-                        reason: "not processed".into(),
-                    }]))
+                    Err(IngestError::Store(StoreError::Unavailable(
+                        "the batch gave this message no result".into(),
+                    )))
                 })
             })
             .collect())
@@ -219,6 +219,13 @@ impl Ingestor {
         }
         let now = push_core::now();
         let new = self.store.insert_notifications(messages, now).await?;
+        if new.len() != messages.len() {
+            return Err(IngestError::Store(StoreError::Corrupt(format!(
+                "{} answers for {} notifications",
+                new.len(),
+                messages.len()
+            ))));
+        }
         // A repeat of an (app, id) earlier in the batch is left to that first occurrence.
         let mut firsts = HashSet::new();
         let repeat: Vec<bool> = messages
