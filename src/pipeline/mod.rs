@@ -142,7 +142,8 @@ impl Pipeline {
             .collect();
         self.queue.prepare(&vendors).await?;
         let mut loops = JoinSet::new();
-        let mut sampled = vec![QueueName::Ingest, QueueName::Dead];
+        // The online core's delayed hand-offs too: a backlog there is pushes held back.
+        let mut sampled = vec![QueueName::Ingest, QueueName::Dead, QueueName::Handoff];
         sampled.extend(vendors.iter().map(|v| QueueName::Vendor(v.clone())));
         loops.spawn(sample_depths(
             Arc::clone(&self.queue),
