@@ -86,15 +86,7 @@ async fn kill_and_restart(env: Vec<(String, String)>) {
     await_every_one_sent(&sim, &http, &second.base, &key, &accepted).await;
     // And pushgate's own records agree.
     for i in [0, NOTIFICATIONS / 2, NOTIFICATIONS - 1] {
-        let view: Value = http
-            .get(format!("{}/v1/apps/chat/notifications/n{i}", second.base))
-            .bearer_auth(&key)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let view = notification_view(&http, &second.base, &key, i).await;
         let state = view["deliveries"][0]["state"]
             .as_str()
             .unwrap_or_default()
@@ -135,16 +127,7 @@ async fn await_every_one_sent(sim: &Sim, http: &Client, base: &str, key: &str, a
         if Instant::now() >= deadline {
             let mut views = Vec::new();
             for i in missing.iter().take(3) {
-                let view: Value = http
-                    .get(format!("{base}/v1/apps/chat/notifications/n{i}"))
-                    .bearer_auth(key)
-                    .send()
-                    .await
-                    .unwrap()
-                    .json()
-                    .await
-                    .unwrap_or(Value::Null);
-                views.push(view);
+                views.push(notification_view(http, base, key, *i).await);
             }
             panic!(
                 "lost: {} of {} reached the vendor; missing {missing:?}: {views:#?}",
@@ -154,6 +137,18 @@ async fn await_every_one_sent(sim: &Sim, http: &Client, base: &str, key: &str, a
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+}
+
+/// pushgate's view of notification `n<i>` (null when it answers no JSON).
+async fn notification_view(http: &Client, base: &str, key: &str, i: usize) -> Value {
+    http.get(format!("{base}/v1/apps/chat/notifications/n{i}"))
+        .bearer_auth(key)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap_or(Value::Null)
 }
 
 /// Accepts notification `n<i>` to device `d<i>` over REST.

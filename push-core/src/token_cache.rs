@@ -112,6 +112,18 @@ pub struct TokenCache<K, T> {
     sharing: Option<Sharing<K, T>>,
 }
 
+impl<K: Eq + Hash + Clone> TokenCache<K, Secret> {
+    /// [`TokenCache::shared`] for a cache of plain secret tokens (access tokens), stored as
+    /// they are.
+    pub fn shared_secrets(
+        self,
+        source: Option<Arc<dyn SharedTokens>>,
+        key_name: impl Fn(&K) -> String + Send + Sync + 'static,
+    ) -> Self {
+        self.shared(source, key_name, Secret::clone, |s| Some(s.clone()))
+    }
+}
+
 impl<K: Eq + Hash + Clone, T: Clone> TokenCache<K, T> {
     /// A cache refreshing tokens `margin` before they expire.
     pub fn new(margin: Duration) -> Self {

@@ -293,22 +293,25 @@ impl Ingestor {
                 }
             }
         }
-        let mut by_user: HashMap<(&str, String), Vec<Device>> = HashMap::new();
+        // Per app, then per user / device id: looked up by borrowed keys, no copy per recipient.
+        let mut by_user: HashMap<&str, HashMap<String, Vec<Device>>> = HashMap::new();
         for (app, list) in users {
             let list: Vec<String> = list.into_iter().collect();
+            let of_app = by_user.entry(app).or_default();
             for device in self.store.list_users_devices(app, &list).await? {
-                by_user
-                    .entry((app, device.user_id.clone()))
+                of_app
+                    .entry(device.user_id.clone())
                     .or_default()
                     .push(device);
             }
         }
-        let mut by_id: HashMap<(&str, String), Device> = HashMap::new();
+        let mut by_id: HashMap<&str, HashMap<String, Device>> = HashMap::new();
         for (app, list) in ids {
             let list: Vec<String> = list.into_iter().collect();
+            let of_app = by_id.entry(app).or_default();
             for device in self.store.get_devices(app, &list).await? {
                 if device.is_active() {
-                    by_id.insert((app, device.device_id.clone()), device);
+                    of_app.insert(device.device_id.clone(), device);
                 }
             }
         }
@@ -316,17 +319,20 @@ impl Ingestor {
             .iter()
             .map(|m| {
                 let mut devices: Vec<Device> = match &m.to {
-                    Target::Users(list) => list
-                        .iter()
-                        .filter_map(|u| by_user.get(&(m.app.as_str(), u.clone())))
-                        .flatten()
-                        .cloned()
-                        .collect(),
-                    Target::Devices(list) => list
-                        .iter()
-                        .filter_map(|d| by_id.get(&(m.app.as_str(), d.clone())))
-                        .cloned()
-                        .collect(),
+                    Target::Users(list) => by_user
+                        .get(m.app.as_str())
+                        .map(|of_app| {
+                            list.iter()
+                                .filter_map(|u| of_app.get(u))
+                                .flatten()
+                                .cloned()
+                                .collect()
+                        })
+                        .unwrap_or_default(),
+                    Target::Devices(list) => by_id
+                        .get(m.app.as_str())
+                        .map(|of_app| list.iter().filter_map(|d| of_app.get(d)).cloned().collect())
+                        .unwrap_or_default(),
                 };
                 devices.sort_by(|a, b| a.device_id.cmp(&b.device_id));
                 devices.dedup_by(|a, b| a.device_id == b.device_id);
@@ -347,6 +353,8 @@ impl Ingestor {
         type Group<'a> = (usize, Vec<&'a Delivery>);
         let mut groups: BTreeMap<(&'static str, &str), Group<'_>> = BTreeMap::new();
         let mut dispatched = vec![0; deliveries.len()];
+        // The `queued` events are those of new notifications' dispatched deliveries.
+        let mut queued: Vec<Delivery> = Vec::new();
         for (i, list) in deliveries.iter().enumerate() {
             for d in list
                 .iter()
@@ -362,6 +370,9 @@ impl Ingestor {
                             .1
                             .push(d);
                         dispatched[i] += 1;
+                        if new[i] {
+                            queued.push(d.clone());
+                        }
                     }
                     None => {
                         let reason =
@@ -380,15 +391,6 @@ impl Ingestor {
                     VendorJob::new(app, chunk.iter().map(|d| d.id).collect()).to_envelope()
                 }));
         }
-        let queued: Vec<Delivery> = deliveries
-            .iter()
-            .zip(new)
-            .filter(|(_, new)| **new)
-            .flat_map(|(list, _)| list.iter())
-            .filter(|d| d.state == DeliveryState::Queued && d.attempts == 0)
-            .filter(|d| self.adapters.get(d.channel).is_some())
-            .cloned()
-            .collect();
         // The jobs (one publish per vendor queue) and the `queued` events go out together.
         let jobs = futures::future::try_join_all(by_queue.into_iter().map(|(vendor, jobs)| {
             let queue = QueueName::Vendor(vendor.to_string());

@@ -162,7 +162,7 @@ impl Pipeline {
                 linger: self.ingest_linger,
             },
             shutdown.clone(),
-            Arc::new(move |batch: Vec<Received>| {
+            Arc::new(move |batch: Arc<Vec<Received>>| {
                 let ingestor = ingestor.clone();
                 Box::pin(async move {
                     let bodies: Vec<&[u8]> =
@@ -202,11 +202,11 @@ impl Pipeline {
                     linger: Duration::ZERO,
                 },
                 shutdown.clone(),
-                Arc::new(move |batch: Vec<Received>| {
+                Arc::new(move |batch: Arc<Vec<Received>>| {
                     let worker = Arc::clone(&worker);
                     Box::pin(async move {
                         let mut settled = Vec::with_capacity(batch.len());
-                        for msg in batch {
+                        for msg in batch.iter() {
                             let Some(job) = VendorJob::from_envelope(&msg.envelope) else {
                                 settled.push(Settle::Dead("not a vendor job".into()));
                                 continue;
@@ -235,8 +235,9 @@ impl Pipeline {
     }
 }
 
-/// Handles a batch of messages; answers one outcome per message, in order.
-type Handler = Arc<dyn Fn(Vec<Received>) -> BoxFuture<'static, Vec<Settle>> + Send + Sync>;
+/// Handles a batch of messages (shared, not copied: the loop settles them afterwards);
+/// answers one outcome per message, in order.
+type Handler = Arc<dyn Fn(Arc<Vec<Received>>) -> BoxFuture<'static, Vec<Settle>> + Send + Sync>;
 
 /// Most tags one ack call carries.
 const MAX_ACK_BATCH: usize = 256;
@@ -329,8 +330,11 @@ async fn consume(
         in_work.spawn(async move {
             let (messages, permits): (Vec<Received>, Vec<OwnedSemaphorePermit>) =
                 taken.into_iter().unzip();
-            let outcomes = handler(messages.clone()).await;
+            let messages = Arc::new(messages);
+            let outcomes = handler(Arc::clone(&messages)).await;
             drop(batch_slot);
+            // The handler's future is done, so this is the only reference left.
+            let messages = Arc::try_unwrap(messages).unwrap_or_else(|shared| (*shared).clone());
             let mut released = Vec::new();
             for (i, (message, permit)) in messages.into_iter().zip(permits).enumerate() {
                 // A handler that answered too few outcomes: retry the rest, never drop them.

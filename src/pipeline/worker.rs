@@ -224,26 +224,28 @@ impl VendorWorker {
         // One send per (notification, channel): a message's payload is built once and
         // batch vendors get its tokens together. The sends of a job run concurrently; the
         // app's guard bounds how many vendor calls are in flight.
-        let mut groups: BTreeMap<(&str, Channel), Vec<InFlight>> = BTreeMap::new();
+        type Group<'a> = (&'a StoredNotification, Vec<InFlight>);
+        let mut groups: BTreeMap<(&str, Channel), Group<'_>> = BTreeMap::new();
         let (flights, moved) = self.prepare(&notifications, deliveries, resume).await?;
         for flight in flights {
-            let Some((id, _)) = notifications.get_key_value(&flight.delivery.notification_id)
+            // `prepare` sends only deliveries whose notification it found.
+            let Some((id, n)) = notifications.get_key_value(&flight.delivery.notification_id)
             else {
                 continue;
             };
             groups
                 .entry((id.as_str(), flight.delivery.channel))
-                .or_default()
+                .or_insert_with(|| (n, Vec::new()))
+                .1
                 .push(flight);
         }
-        let sends = groups.into_iter().filter_map(|((id, channel), flights)| {
-            let n = notifications.get(id)?;
-            let app = &app;
-            Some(async move {
+        let app = &app;
+        let sends = groups
+            .into_iter()
+            .map(|((_, channel), (n, flights))| async move {
                 let outcomes = self.send(app, channel, n, &flights).await;
                 (n, flights, outcomes)
-            })
-        });
+            });
         // The `sending` events go out while the sends run (the events of a delivery stay in
         // order: its outcome's event is published after this).
         let (sent, ()) = futures::future::join(
@@ -307,13 +309,11 @@ impl VendorWorker {
             }
         }
         let now = push_core::now();
-        let expired = |d: &Delivery| {
-            notifications.get(&d.notification_id).is_some_and(|n| {
-                n.message
-                    .options
-                    .ttl
-                    .is_some_and(|ttl| now >= n.accepted_at + Duration::from_secs(ttl))
-            })
+        let expired = |n: &StoredNotification| {
+            n.message
+                .options
+                .ttl
+                .is_some_and(|ttl| now >= n.accepted_at + Duration::from_secs(ttl))
         };
         let mut moves = Vec::with_capacity(loaded.len());
         let mut devices = HashMap::with_capacity(loaded.len());
@@ -321,16 +321,14 @@ impl VendorWorker {
             if delivery.state != DeliveryState::Queued {
                 continue;
             }
-            // Deliveries reference their notification, so it cannot be missing; should it
-            // be, the delivery is failed rather than left in `sending` for ever.
-            let t = if !notifications.contains_key(&delivery.notification_id) {
-                Transition::Failed {
+            let t = match notifications.get(&delivery.notification_id) {
+                // Deliveries reference their notification, so it cannot be missing; should
+                // it be, the delivery is failed rather than left in `sending` for ever.
+                None => Transition::Failed {
                     reason: "notification not found".into(),
-                }
-            } else if expired(&delivery) {
-                Transition::Expired
-            } else {
-                match device {
+                },
+                Some(n) if expired(n) => Transition::Expired,
+                Some(_) => match device {
                     Some(device) if device.is_active() => {
                         devices.insert(delivery.id, device);
                         Transition::Sending
@@ -341,7 +339,7 @@ impl VendorWorker {
                     None => Transition::Failed {
                         reason: "device deleted".into(),
                     },
-                }
+                },
             };
             moves.push((delivery.id, t));
         }

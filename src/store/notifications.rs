@@ -104,7 +104,7 @@ impl SqlStore {
         } else {
             None
         };
-        let mut inserted: HashSet<(String, String)> = HashSet::with_capacity(firsts.len());
+        let mut inserted: Vec<(String, String)> = Vec::with_capacity(firsts.len());
         for chunk in chunks {
             let query = match self.backend {
                 super::Backend::Postgres => {
@@ -145,12 +145,16 @@ impl SqlStore {
             tx.commit().await.map_err(fail)?;
         }
         // The first occurrence of an inserted (app, id) is the new one.
+        let inserted: HashSet<(&str, &str)> = inserted
+            .iter()
+            .map(|(app, id)| (app.as_str(), id.as_str()))
+            .collect();
         let mut claimed = HashSet::new();
         Ok(messages
             .iter()
             .map(|m| {
-                claimed.insert((m.app.as_str(), m.id.as_str()))
-                    && inserted.contains(&(m.app.clone(), m.id.clone()))
+                let key = (m.app.as_str(), m.id.as_str());
+                claimed.insert(key) && inserted.contains(&key)
             })
             .collect())
     }

@@ -95,12 +95,8 @@ impl Auth {
     /// Keeps tokens in `source`, shared with every other instance (`None`: this instance's
     /// own).
     pub(crate) fn shared(mut self, source: Option<Arc<dyn SharedTokens>>) -> Self {
-        self.tokens = TokenCache::new(REFRESH_MARGIN).shared(
-            source,
-            |id| format!("honor/{id}"),
-            Secret::clone,
-            |s| Some(s.clone()),
-        );
+        self.tokens =
+            TokenCache::new(REFRESH_MARGIN).shared_secrets(source, |id| format!("honor/{id}"));
         self
     }
 

@@ -79,12 +79,8 @@ impl Auth {
     /// An empty cache exchanging at `auth_url`.
     pub fn new(auth_url: Url, shared: Option<Arc<dyn SharedTokens>>) -> Self {
         Self {
-            tokens: TokenCache::new(REFRESH_MARGIN).shared(
-                shared,
-                |id| format!("huawei/{id}"),
-                Secret::clone,
-                |s| Some(s.clone()),
-            ),
+            tokens: TokenCache::new(REFRESH_MARGIN)
+                .shared_secrets(shared, |id| format!("huawei/{id}")),
             auth_url,
         }
     }

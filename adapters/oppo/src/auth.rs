@@ -105,12 +105,8 @@ impl Auth {
     /// Keeps tokens in `source`, shared with every other instance (`None`: this instance's
     /// own).
     pub(crate) fn shared(mut self, source: Option<Arc<dyn SharedTokens>>) -> Self {
-        self.tokens = TokenCache::new(REFRESH_MARGIN).shared(
-            source,
-            |(id, region)| format!("oppo/{id}/{region:?}"),
-            Secret::clone,
-            |s| Some(s.clone()),
-        );
+        self.tokens = TokenCache::new(REFRESH_MARGIN)
+            .shared_secrets(source, |(id, region)| format!("oppo/{id}/{region:?}"));
         self
     }
 

@@ -99,12 +99,8 @@ impl Auth {
     /// An empty cache fetching from `auth_url`.
     pub fn new(auth_url: Url, shared: Option<Arc<dyn SharedTokens>>) -> Self {
         Self {
-            tokens: TokenCache::new(REFRESH_MARGIN).shared(
-                shared,
-                |id| format!("wechat/{id}"),
-                Secret::clone,
-                |s| Some(s.clone()),
-            ),
+            tokens: TokenCache::new(REFRESH_MARGIN)
+                .shared_secrets(shared, |id| format!("wechat/{id}")),
             auth_url,
         }
     }
