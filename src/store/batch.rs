@@ -38,16 +38,21 @@ const ROWS_PER_STATEMENT: usize = 500;
 /// `{vid, vreason, vvmid}` (id, receipt reason, vendor message id). Its text is the same for
 /// any number of rows.
 ///
-/// Like every statement, it is prepared once per connection and planned at each run with
-/// the tables' current size (see `connect::postgres_session`).
-const PG_TRANSITION: &str = concat!(
+/// A pipeline statement, whose plan is kept (see `connect::pipeline_session`): the rows
+/// to update are named by `id = ANY (…)`, which can only be read by primary-key probes;
+/// joining on `d.id = v.vid` alone let a plan made on a nearly empty table hash the whole
+/// table at every run. The join on `id` (not on a probed `ctid`) keeps PostgreSQL's
+/// re-check of a row changed concurrently: the newest version is moved if its state
+/// still allows it.
+pub(super) const PG_TRANSITION: &str = concat!(
     "WITH v AS (SELECT * FROM json_to_recordset($7::json) ",
     "AS x(vid text COLLATE \"C\", vreason text, vvmid text)), ",
     "moved AS (UPDATE deliveries AS d SET state = $1, ",
     "reason = COALESCE(v.vreason, d.reason), ",
     "vendor_message_id = COALESCE(v.vvmid, d.vendor_message_id), ",
     "attempts = d.attempts + $2, updated_at = $3 ",
-    "FROM v WHERE d.id = v.vid AND d.state IN ($4, $5, $6) ",
+    "FROM v WHERE d.id = v.vid AND d.id = ANY (ARRAY(SELECT vid FROM v)) ",
+    "AND d.state IN ($4, $5, $6) ",
     "RETURNING d.id, d.app_id, d.notification_id, d.device_id, d.channel, d.state, ",
     "d.reason, d.vendor_message_id, d.attempts, d.created_at, d.updated_at, ",
     "v.vreason AS receipt_reason), ",
@@ -62,8 +67,9 @@ const PG_TRANSITION: &str = concat!(
 
 /// The PostgreSQL statement inserting queued deliveries, given as a JSON array of rows
 /// ($1), unless their (app, notification, device) exists, with a receipt for each one
-/// inserted; answers how many were inserted. One text for any number of rows.
-const PG_INSERT_DELIVERIES: &str = concat!(
+/// inserted; answers how many were inserted. One text for any number of rows. A pipeline
+/// statement (kept plan).
+pub(super) const PG_INSERT_DELIVERIES: &str = concat!(
     "WITH fresh AS (INSERT INTO deliveries (",
     delivery_columns!(),
     ") SELECT id, app_id, notification_id, device_id, channel, state, reason, ",
@@ -109,6 +115,95 @@ pub(super) fn rows_by_ids(
             "(SELECT * FROM {table} WHERE {key} IN (SELECT value FROM json_each(${n})) \
              AND {filter}) AS {alias}"
         ),
+    }
+}
+
+/// A vendor job's deliveries ($2, JSON array of ids, of app $1) with their devices. A
+/// pipeline statement: the device of each delivery is one probe (`LATERAL`), so no kept
+/// plan hashes the devices table whole.
+pub(super) fn job_deliveries_sql(backend: Backend) -> String {
+    format!(
+        concat!(
+            "SELECT d.id, d.app_id, d.notification_id, d.device_id, d.channel, ",
+            "d.state, d.reason, d.vendor_message_id, d.attempts, d.created_at, ",
+            "d.updated_at, dv.device_id AS dv_device_id, dv.user_id AS dv_user_id, ",
+            "dv.channel AS dv_channel, dv.token AS dv_token, ",
+            "dv.apns_environment AS dv_apns_environment, ",
+            "dv.last_seen_at AS dv_last_seen_at, dv.created_at AS dv_created_at, ",
+            "dv.deactivated_at AS dv_deactivated_at, ",
+            "dv.deactivation_reason AS dv_deactivation_reason ",
+            "FROM {} {}"
+        ),
+        rows_by_ids(backend, "deliveries", "d", "id", 2, "app_id = $1"),
+        left_join_one(
+            backend,
+            "devices",
+            "dv",
+            "dv.app_id = d.app_id AND dv.device_id = d.device_id"
+        )
+    )
+}
+
+/// The notifications ($2, JSON array of ids) of app $1, each with the app. A pipeline
+/// statement.
+pub(super) fn job_notifications_sql(backend: Backend) -> String {
+    format!(
+        concat!(
+            "SELECT n.id AS n_id, n.message AS n_message, ",
+            "n.accepted_at AS n_accepted_at, ",
+            "a.id, a.tenant_id, a.name, a.settings, a.created_at, a.updated_at ",
+            "FROM {} CROSS JOIN (SELECT * FROM apps WHERE id = $1) AS a"
+        ),
+        rows_by_ids(backend, "notifications", "n", "id", 2, "app_id = $1")
+    )
+}
+
+/// The active devices with a token of the users ($2, JSON array) of app $1. A pipeline
+/// statement.
+pub(super) fn users_devices_sql(backend: Backend) -> String {
+    format!(
+        concat!("SELECT ", device_columns!(), " FROM {}"),
+        rows_by_ids(
+            backend,
+            "devices",
+            "dv",
+            "user_id",
+            2,
+            "app_id = $1 AND deactivated_at IS NULL AND token IS NOT NULL"
+        )
+    )
+}
+
+/// The pipeline's PostgreSQL statements by name, as they are sent: the statements whose
+/// plans the pipeline pool keeps (see `connect::pipeline_session`), for the check that
+/// every one of them reads by probes alone.
+pub fn pipeline_statements() -> Vec<(&'static str, String)> {
+    vec![
+        (
+            "insert notifications",
+            super::notifications::PG_INSERT_NOTIFICATIONS.to_string(),
+        ),
+        ("users' devices", users_devices_sql(Backend::Postgres)),
+        ("insert deliveries", PG_INSERT_DELIVERIES.to_string()),
+        ("job deliveries", job_deliveries_sql(Backend::Postgres)),
+        (
+            "job notifications",
+            job_notifications_sql(Backend::Postgres),
+        ),
+        ("move deliveries", PG_TRANSITION.to_string()),
+    ]
+}
+
+/// A left join of the row of `table` (as `alias`) that `condition` names: on PostgreSQL one
+/// probe per outer row (a `LATERAL` subquery the planner cannot flatten), on SQLite a plain
+/// join the planner turns into probes itself.
+fn left_join_one(backend: Backend, table: &str, alias: &str, condition: &str) -> String {
+    match backend {
+        Backend::Postgres => format!(
+            "LEFT JOIN LATERAL (SELECT * FROM {table} AS {alias} WHERE {condition} OFFSET 0) \
+             AS {alias} ON true"
+        ),
+        Backend::Sqlite => format!("LEFT JOIN {table} AS {alias} ON {condition}"),
     }
 }
 
@@ -232,9 +327,9 @@ impl SqlStore {
             let Some((to, list)) = by_target.values().next() else {
                 return Ok(Vec::new());
             };
-            return pg_transition_chunk(&self.pool, *to, list, now).await;
+            return pg_transition_chunk(&self.pipeline, *to, list, now).await;
         }
-        let mut tx = self.begin().await?;
+        let mut tx = self.begin_on(&self.pipeline).await?;
         let mut moved = Vec::with_capacity(moves.len());
         for (to, list) in by_target.values() {
             for chunk in list.chunks(ROWS_PER_STATEMENT) {
@@ -282,7 +377,7 @@ impl SqlStore {
         let fail = |e: sqlx::Error| missing_parent(db_error(e, &what), &parent);
         let chunks: Vec<&[Delivery]> = deliveries.chunks(ROWS_PER_STATEMENT).collect();
         let mut tx = if chunks.len() > 1 {
-            Some(self.begin().await?)
+            Some(self.begin_on(&self.pipeline).await?)
         } else {
             None
         };
@@ -307,7 +402,7 @@ impl SqlStore {
             let query = sqlx::query_scalar::<_, i64>(PG_INSERT_DELIVERIES).bind(json_of(&rows));
             let inserted = match tx.as_mut() {
                 Some(tx) => query.fetch_one(&mut **tx).await,
-                None => query.fetch_one(&self.pool).await,
+                None => query.fetch_one(&self.pipeline).await,
             }
             .map_err(fail)?;
             new += usize::try_from(inserted).unwrap_or(0);
@@ -326,7 +421,11 @@ impl SqlStore {
         ids: &[DeliveryId],
     ) -> StoreResult<Option<JobContext>> {
         let what = format!("job of {} deliveries of app {app}", ids.len());
-        let mut conn = self.pool.acquire().await.map_err(|e| db_error(e, &what))?;
+        let mut conn = self
+            .pipeline
+            .acquire()
+            .await
+            .map_err(|e| db_error(e, &what))?;
         let wanted: Vec<String> = ids
             .iter()
             .map(ToString::to_string)
@@ -335,21 +434,7 @@ impl SqlStore {
             .collect();
         let mut found: HashMap<DeliveryId, (Delivery, Option<Device>)> =
             HashMap::with_capacity(wanted.len());
-        let sql = format!(
-            concat!(
-                "SELECT d.id, d.app_id, d.notification_id, d.device_id, d.channel, ",
-                "d.state, d.reason, d.vendor_message_id, d.attempts, d.created_at, ",
-                "d.updated_at, dv.device_id AS dv_device_id, dv.user_id AS dv_user_id, ",
-                "dv.channel AS dv_channel, dv.token AS dv_token, ",
-                "dv.apns_environment AS dv_apns_environment, ",
-                "dv.last_seen_at AS dv_last_seen_at, dv.created_at AS dv_created_at, ",
-                "dv.deactivated_at AS dv_deactivated_at, ",
-                "dv.deactivation_reason AS dv_deactivation_reason ",
-                "FROM {} LEFT JOIN devices dv ",
-                "ON dv.app_id = d.app_id AND dv.device_id = d.device_id"
-            ),
-            rows_by_ids(self.backend, "deliveries", "d", "id", 2, "app_id = $1")
-        );
+        let sql = job_deliveries_sql(self.backend);
         for row in sqlx::query_as::<_, DeliveryDeviceRow>(AssertSqlSafe(sql))
             .bind(app)
             .bind(json_of(&wanted))
@@ -369,15 +454,7 @@ impl SqlStore {
         let mut app_row = None;
         let mut notifications = HashMap::with_capacity(parents.len());
         if !parents.is_empty() {
-            let sql = format!(
-                concat!(
-                    "SELECT n.id AS n_id, n.message AS n_message, ",
-                    "n.accepted_at AS n_accepted_at, ",
-                    "a.id, a.tenant_id, a.name, a.settings, a.created_at, a.updated_at ",
-                    "FROM {} JOIN apps a ON a.id = n.app_id"
-                ),
-                rows_by_ids(self.backend, "notifications", "n", "id", 2, "app_id = $1")
-            );
+            let sql = job_notifications_sql(self.backend);
             for row in sqlx::query_as::<_, NotificationAppRow>(AssertSqlSafe(sql))
                 .bind(app)
                 .bind(json_of(&parents))
@@ -426,21 +503,11 @@ impl SqlStore {
         if users.is_empty() {
             return Ok(out);
         }
-        let sql = format!(
-            concat!("SELECT ", device_columns!(), " FROM {}"),
-            rows_by_ids(
-                self.backend,
-                "devices",
-                "dv",
-                "user_id",
-                2,
-                "app_id = $1 AND deactivated_at IS NULL AND token IS NOT NULL"
-            )
-        );
+        let sql = users_devices_sql(self.backend);
         for row in sqlx::query_as::<_, DeviceRow>(AssertSqlSafe(sql))
             .bind(app)
             .bind(json_of(&users))
-            .fetch_all(&self.pool)
+            .fetch_all(&self.pipeline)
             .await
             .map_err(|e| db_error(e, &format!("devices of users of app {app}")))?
         {

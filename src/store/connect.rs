@@ -18,6 +18,9 @@ const SQLITE_BUSY_TIMEOUT_MS: u32 = 5_000;
 /// connection only for one statement or one short transaction, so a few more than sqlx's
 /// default of 10 keep them from queueing for one without crowding the server.
 const POSTGRES_MAX_CONNECTIONS: u32 = 16;
+/// Connections of the PostgreSQL pool for the pipeline's batch statements: at most two
+/// ingest batches and a vendor consumer's jobs write at once, each with one statement.
+const POSTGRES_PIPELINE_CONNECTIONS: u32 = 8;
 
 /// What a database URL names.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -30,8 +33,29 @@ enum Target {
     SqliteMemory,
 }
 
+/// The pools of one store.
+pub(super) struct Pools {
+    /// Every statement but the pipeline's.
+    pub(super) main: AnyPool,
+    /// The pipeline's batch statements (see [`pipeline_session`]); the main pool again on
+    /// SQLite, which plans every statement anew anyway.
+    pub(super) pipeline: AnyPool,
+    /// Which database the pools reach.
+    pub(super) backend: Backend,
+}
+
+impl Pools {
+    fn single(pool: AnyPool, backend: Backend) -> Self {
+        Self {
+            main: pool.clone(),
+            pipeline: pool,
+            backend,
+        }
+    }
+}
+
 /// Connects to `database_url`, checking that the database answers before returning.
-pub(super) async fn open(database_url: &str) -> Result<(AnyPool, Backend), StoreError> {
+pub(super) async fn open(database_url: &str) -> Result<Pools, StoreError> {
     sqlx::any::install_default_drivers();
     let shown = redact(database_url);
     let fail = |why: String| {
@@ -66,18 +90,33 @@ pub(super) async fn open(database_url: &str) -> Result<(AnyPool, Backend), Store
                     url
                 }
             };
-            // No ping before each acquire: sqlx already pings every connection when it is
-            // returned to the pool, and a broken one fails its next statement, which callers
-            // treat as a transient store error.
+            // No ping before each acquire of a busy connection: sqlx already pings every
+            // connection when it is returned to the pool. One that sat idle is pinged first
+            // (`alive_after_idle`), so a server restart does not fail the next request of
+            // every idle connection.
             let pool = AnyPoolOptions::new()
                 .max_connections(POSTGRES_MAX_CONNECTIONS)
                 .test_before_acquire(false)
+                .before_acquire(|conn, meta| Box::pin(alive_after_idle(conn, meta)))
                 .acquire_timeout(CONNECT_TIMEOUT)
                 .after_connect(|conn, _| Box::pin(postgres_session(conn)))
                 .connect(&url)
                 .await
                 .map_err(|e| fail(e.to_string()))?;
-            Ok((pool, Backend::Postgres))
+            // Lazy: a process that never runs the pipeline never opens these connections.
+            let pipeline = AnyPoolOptions::new()
+                .max_connections(POSTGRES_PIPELINE_CONNECTIONS)
+                .test_before_acquire(false)
+                .before_acquire(|conn, meta| Box::pin(alive_after_idle(conn, meta)))
+                .acquire_timeout(CONNECT_TIMEOUT)
+                .after_connect(|conn, _| Box::pin(pipeline_session(conn)))
+                .connect_lazy(&url)
+                .map_err(|e| fail(e.to_string()))?;
+            Ok(Pools {
+                main: pool,
+                pipeline,
+                backend: Backend::Postgres,
+            })
         }
         Target::SqliteFile { url, read_only } => {
             let mut conn = probe(&url).await.map_err(fail)?;
@@ -93,7 +132,7 @@ pub(super) async fn open(database_url: &str) -> Result<(AnyPool, Backend), Store
                 .connect(&url)
                 .await
                 .map_err(|e| fail(e.to_string()))?;
-            Ok((pool, Backend::Sqlite))
+            Ok(Pools::single(pool, Backend::Sqlite))
         }
         Target::SqliteMemory => {
             // Every new connection to `:memory:` would be a new, empty database, and the
@@ -109,9 +148,26 @@ pub(super) async fn open(database_url: &str) -> Result<(AnyPool, Backend), Store
                 .connect("sqlite::memory:")
                 .await
                 .map_err(|e| fail(e.to_string()))?;
-            Ok((pool, Backend::Sqlite))
+            Ok(Pools::single(pool, Backend::Sqlite))
         }
     }
+}
+
+/// How long a pooled PostgreSQL connection may sit idle before it is pinged on acquire.
+const PING_AFTER_IDLE: Duration = Duration::from_secs(1);
+
+/// Whether a pooled connection may be handed out: one idle for [`PING_AFTER_IDLE`] or more
+/// must answer a ping (a restarted or failed-over server has closed it); `false` makes the
+/// pool drop it and open another. Busy connections are not pinged, which keeps the round
+/// trip off the hot path.
+async fn alive_after_idle(
+    conn: &mut sqlx::AnyConnection,
+    meta: sqlx::pool::PoolConnectionMetadata,
+) -> Result<bool, sqlx::Error> {
+    if meta.idle_for < PING_AFTER_IDLE {
+        return Ok(true);
+    }
+    Ok(sqlx::Connection::ping(conn).await.is_ok())
 }
 
 /// Settings of every pooled PostgreSQL connection.
@@ -126,6 +182,21 @@ async fn postgres_session(conn: &mut sqlx::AnyConnection) -> Result<(), sqlx::Er
     conn.execute("SET plan_cache_mode = force_custom_plan")
         .await
         .map(|_| ())
+}
+
+/// Settings of the pipeline pool's PostgreSQL connections, whose statements keep their
+/// plans: `plan_cache_mode` stays `auto` (a prepared statement gets a generic plan after
+/// five runs) and `enable_seqscan = off`.
+///
+/// Planning anew at each run cost more than running the statement once batches got small
+/// (at half the sustained rate the planner took ≈ 38% of PostgreSQL's CPU, foreign-key
+/// checks included: they are prepared statements of the session too). A kept plan is safe
+/// only if no table size makes it read a table whole, so every pipeline statement reads
+/// by index probes alone (`rows_by_ids`, `LATERAL` joins, updates by `ctid`), and the
+/// sequential scan, the one plan that is cheapest on a nearly empty table, is ruled out.
+/// `tests::pipeline_plans_only_probe` checks the generic plan of each statement.
+async fn pipeline_session(conn: &mut sqlx::AnyConnection) -> Result<(), sqlx::Error> {
+    conn.execute("SET enable_seqscan = off").await.map(|_| ())
 }
 
 /// `url` with `sslmode=disable` added, when it names a PostgreSQL server on this machine

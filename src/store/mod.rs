@@ -31,6 +31,7 @@ mod rows;
 mod tenants;
 
 pub use auth_tokens::SealedToken;
+pub use batch::pipeline_statements;
 use error::db_error;
 use push_core::StoreError;
 use sqlx::AnyPool;
@@ -73,6 +74,8 @@ static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("migrations/sqlite");
 #[derive(Debug, Clone)]
 pub struct SqlStore {
     pool: AnyPool,
+    /// The pipeline's batch statements run here (kept plans; see `connect::Pools`).
+    pipeline: AnyPool,
     backend: Backend,
 }
 
@@ -84,8 +87,12 @@ impl SqlStore {
     /// SQLite file database runs in WAL mode with foreign keys on and a busy timeout. Errors
     /// never contain the password of the URL.
     pub async fn connect(database_url: &str) -> Result<SqlStore, StoreError> {
-        let (pool, backend) = connect::open(database_url).await?;
-        Ok(SqlStore { pool, backend })
+        let pools = connect::open(database_url).await?;
+        Ok(SqlStore {
+            pool: pools.main,
+            pipeline: pools.pipeline,
+            backend: pools.backend,
+        })
     }
 
     /// Applies the embedded migrations of its backend that are not applied yet.
@@ -108,8 +115,15 @@ impl SqlStore {
         &self.pool
     }
 
+    /// The pool of the pipeline's batch statements (see [`pipeline_statements`]); the main
+    /// pool on SQLite.
+    pub fn pipeline_pool(&self) -> &AnyPool {
+        &self.pipeline
+    }
+
     /// Closes the pool, waiting for connections in use to be returned.
     pub async fn close(&self) {
+        self.pipeline.close().await;
         self.pool.close().await;
     }
 
@@ -117,12 +131,16 @@ impl SqlStore {
     /// (`BEGIN IMMEDIATE`), so two writers queue on the busy timeout instead of failing
     /// when a read transaction tries to upgrade.
     async fn begin(&self) -> Result<Transaction<'static, Any>, StoreError> {
+        self.begin_on(&self.pool).await
+    }
+
+    /// [`SqlStore::begin`] on `pool` (the main or the pipeline pool).
+    async fn begin_on(&self, pool: &AnyPool) -> Result<Transaction<'static, Any>, StoreError> {
         let statement = match self.backend {
             Backend::Postgres => "BEGIN",
             Backend::Sqlite => "BEGIN IMMEDIATE",
         };
-        self.pool
-            .begin_with(statement)
+        pool.begin_with(statement)
             .await
             .map_err(|e| db_error(e, "beginning a transaction"))
     }

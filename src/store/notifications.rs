@@ -13,8 +13,9 @@ use time::OffsetDateTime;
 const NOTIFICATIONS_PER_STATEMENT: usize = 500;
 
 /// PostgreSQL: inserts the notifications of a JSON array (`$1`) unless their (app, id)
-/// exists; answers the (app, id) of those inserted. One text for any number of rows.
-const PG_INSERT_NOTIFICATIONS: &str = "INSERT INTO notifications (app_id, id, message, accepted_at) \
+/// exists; answers the (app, id) of those inserted. One text for any number of rows. A
+/// pipeline statement (kept plan; see `connect::pipeline_session`).
+pub(super) const PG_INSERT_NOTIFICATIONS: &str = "INSERT INTO notifications (app_id, id, message, accepted_at) \
      SELECT app_id, id, message, accepted_at FROM json_to_recordset($1::json) \
      AS x(app_id text, id text, message text, accepted_at bigint) \
      ON CONFLICT (app_id, id) DO NOTHING RETURNING app_id, id";
@@ -100,7 +101,7 @@ impl SqlStore {
         };
         let chunks: Vec<&[&IngestMessage]> = firsts.chunks(NOTIFICATIONS_PER_STATEMENT).collect();
         let mut tx = if chunks.len() > 1 {
-            Some(self.begin().await?)
+            Some(self.begin_on(&self.pipeline).await?)
         } else {
             None
         };
@@ -136,7 +137,7 @@ impl SqlStore {
             };
             let rows = match tx.as_mut() {
                 Some(tx) => query.fetch_all(&mut **tx).await,
-                None => query.fetch_all(&self.pool).await,
+                None => query.fetch_all(&self.pipeline).await,
             }
             .map_err(fail)?;
             inserted.extend(rows);
