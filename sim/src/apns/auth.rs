@@ -24,6 +24,19 @@ pub(crate) struct TokenConnection {
     bound: Option<Arc<SigningKey>>,
     current: Option<String>,
     changed_at_secs: i64,
+    /// The last token whose signature checked out, with its key and `iat`: a provider sends
+    /// the same token for up to an hour, and verifying an ES256 signature per request was a
+    /// quarter of the sim's CPU. Only the signature and claims parsing are skipped; the key
+    /// must still be registered and the `iat` is checked against the clock each time.
+    verified: Option<Verified>,
+}
+
+/// A provider token whose signature, `alg`, `kid` and `iss` were verified.
+#[derive(Debug)]
+struct Verified {
+    jwt: String,
+    key: Arc<SigningKey>,
+    iat: i64,
 }
 
 /// Checks the `authorization` header of a request on a token-authenticated connection and
@@ -39,7 +52,7 @@ pub(crate) fn authenticate(
         return Err(Reason::MissingProviderToken);
     };
     let jwt = bearer(value).ok_or(Reason::InvalidProviderToken)?;
-    let key = verify_jwt(keys, jwt, now_secs)?;
+    let key = verify_cached(keys, conn, jwt, now_secs)?;
     if !key.environments.contains(&env) {
         return Err(Reason::BadEnvironmentKeyIdInToken);
     }
@@ -68,8 +81,43 @@ fn bearer(value: &str) -> Option<&str> {
     (scheme.eq_ignore_ascii_case("bearer") && !jwt.is_empty()).then_some(jwt)
 }
 
-/// Verifies signature, `alg`, `kid`, `iss` and `iat` of a provider JWT.
-fn verify_jwt(keys: &KeyRegistry, jwt: &str, now_secs: i64) -> Result<Arc<SigningKey>, Reason> {
+/// [`verify_jwt`], remembering the last token that verified on this connection: the same
+/// token again is answered from the memory while its key is still the registered one.
+fn verify_cached(
+    keys: &KeyRegistry,
+    conn: &Mutex<TokenConnection>,
+    jwt: &str,
+    now_secs: i64,
+) -> Result<Arc<SigningKey>, Reason> {
+    let remembered = lock(conn)
+        .verified
+        .as_ref()
+        .filter(|v| v.jwt == jwt)
+        .map(|v| (v.key.clone(), v.iat));
+    if let Some((key, iat)) = remembered
+        && keys
+            .key(&key.key_id)
+            .is_some_and(|current| Arc::ptr_eq(&current, &key))
+    {
+        check_iat(iat, now_secs)?;
+        return Ok(key);
+    }
+    let (key, iat) = verify_jwt(keys, jwt, now_secs)?;
+    lock(conn).verified = Some(Verified {
+        jwt: jwt.to_string(),
+        key: key.clone(),
+        iat,
+    });
+    Ok(key)
+}
+
+/// Verifies signature, `alg`, `kid`, `iss` and `iat` of a provider JWT; answers the key
+/// that signed it and the `iat`.
+fn verify_jwt(
+    keys: &KeyRegistry,
+    jwt: &str,
+    now_secs: i64,
+) -> Result<(Arc<SigningKey>, i64), Reason> {
     let header = jsonwebtoken::decode_header(jwt).map_err(|_| Reason::InvalidProviderToken)?;
     if header.alg != Algorithm::ES256 {
         return Err(Reason::InvalidProviderToken);
@@ -90,13 +138,19 @@ fn verify_jwt(keys: &KeyRegistry, jwt: &str, now_secs: i64) -> Result<Arc<Signin
         .get("iat")
         .and_then(|v| v.as_i64())
         .ok_or(Reason::InvalidProviderToken)?;
+    check_iat(iat, now_secs)?;
+    Ok((key, iat))
+}
+
+/// A token's `iat` against the clock: not far in the future, not older than an hour.
+fn check_iat(iat: i64, now_secs: i64) -> Result<(), Reason> {
     if iat > now_secs + MAX_FUTURE_IAT_SECS {
         return Err(Reason::InvalidProviderToken);
     }
     if now_secs - iat > TOKEN_LIFETIME_SECS {
         return Err(Reason::ExpiredProviderToken);
     }
-    Ok(key)
+    Ok(())
 }
 
 #[cfg(test)]
@@ -173,6 +227,39 @@ mod tests {
         assert_eq!(
             authenticate(&keys, &conn, sandbox, None, now).map(|_| ()),
             Err(Reason::MissingProviderToken)
+        );
+    }
+
+    #[test]
+    fn a_remembered_token_still_expires_and_dies_with_its_key() {
+        let keys = registry();
+        let conn = Mutex::new(TokenConnection::default());
+        let sandbox = ApnsEnvironment::Sandbox;
+        let now = 1_800_000_000;
+        let token = jwt("ABC123DEFG", "TEAM123456", now);
+        let auth = |now| authenticate(&keys, &conn, sandbox, Some(&token), now).map(|_| ());
+        assert_eq!(auth(now), Ok(()));
+        assert!(lock(&conn).verified.is_some(), "the verified token is kept");
+        assert_eq!(auth(now + 3600), Ok(()));
+        assert_eq!(auth(now + 3601), Err(Reason::ExpiredProviderToken));
+        // Revoked: the remembered verification is not trusted any more.
+        assert!(keys.remove_key("ABC123DEFG"));
+        assert_eq!(auth(now + 10), Err(Reason::InvalidProviderToken));
+        // Registered again (a new key object): verified anew, and fine.
+        keys.add_key(&ApnsKeySpec {
+            key_id: "ABC123DEFG".into(),
+            team_id: "TEAM123456".into(),
+            private_key_pem: Some(P8.into()),
+            environments: vec![ApnsEnvironment::Sandbox],
+            ..Default::default()
+        })
+        .unwrap();
+        assert_eq!(auth(now + 10), Ok(()));
+        // A token with a broken signature is never taken for the remembered one.
+        let forged = format!("{}x", token.trim_end_matches('='));
+        assert_eq!(
+            authenticate(&keys, &conn, sandbox, Some(&forged), now + 10).map(|_| ()),
+            Err(Reason::InvalidProviderToken)
         );
     }
 }
