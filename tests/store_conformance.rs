@@ -1704,7 +1704,7 @@ async fn postgres_pipeline_statements_keep_plans_that_only_probe() {
     .await
     .unwrap();
     let statements = pushgate::store::pipeline_statements();
-    assert_eq!(statements.len(), 6);
+    assert_eq!(statements.len(), 8);
     for (i, (name, sql)) in statements.iter().enumerate() {
         let params = (1..=9).filter(|n| sql.contains(&format!("${n}"))).count();
         sqlx::query(AssertSqlSafe(format!("PREPARE plan_check_{i} AS {sql}")))

@@ -174,8 +174,9 @@ pub(super) fn users_devices_sql(backend: Backend) -> String {
     )
 }
 
-/// The pipeline's PostgreSQL statements by name, as they are sent: the statements whose
-/// plans the pipeline pool keeps (see `connect::pipeline_session`), for the check that
+/// The pipeline's PostgreSQL statements by name, as they are sent (the batch statements,
+/// and the API key and app lookups of every REST call): the statements whose plans the
+/// pipeline pool keeps (see `connect::pipeline_session`), for the check that
 /// every one of them reads by probes alone.
 pub fn pipeline_statements() -> Vec<(&'static str, String)> {
     vec![
@@ -191,6 +192,8 @@ pub fn pipeline_statements() -> Vec<(&'static str, String)> {
             job_notifications_sql(Backend::Postgres),
         ),
         ("move deliveries", PG_TRANSITION.to_string()),
+        ("an API key", super::tenants::FIND_API_KEY.to_string()),
+        ("an app", super::apps::GET_APP.to_string()),
     ]
 }
 

@@ -17,7 +17,9 @@ const LIST_TENANTS: &str = concat!(
 const INSERT_API_KEY: &str = "INSERT INTO api_keys \
      (id, tenant_id, label, prefix, hash, created_at, revoked_at) \
      VALUES ($1, $2, $3, $4, $5, $6, NULL)";
-const FIND_API_KEY: &str = concat!(
+/// The live API key with a hash: every REST call of a tenant asks, so a pipeline
+/// statement (kept plan; one probe of the unique hash index).
+pub(super) const FIND_API_KEY: &str = concat!(
     "SELECT ",
     api_key_columns!(),
     " FROM api_keys WHERE hash = $1 AND revoked_at IS NULL"
@@ -95,7 +97,7 @@ impl SqlStore {
     pub(super) async fn find_api_key_impl(&self, hash: &str) -> StoreResult<Option<ApiKey>> {
         sqlx::query_as::<_, ApiKeyRow>(FIND_API_KEY)
             .bind(hash)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.pipeline)
             .await
             .map_err(|e| db_error(e, "api key lookup"))?
             .map(ApiKeyRow::into_key)
