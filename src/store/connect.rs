@@ -94,21 +94,13 @@ pub(super) async fn open(database_url: &str) -> Result<Pools, StoreError> {
             // connection when it is returned to the pool. One that sat idle is pinged first
             // (`alive_after_idle`), so a server restart does not fail the next request of
             // every idle connection.
-            let pool = AnyPoolOptions::new()
-                .max_connections(POSTGRES_MAX_CONNECTIONS)
-                .test_before_acquire(false)
-                .before_acquire(|conn, meta| Box::pin(alive_after_idle(conn, meta)))
-                .acquire_timeout(CONNECT_TIMEOUT)
+            let pool = postgres_pool(POSTGRES_MAX_CONNECTIONS)
                 .after_connect(|conn, _| Box::pin(postgres_session(conn)))
                 .connect(&url)
                 .await
                 .map_err(|e| fail(e.to_string()))?;
             // Lazy: a process that never runs the pipeline never opens these connections.
-            let pipeline = AnyPoolOptions::new()
-                .max_connections(POSTGRES_PIPELINE_CONNECTIONS)
-                .test_before_acquire(false)
-                .before_acquire(|conn, meta| Box::pin(alive_after_idle(conn, meta)))
-                .acquire_timeout(CONNECT_TIMEOUT)
+            let pipeline = postgres_pool(POSTGRES_PIPELINE_CONNECTIONS)
                 .after_connect(|conn, _| Box::pin(pipeline_session(conn)))
                 .connect_lazy(&url)
                 .map_err(|e| fail(e.to_string()))?;
@@ -151,6 +143,15 @@ pub(super) async fn open(database_url: &str) -> Result<Pools, StoreError> {
             Ok(Pools::single(pool, Backend::Sqlite))
         }
     }
+}
+
+/// The options both PostgreSQL pools share, for at most `max` connections.
+fn postgres_pool(max: u32) -> AnyPoolOptions {
+    AnyPoolOptions::new()
+        .max_connections(max)
+        .test_before_acquire(false)
+        .before_acquire(|conn, meta| Box::pin(alive_after_idle(conn, meta)))
+        .acquire_timeout(CONNECT_TIMEOUT)
 }
 
 /// How long a pooled PostgreSQL connection may sit idle before it is pinged on acquire.

@@ -164,6 +164,12 @@ mod tests {
 
     fn registry() -> KeyRegistry {
         let keys = KeyRegistry::default();
+        register_dev_key(&keys);
+        keys
+    }
+
+    /// Registers the dev key ABC123DEFG of team TEAM123456 for the sandbox.
+    fn register_dev_key(keys: &KeyRegistry) {
         keys.add_key(&ApnsKeySpec {
             key_id: "ABC123DEFG".into(),
             team_id: "TEAM123456".into(),
@@ -172,7 +178,6 @@ mod tests {
             ..Default::default()
         })
         .unwrap();
-        keys
     }
 
     fn jwt(kid: &str, iss: &str, iat: i64) -> String {
@@ -246,14 +251,7 @@ mod tests {
         assert!(keys.remove_key("ABC123DEFG"));
         assert_eq!(auth(now + 10), Err(Reason::InvalidProviderToken));
         // Registered again (a new key object): verified anew, and fine.
-        keys.add_key(&ApnsKeySpec {
-            key_id: "ABC123DEFG".into(),
-            team_id: "TEAM123456".into(),
-            private_key_pem: Some(P8.into()),
-            environments: vec![ApnsEnvironment::Sandbox],
-            ..Default::default()
-        })
-        .unwrap();
+        register_dev_key(&keys);
         assert_eq!(auth(now + 10), Ok(()));
         // A token with a broken signature is never taken for the remembered one.
         let forged = format!("{}x", token.trim_end_matches('='));
