@@ -18,8 +18,9 @@ const SQLITE_BUSY_TIMEOUT_MS: u32 = 5_000;
 /// connection only for one statement or one short transaction, so a few more than sqlx's
 /// default of 10 keep them from queueing for one without crowding the server.
 const POSTGRES_MAX_CONNECTIONS: u32 = 16;
-/// Connections of the PostgreSQL pool for the pipeline's batch statements: at most two
-/// ingest batches and a vendor consumer's jobs write at once, each with one statement.
+/// Connections of the PostgreSQL pool for the statements with kept plans (the pipeline's
+/// batch statements, the REST calls' key and app lookups): each holds a connection for one
+/// short statement; two ingest batches and a vendor consumer's jobs are the most at once.
 const POSTGRES_PIPELINE_CONNECTIONS: u32 = 8;
 
 /// What a database URL names.
@@ -35,9 +36,9 @@ enum Target {
 
 /// The pools of one store.
 pub(super) struct Pools {
-    /// Every statement but the pipeline's.
+    /// Every statement but those with kept plans.
     pub(super) main: AnyPool,
-    /// The pipeline's batch statements (see [`pipeline_session`]); the main pool again on
+    /// The statements with kept plans (see [`pipeline_session`]); the main pool again on
     /// SQLite, which plans every statement anew anyway.
     pub(super) pipeline: AnyPool,
     /// Which database the pools reach.
@@ -171,7 +172,7 @@ async fn alive_after_idle(
     Ok(sqlx::Connection::ping(conn).await.is_ok())
 }
 
-/// Settings of every pooled PostgreSQL connection.
+/// Settings of the main pool's PostgreSQL connections.
 ///
 /// `plan_cache_mode = force_custom_plan`: a prepared statement is planned at each run with
 /// the tables' current size, never with a cached generic plan. A generic plan made while a
@@ -185,17 +186,19 @@ async fn postgres_session(conn: &mut sqlx::AnyConnection) -> Result<(), sqlx::Er
         .map(|_| ())
 }
 
-/// Settings of the pipeline pool's PostgreSQL connections, whose statements keep their
-/// plans: `plan_cache_mode` stays `auto` (a prepared statement gets a generic plan after
-/// five runs) and `enable_seqscan = off`.
+/// Settings of the pipeline pool's PostgreSQL connections, whose statements (the pipeline's
+/// batch statements and the REST calls' key and app lookups, `batch::pipeline_statements`)
+/// keep their plans: `plan_cache_mode` stays `auto` (a prepared statement gets a generic
+/// plan after five runs) and `enable_seqscan = off`.
 ///
 /// Planning anew at each run cost more than running the statement once batches got small
 /// (at half the sustained rate the planner took ≈ 38% of PostgreSQL's CPU, foreign-key
 /// checks included: they are prepared statements of the session too). A kept plan is safe
 /// only if no table size makes it read a table whole, so every pipeline statement reads
-/// by index probes alone (`rows_by_ids`, `LATERAL` joins, updates by `ctid`), and the
-/// sequential scan, the one plan that is cheapest on a nearly empty table, is ruled out.
-/// `tests::pipeline_plans_only_probe` checks the generic plan of each statement.
+/// by index probes alone (`rows_by_ids`, `LATERAL` joins, updates naming their rows with
+/// `id = ANY (…)`), and the sequential scan, the one plan that is cheapest on a nearly
+/// empty table, is ruled out. `postgres_pipeline_statements_keep_plans_that_only_probe`
+/// (tests/store_conformance.rs) checks the generic plan of each statement.
 async fn pipeline_session(conn: &mut sqlx::AnyConnection) -> Result<(), sqlx::Error> {
     conn.execute("SET enable_seqscan = off").await.map(|_| ())
 }

@@ -74,7 +74,7 @@ static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("migrations/sqlite");
 #[derive(Debug, Clone)]
 pub struct SqlStore {
     pool: AnyPool,
-    /// The pipeline's batch statements run here (kept plans; see `connect::Pools`).
+    /// The statements with kept plans run here (see `connect::Pools`).
     pipeline: AnyPool,
     backend: Backend,
 }
@@ -115,7 +115,7 @@ impl SqlStore {
         &self.pool
     }
 
-    /// The pool of the pipeline's batch statements (see [`pipeline_statements`]); the main
+    /// The pool of the statements with kept plans (see [`pipeline_statements`]); the main
     /// pool on SQLite.
     pub fn pipeline_pool(&self) -> &AnyPool {
         &self.pipeline
