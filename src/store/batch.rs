@@ -26,8 +26,9 @@ use push_core::{
     Delivery, DeliveryId, DeliveryState, Device, StoreError, StoreResult, StoredNotification,
     Transition,
 };
-use sqlx::{Any, AssertSqlSafe, Executor};
+use sqlx::{Any, Executor};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::LazyLock;
 use time::OffsetDateTime;
 
 /// Rows per multi-row statement: ≤ 11 parameters a row stays far below PostgreSQL's 65535
@@ -121,7 +122,7 @@ pub(super) fn rows_by_ids(
 /// A vendor job's deliveries ($2, JSON array of ids, of app $1) with their devices. A
 /// pipeline statement: the device of each delivery is one probe (`LATERAL`), so no kept
 /// plan hashes the devices table whole.
-pub(super) fn job_deliveries_sql(backend: Backend) -> String {
+fn job_deliveries_sql(backend: Backend) -> String {
     format!(
         concat!(
             "SELECT d.id, d.app_id, d.notification_id, d.device_id, d.channel, ",
@@ -146,7 +147,7 @@ pub(super) fn job_deliveries_sql(backend: Backend) -> String {
 
 /// The notifications ($2, JSON array of ids) of app $1, each with the app. A pipeline
 /// statement.
-pub(super) fn job_notifications_sql(backend: Backend) -> String {
+fn job_notifications_sql(backend: Backend) -> String {
     format!(
         concat!(
             "SELECT n.id AS n_id, n.message AS n_message, ",
@@ -160,7 +161,7 @@ pub(super) fn job_notifications_sql(backend: Backend) -> String {
 
 /// The active devices with a token of the users ($2, JSON array) of app $1. A pipeline
 /// statement.
-pub(super) fn users_devices_sql(backend: Backend) -> String {
+fn users_devices_sql(backend: Backend) -> String {
     format!(
         concat!("SELECT ", device_columns!(), " FROM {}"),
         rows_by_ids(
@@ -174,6 +175,34 @@ pub(super) fn users_devices_sql(backend: Backend) -> String {
     )
 }
 
+/// The texts of the statements above for one backend, built once: they run for every job
+/// and ingest batch, and their text never changes.
+struct BuiltSql {
+    job_deliveries: String,
+    job_notifications: String,
+    users_devices: String,
+}
+
+impl BuiltSql {
+    fn new(backend: Backend) -> Self {
+        Self {
+            job_deliveries: job_deliveries_sql(backend),
+            job_notifications: job_notifications_sql(backend),
+            users_devices: users_devices_sql(backend),
+        }
+    }
+}
+
+/// [`BuiltSql`] of `backend`.
+fn built(backend: Backend) -> &'static BuiltSql {
+    static POSTGRES: LazyLock<BuiltSql> = LazyLock::new(|| BuiltSql::new(Backend::Postgres));
+    static SQLITE: LazyLock<BuiltSql> = LazyLock::new(|| BuiltSql::new(Backend::Sqlite));
+    match backend {
+        Backend::Postgres => &POSTGRES,
+        Backend::Sqlite => &SQLITE,
+    }
+}
+
 /// The pipeline's PostgreSQL statements by name, as they are sent (the batch statements,
 /// and the API key and app lookups of every REST call): the statements whose plans the
 /// pipeline pool keeps (see `connect::pipeline_session`), for the check that
@@ -184,12 +213,18 @@ pub fn pipeline_statements() -> Vec<(&'static str, String)> {
             "insert notifications",
             super::notifications::PG_INSERT_NOTIFICATIONS.to_string(),
         ),
-        ("users' devices", users_devices_sql(Backend::Postgres)),
+        (
+            "users' devices",
+            built(Backend::Postgres).users_devices.clone(),
+        ),
         ("insert deliveries", PG_INSERT_DELIVERIES.to_string()),
-        ("job deliveries", job_deliveries_sql(Backend::Postgres)),
+        (
+            "job deliveries",
+            built(Backend::Postgres).job_deliveries.clone(),
+        ),
         (
             "job notifications",
-            job_notifications_sql(Backend::Postgres),
+            built(Backend::Postgres).job_notifications.clone(),
         ),
         ("move deliveries", PG_TRANSITION.to_string()),
         ("an API key", super::tenants::FIND_API_KEY.to_string()),
@@ -437,8 +472,8 @@ impl SqlStore {
             .collect();
         let mut found: HashMap<DeliveryId, (Delivery, Option<Device>)> =
             HashMap::with_capacity(wanted.len());
-        let sql = job_deliveries_sql(self.backend);
-        for row in sqlx::query_as::<_, DeliveryDeviceRow>(AssertSqlSafe(sql))
+        let sql = built(self.backend).job_deliveries.as_str();
+        for row in sqlx::query_as::<_, DeliveryDeviceRow>(sql)
             .bind(app)
             .bind(json_of(&wanted))
             .fetch_all(&mut *conn)
@@ -457,8 +492,8 @@ impl SqlStore {
         let mut app_row = None;
         let mut notifications = HashMap::with_capacity(parents.len());
         if !parents.is_empty() {
-            let sql = job_notifications_sql(self.backend);
-            for row in sqlx::query_as::<_, NotificationAppRow>(AssertSqlSafe(sql))
+            let sql = built(self.backend).job_notifications.as_str();
+            for row in sqlx::query_as::<_, NotificationAppRow>(sql)
                 .bind(app)
                 .bind(json_of(&parents))
                 .fetch_all(&mut *conn)
@@ -506,8 +541,8 @@ impl SqlStore {
         if users.is_empty() {
             return Ok(out);
         }
-        let sql = users_devices_sql(self.backend);
-        for row in sqlx::query_as::<_, DeviceRow>(AssertSqlSafe(sql))
+        let sql = built(self.backend).users_devices.as_str();
+        for row in sqlx::query_as::<_, DeviceRow>(sql)
             .bind(app)
             .bind(json_of(&users))
             .fetch_all(&self.pipeline)
