@@ -949,6 +949,18 @@ async fn rabbit_subscriptions_end_when_the_queue_closes() {
 struct Proxy {
     addr: std::net::SocketAddr,
     up: tokio::sync::watch::Sender<bool>,
+    /// Proxied connections still open: an outage starts only once it is zero, so no frame
+    /// written before it can still reach the broker after it.
+    open: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+/// Counts one proxied connection for as long as its task runs.
+struct OpenConnection(Arc<std::sync::atomic::AtomicUsize>);
+
+impl Drop for OpenConnection {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+    }
 }
 
 impl Proxy {
@@ -956,15 +968,20 @@ impl Proxy {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let (up, _) = tokio::sync::watch::channel(true);
+        let open = Arc::new(std::sync::atomic::AtomicUsize::new(0));
         let state = up.clone();
+        let counter = open.clone();
         tokio::spawn(async move {
             while let Ok((mut client, _)) = listener.accept().await {
                 let mut watch = state.subscribe();
                 if !*watch.borrow() {
                     continue;
                 }
+                counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                let guard = OpenConnection(counter.clone());
                 let upstream = upstream.clone();
                 tokio::spawn(async move {
+                    let _guard = guard;
                     let Ok(mut server) = tokio::net::TcpStream::connect(&upstream).await else {
                         return;
                     };
@@ -975,11 +992,21 @@ impl Proxy {
                 });
             }
         });
-        Proxy { addr, up }
+        Proxy { addr, up, open }
     }
 
-    fn set_up(&self, up: bool) {
-        self.up.send_replace(up);
+    /// Cuts every proxied connection and refuses new ones; returns once all are closed.
+    async fn go_down(&self) {
+        self.up.send_replace(false);
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while self.open.load(std::sync::atomic::Ordering::SeqCst) > 0 {
+            assert!(Instant::now() < deadline, "proxied connections did not close");
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+
+    fn come_up(&self) {
+        self.up.send_replace(true);
     }
 }
 
@@ -1024,7 +1051,7 @@ async fn rabbit_publishes_during_an_outage_fail_in_time_and_work_again_after_it(
     let r = expect_next(&mut sub, "before the outage").await;
     acker.ack(&[r.tag]).await.unwrap();
 
-    proxy.set_up(false);
+    proxy.go_down().await;
     let start = Instant::now();
     let err = q.publish(&apns(), vec![msg(2)], None).await.unwrap_err();
     let waited = start.elapsed();
@@ -1035,7 +1062,7 @@ async fn rabbit_publishes_during_an_outage_fail_in_time_and_work_again_after_it(
         "bounded wait, took {waited:?}"
     );
 
-    proxy.set_up(true);
+    proxy.come_up();
     q.publish(&apns(), vec![msg(3)], None).await.unwrap();
     // An ack in flight when the proxy went down may never have reached the broker, so
     // message 1 can come again (at least once, marked redelivered) before message 3.
