@@ -4,7 +4,10 @@
 //! Rules: a token is refreshed `margin` before it expires; under concurrency only one
 //! refresh per key runs while the others wait for its result; readers of a fresh token never
 //! wait; `invalidate` drops a token after the vendor refused it — unless it is younger than
-//! `min_lifetime` (vendors such as APNs punish refreshing too often). With a
+//! `min_lifetime` (vendors such as APNs punish refreshing too often). A refresh that fails
+//! while the current token is still valid keeps that token in use (retrying the refresh at
+//! most every [`REFRESH_RETRY`]): the vendor references ask for it (fcm.md §2.3, huawei.md
+//! §2), and it turns a token-endpoint outage shorter than the margin into no failed send. With a
 //! [`SharedTokens`] source ([`TokenCache::shared`]) the rules hold across every pushgate
 //! instance, not only within one (see [`shared`]).
 
@@ -30,11 +33,17 @@ pub struct Fetched<T> {
     pub expires_in: Duration,
 }
 
+/// How long a still-valid token is used after a failed refresh before the next refresh is
+/// tried: one fetch per key per interval, not one per send, while the endpoint is down.
+pub const REFRESH_RETRY: Duration = Duration::from_secs(5);
+
 #[derive(Debug, Clone)]
 struct Cached<T> {
     value: T,
     fetched_at: Instant,
     refresh_at: Instant,
+    /// When the vendor stops taking it.
+    expires_at: Instant,
     /// `fetched_at` by the wall clock: the token's identity in the shared store.
     fetched_wall: OffsetDateTime,
 }
@@ -89,6 +98,7 @@ impl<T: Clone> Stored<T> {
             value: self.value.clone(),
             fetched_at: now.checked_sub(self.age).unwrap_or(now),
             refresh_at: now + refresh_in,
+            expires_at: now + self.remaining,
             fetched_wall: self.fetched_wall,
         }
     }
@@ -186,7 +196,9 @@ impl<K: Eq + Hash + Clone, T: Clone> TokenCache<K, T> {
 
     /// The cached token, or a new one from `fetch` when there is none or it is due for
     /// refresh. Concurrent callers for one key share a single `fetch`. A failed fetch is not
-    /// cached: the next caller tries again.
+    /// cached: while the current token is still valid it stays in use and the refresh is
+    /// tried again after [`REFRESH_RETRY`]; without one, the error is returned and the next
+    /// caller tries again.
     pub async fn get<F, Fut, E>(&self, key: &K, fetch: F) -> Result<T, E>
     where
         F: FnOnce() -> Fut,
@@ -221,7 +233,7 @@ impl<K: Eq + Hash + Clone, T: Clone> TokenCache<K, T> {
                     // Best effort: an unreleased lease expires by itself.
                     let _ = sharing.source.release(name, &sharing.owner).await;
                 }
-                return Err(e);
+                return Self::still_valid(&slot).ok_or(e);
             }
         };
         let now = Instant::now();
@@ -230,6 +242,7 @@ impl<K: Eq + Hash + Clone, T: Clone> TokenCache<K, T> {
             value: fetched.value.clone(),
             fetched_at: now,
             refresh_at: now + fetched.expires_in - self.lead(fetched.expires_in),
+            expires_at: now + fetched.expires_in,
             fetched_wall: wall,
         };
         if let Some((sharing, name)) = &leased {
@@ -243,6 +256,19 @@ impl<K: Eq + Hash + Clone, T: Clone> TokenCache<K, T> {
         }
         *slot.current.write().unwrap_or_else(PoisonError::into_inner) = Some(cached);
         Ok(fetched.value)
+    }
+
+    /// The current token if it has not expired yet, postponing its next refresh by
+    /// [`REFRESH_RETRY`] (never past its expiry): called after a refresh failed.
+    fn still_valid(slot: &Slot<T>) -> Option<T> {
+        let mut current = slot.current.write().unwrap_or_else(PoisonError::into_inner);
+        let cached = current.as_mut()?;
+        let now = Instant::now();
+        if now >= cached.expires_at {
+            return None;
+        }
+        cached.refresh_at = (now + REFRESH_RETRY).min(cached.expires_at);
+        Some(cached.value.clone())
     }
 
     /// The shared store's token if it is fresh; else the lease to refresh it; else, while
@@ -404,6 +430,48 @@ mod tests {
                 .await,
             Ok(1)
         );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_failed_refresh_keeps_the_valid_token_until_it_expires() {
+        let cache: TokenCache<u8, usize> = TokenCache::new(Duration::from_secs(300));
+        let count = AtomicUsize::new(0);
+        let hour = Duration::from_secs(3600);
+        assert_eq!(cache.get(&1, || fetcher(&count, hour)).await, Ok(1));
+        tokio::time::advance(Duration::from_secs(3400)).await; // due: 200 s left
+        let attempts = AtomicUsize::new(0);
+        let down = || async {
+            attempts.fetch_add(1, Ordering::SeqCst);
+            Err::<Fetched<usize>, _>("503".to_string())
+        };
+        assert_eq!(cache.get(&1, down).await, Ok(1), "still valid: kept");
+        assert_eq!(cache.get(&1, down).await, Ok(1));
+        assert_eq!(
+            attempts.load(Ordering::SeqCst),
+            1,
+            "no second refresh within REFRESH_RETRY"
+        );
+        tokio::time::advance(REFRESH_RETRY).await;
+        assert_eq!(cache.get(&1, down).await, Ok(1));
+        assert_eq!(attempts.load(Ordering::SeqCst), 2, "tried again after it");
+        tokio::time::advance(Duration::from_secs(200)).await; // expired now
+        assert_eq!(cache.get(&1, down).await, Err("503".to_string()));
+        assert_eq!(cache.get(&1, || fetcher(&count, hour)).await, Ok(2));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_refused_token_is_not_kept_when_its_refresh_fails() {
+        let cache: TokenCache<u8, usize> = TokenCache::new(Duration::from_secs(300));
+        let count = AtomicUsize::new(0);
+        assert_eq!(
+            cache
+                .get(&1, || fetcher(&count, Duration::from_secs(3600)))
+                .await,
+            Ok(1)
+        );
+        assert!(cache.invalidate(&1));
+        let down = || async { Err::<Fetched<usize>, _>("503".to_string()) };
+        assert_eq!(cache.get(&1, down).await, Err("503".to_string()));
     }
 
     #[tokio::test(start_paused = true)]
