@@ -239,7 +239,7 @@ async fn secrets_never_reach_logs_answers_or_metrics() {
         .env("PUSHGATE_ADMIN_TOKEN", admin)
         .env("PUSHGATE_LOG_LEVEL", "debug")
         .env(
-            "PUSHGATE_VENDORS__APNS__PRODUCTION_URL",
+            "PUSHGATE_VENDORS__APNS__BASE_URL",
             sim.apns_production_url(),
         )
         .env(

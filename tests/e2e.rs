@@ -45,7 +45,7 @@ async fn setup() -> Setup {
     let dir = tempfile::tempdir().unwrap();
     let vendors = serde_json::json!({
         "apns": {
-            "production_url": sim.apns_production_url(),
+            "base_url": sim.apns_production_url(),
             "sandbox_url": sim.apns_sandbox_url(),
             "ca_file": sim.ca_pem_path(),
         },

@@ -197,10 +197,7 @@ pub async fn start_pushgate(spec: &PushgateSpec<'_>, http: &reqwest::Client) -> 
         .env("PUSHGATE_VENDORS__FCM__BASE_URL", &sim.fcm_url)
         .env("PUSHGATE_VENDORS__FCM__AUTH_URL", &sim.fcm_token_url)
         .env("PUSHGATE_VENDORS__FCM__CA_FILE", &sim.ca_file)
-        .env(
-            "PUSHGATE_VENDORS__APNS__PRODUCTION_URL",
-            &sim.apns_production_url,
-        )
+        .env("PUSHGATE_VENDORS__APNS__BASE_URL", &sim.apns_production_url)
         .env("PUSHGATE_VENDORS__APNS__SANDBOX_URL", &sim.apns_sandbox_url)
         .env("PUSHGATE_VENDORS__APNS__CA_FILE", &sim.ca_file)
         .stdin(Stdio::null())

@@ -161,7 +161,7 @@ fn the_example_config_parses() {
     .unwrap();
     assert_eq!(c.amqp_prefix, "pushgate");
     assert_eq!(
-        c.vendors.apns.production_url.as_str(),
+        c.vendors.apns.base_url.as_str(),
         "https://api.push.apple.com/"
     );
     assert_eq!(c.vendors.fcm.android_channel_id, "messages");
@@ -175,16 +175,10 @@ fn vendor_endpoints_come_from_file_and_environment() {
             "pushgate.toml",
             "[vendors.fcm]\nbase_url = \"https://127.0.0.1:8443\"\n\n[pipeline]\nprefetch = 8\n",
         )?;
-        jail.set_env(
-            "PUSHGATE_VENDORS__APNS__PRODUCTION_URL",
-            "https://127.0.0.1:8444",
-        );
+        jail.set_env("PUSHGATE_VENDORS__APNS__BASE_URL", "https://127.0.0.1:8444");
         let c = load_in(jail, Some("pushgate.toml"), &ConfigFlags::default())
             .map_err(|e| e.to_string())?;
-        assert_eq!(
-            c.vendors.apns.production_url.as_str(),
-            "https://127.0.0.1:8444/"
-        );
+        assert_eq!(c.vendors.apns.base_url.as_str(), "https://127.0.0.1:8444/");
         assert_eq!(
             c.vendors.apns.sandbox_url.as_str(),
             "https://api.sandbox.push.apple.com/",

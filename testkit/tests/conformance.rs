@@ -137,7 +137,7 @@ mod apns {
     async fn harness() -> Harness {
         let sim = sim().await;
         let config = ApnsConfig {
-            production_url: sim.apns_production_url().parse().unwrap(),
+            base_url: sim.apns_production_url().parse().unwrap(),
             sandbox_url: sim.apns_sandbox_url().parse().unwrap(),
             ca_file: Some(sim.ca_pem_path()),
             trust_system_roots: false,

@@ -71,7 +71,7 @@ pub async fn sim() -> Sim {
 pub fn config(sim: &Sim, dir: &Path) -> Config {
     let vendors = json!({
         "apns": {
-            "production_url": sim.apns_production_url(),
+            "base_url": sim.apns_production_url(),
             "sandbox_url": sim.apns_sandbox_url(),
             "ca_file": sim.ca_pem_path(),
         },

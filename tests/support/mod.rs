@@ -283,7 +283,7 @@ pub fn fcm_sends(
 pub fn vendors_for(sim: &push_sim::Sim) -> serde_json::Value {
     let ca = sim.ca_pem_path();
     serde_json::json!({
-        "apns": { "production_url": sim.apns_production_url(),
+        "apns": { "base_url": sim.apns_production_url(),
                   "sandbox_url": sim.apns_sandbox_url(), "ca_file": ca },
         "fcm": { "base_url": sim.fcm_url(), "auth_url": sim.fcm_token_url(), "ca_file": ca },
         "huawei": { "base_url": sim.huawei_url(), "auth_url": sim.huawei_token_url(), "ca_file": ca },

@@ -75,7 +75,7 @@ impl ApnsBuilder {
     pub(crate) fn build_adapter(self) -> Result<ApnsAdapter, BuildError> {
         let c = self.config;
         let endpoints = Endpoints {
-            production: base_url(&c.production_url, "production_url")?,
+            production: base_url(&c.base_url, "base_url")?,
             sandbox: base_url(&c.sandbox_url, "sandbox_url")?,
         };
         if !(1..=MAX_CONNECTIONS_PER_CREDENTIAL).contains(&c.connections_per_credential) {
@@ -249,12 +249,12 @@ mod tests {
             "sandbox_url"
         );
         let query = ApnsConfig {
-            production_url: Url::parse("https://h/?a=1").unwrap(),
+            base_url: Url::parse("https://h/?a=1").unwrap(),
             ..Default::default()
         };
         assert_eq!(
             field_of(ApnsBuilder::new(query).build().err().unwrap()),
-            "production_url"
+            "base_url"
         );
         let zero = ApnsConfig {
             connections_per_credential: 0,

@@ -13,9 +13,12 @@ use url::Url;
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ApnsConfig {
-    /// Base URL of the production environment (App Store, TestFlight and ad-hoc builds).
-    /// Default `https://api.push.apple.com`.
-    pub production_url: Url,
+    /// Base URL of the production environment (App Store, TestFlight and ad-hoc builds):
+    /// `base_url` like every vendor's section (DESIGN contract 4,
+    /// `PUSHGATE_VENDORS__APNS__BASE_URL`); `production_url`, its earlier name, is still
+    /// read. Default `https://api.push.apple.com`.
+    #[serde(alias = "production_url")]
+    pub base_url: Url,
     /// Base URL of the sandbox environment (development builds).
     /// Default `https://api.sandbox.push.apple.com`.
     pub sandbox_url: Url,
@@ -39,7 +42,7 @@ pub struct ApnsConfig {
 impl Default for ApnsConfig {
     fn default() -> Self {
         Self {
-            production_url: default_url(DEFAULT_PRODUCTION_URL),
+            base_url: default_url(DEFAULT_PRODUCTION_URL),
             sandbox_url: default_url(DEFAULT_SANDBOX_URL),
             ca_file: None,
             trust_system_roots: true,
@@ -69,7 +72,7 @@ mod tests {
     #[test]
     fn defaults_point_at_apple() {
         let c = ApnsConfig::default();
-        assert_eq!(c.production_url.as_str(), "https://api.push.apple.com/");
+        assert_eq!(c.base_url.as_str(), "https://api.push.apple.com/");
         assert_eq!(
             c.sandbox_url.as_str(),
             "https://api.sandbox.push.apple.com/"
@@ -87,15 +90,22 @@ mod tests {
     #[test]
     fn every_field_can_be_set() {
         let c: ApnsConfig = serde_json::from_str(
-            r#"{"production_url":"https://127.0.0.1:8443","sandbox_url":"https://127.0.0.1:8444",
+            r#"{"base_url":"https://127.0.0.1:8443","sandbox_url":"https://127.0.0.1:8444",
                 "ca_file":"certs/dev-ca.pem","trust_system_roots":false,
                 "request_timeout_seconds":3,"connect_timeout_seconds":1,
                 "connections_per_credential":1}"#,
         )
         .unwrap();
-        assert_eq!(c.production_url.port(), Some(8443));
+        assert_eq!(c.base_url.port(), Some(8443));
         assert_eq!(c.ca_file, Some(PathBuf::from("certs/dev-ca.pem")));
         assert_eq!(c.connections_per_credential, 1);
+    }
+
+    #[test]
+    fn the_earlier_name_of_base_url_still_reads() {
+        let c: ApnsConfig =
+            serde_json::from_str(r#"{"production_url":"https://127.0.0.1:8445"}"#).unwrap();
+        assert_eq!(c.base_url.port(), Some(8445));
     }
 
     #[test]

@@ -23,6 +23,10 @@ pub(crate) enum Class {
     Retry,
     /// This message can never succeed → `Rejected`.
     Rejected,
+    /// This message can never succeed and the credential's setup needs a person: `Rejected`
+    /// without a retry (Apple: never retry `Forbidden`), and the adapter is degraded so the
+    /// alert fires.
+    RejectedAlert,
 }
 
 /// One documented APNs reason.
@@ -56,7 +60,7 @@ const fn row(
     }
 }
 
-use Class::{Auth, InvalidToken, Rejected, Retry};
+use Class::{Auth, InvalidToken, Rejected, RejectedAlert, Retry};
 
 /// Every reason of the APNs reference, one row each.
 #[rustfmt::skip]
@@ -95,12 +99,12 @@ pub(crate) const REASONS: &[Row] = &[
         "the certificate is for the other environment; pause + alert"),
     row(403, "ExpiredProviderToken", Auth, false,
         "the provider token is over an hour old; refresh it once (20-minute rule) and retry; if it persists check the host clock and alert"),
-    row(403, "Forbidden", Auth, false,
-        "the action is not allowed for this credential; do not retry; pause + alert"),
+    row(403, "Forbidden", RejectedAlert, false,
+        "the action is not allowed for this credential; drop, do not retry; alert"),
     row(403, "InvalidProviderToken", Auth, true,
         "the provider token is invalid (wrong key, key id or team, or a revoked key); pause + alert"),
-    row(403, "MissingProviderToken", Auth, true,
-        "no certificate and no provider token; pause + alert (bug)"),
+    row(403, "MissingProviderToken", RejectedAlert, false,
+        "no certificate and no provider token; drop and alert (bug)"),
     row(403, "UnrelatedKeyIdInToken", Retry, true,
         "the key is unrelated to this connection's first key; reconnect and retry (alert if it recurs)"),
     row(403, "BadEnvironmentKeyIdInToken", Auth, true,
@@ -216,7 +220,7 @@ fn outcome(
         },
         Class::Auth => Outcome::AuthFailed { reason },
         Class::Retry => Outcome::Retry { after, reason },
-        Class::Rejected => Outcome::Rejected { reason },
+        Class::Rejected | Class::RejectedAlert => Outcome::Rejected { reason },
     }
 }
 
@@ -233,7 +237,7 @@ pub(crate) fn fallback_class(status: u16) -> Class {
 
 fn health(class: Class, status: u16) -> HealthEffect {
     match class {
-        Class::Auth => HealthEffect::Degraded,
+        Class::Auth | Class::RejectedAlert => HealthEffect::Degraded,
         Class::Retry if status >= 500 => HealthEffect::Degraded,
         Class::Retry => HealthEffect::Unchanged,
         Class::InvalidToken | Class::Rejected => HealthEffect::Healthy,

@@ -6,7 +6,7 @@
 //! explicit registration list). Everything else is private; behaviour:
 //!
 //! - **Routing**: each device's `apns_environment` (else the app's
-//!   `settings.apns.default_environment`) picks `production_url` or `sandbox_url`.
+//!   `settings.apns.default_environment`) picks `base_url` or `sandbox_url`.
 //! - **Connections**: a small pool (`connections_per_credential`, default 2) of HTTP/2
 //!   connections per (environment, team, key) for token auth and per (environment,
 //!   credential version) for certificates, reused across sends, dropped on `forget_auth`

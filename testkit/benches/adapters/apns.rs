@@ -33,7 +33,7 @@ pub async fn setup(
     let endpoints = &sim.endpoints;
     let base: reqwest::Url = endpoints.apns.parse().context("the sim's APNs URL")?;
     let config = ApnsConfig {
-        production_url: base.clone(),
+        base_url: base.clone(),
         sandbox_url: base,
         ca_file: Some(endpoints.ca_pem.clone()),
         trust_system_roots: false,

@@ -56,7 +56,7 @@ fn credential(secret: CredentialSecret) -> CredentialRef {
 /// An adapter whose APNs is a closed local port: any request would fail as a `Retry`.
 fn offline_adapter() -> ApnsAdapter {
     let config = ApnsConfig {
-        production_url: Url::parse("https://127.0.0.1:1").unwrap(),
+        base_url: Url::parse("https://127.0.0.1:1").unwrap(),
         sandbox_url: Url::parse("https://127.0.0.1:1").unwrap(),
         request_timeout_seconds: 2,
         connect_timeout_seconds: 1,

@@ -21,9 +21,9 @@ const REFERENCE: &[(u16, &str, &str, bool)] = &[
     (403, "BadCertificate", "auth_failed", true),
     (403, "BadCertificateEnvironment", "auth_failed", true),
     (403, "ExpiredProviderToken", "auth_failed", false),
-    (403, "Forbidden", "auth_failed", false),
+    (403, "Forbidden", "rejected", false),
     (403, "InvalidProviderToken", "auth_failed", true),
-    (403, "MissingProviderToken", "auth_failed", true),
+    (403, "MissingProviderToken", "rejected", false),
     (403, "UnrelatedKeyIdInToken", "retry", true),
     (403, "BadEnvironmentKeyIdInToken", "auth_failed", true),
     (404, "BadPath", "rejected", false),
@@ -86,11 +86,21 @@ fn credential_problems_that_a_new_token_cannot_fix_say_pause_and_alert() {
         "BadCertificateEnvironment",
         "InvalidProviderToken",
         "BadEnvironmentKeyIdInToken",
-        "Forbidden",
     ] {
         let c = classify_response(403, None, &body(reason));
         assert!(reason_of(&c.outcome).contains("pause + alert"), "{reason}");
         assert_eq!(c.health, HealthEffect::Degraded);
+    }
+    // Apple: never retry Forbidden; a missing token is our bug. Dropped, yet alerted.
+    for reason in ["Forbidden", "MissingProviderToken"] {
+        let c = classify_response(403, None, &body(reason));
+        assert!(
+            matches!(c.outcome, Outcome::Rejected { .. }),
+            "{reason}: {:?}",
+            c.outcome
+        );
+        assert!(reason_of(&c.outcome).contains("alert"), "{reason}");
+        assert_eq!(c.health, HealthEffect::Degraded, "{reason}");
     }
     let expired = classify_response(403, None, &body("ExpiredProviderToken"));
     assert!(reason_of(&expired.outcome).contains("refresh"));

@@ -195,7 +195,7 @@ async fn check_credential_refuses_a_key_of_the_other_environment() {
 
 #[tokio::test]
 async fn check_credential_says_when_apns_cannot_be_reached() {
-    let t = spawn_with(|c| c.production_url = "https://127.0.0.1:1".parse().unwrap()).await;
+    let t = spawn_with(|c| c.base_url = "https://127.0.0.1:1".parse().unwrap()).await;
     let check = t.adapter.check_credential(&t.app, &p8()).await;
     assert!(
         matches!(&check, Err(CheckError::Unreachable(_))),

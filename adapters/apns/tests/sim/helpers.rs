@@ -41,7 +41,7 @@ pub async fn spawn_with(tweak: impl FnOnce(&mut ApnsConfig)) -> TestApns {
     };
     let sim = Sim::start(sim_config).await.unwrap();
     let mut config = ApnsConfig {
-        production_url: sim.apns_production_url().parse().unwrap(),
+        base_url: sim.apns_production_url().parse().unwrap(),
         sandbox_url: sim.apns_sandbox_url().parse().unwrap(),
         ca_file: Some(sim.ca_pem_path()),
         trust_system_roots: false,
