@@ -96,6 +96,14 @@ impl Faults {
             .unwrap_or_default()
     }
 
+    /// Whether `vendor` is in an `unavailable` outage. Its auth endpoints ask only this: error
+    /// faults are for the send paths, and a counted one must not be spent on a token fetch.
+    pub(crate) fn unavailable(&self, vendor: Vendor) -> bool {
+        lock(&self.specs)
+            .get(&vendor)
+            .is_some_and(|(s, _)| s.outage == Some(Outage::Unavailable))
+    }
+
     /// Decides the fault for one request of `vendor` (counts it against `count`).
     pub(crate) fn decide(&self, vendor: Vendor) -> FaultAction {
         let mut specs = lock(&self.specs);
@@ -160,6 +168,7 @@ mod tests {
         assert!(matches!(f.decide(Vendor::Apns), FaultAction::Error(_)));
         assert_eq!(f.decide(Vendor::Apns), FaultAction::None);
         assert_eq!(f.decide(Vendor::Fcm), FaultAction::None);
+        assert!(!f.unavailable(Vendor::Apns), "an error fault is no outage");
     }
 
     #[test]

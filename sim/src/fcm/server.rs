@@ -115,7 +115,7 @@ impl Endpoint for FcmEndpoint {
 
 impl FcmEndpoint {
     fn token(&self, parts: &Parts, body: &ReadBody) -> Answer {
-        if self.state.core.faults.decide(Vendor::Fcm) == FaultAction::Unavailable {
+        if self.state.core.faults.unavailable(Vendor::Fcm) {
             let e = json!({"error": "temporarily_unavailable", "error_description": "The service is currently unavailable."});
             let mut a = Answer::json(503, json_headers(), &e);
             a.processed = false;

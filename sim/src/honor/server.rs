@@ -116,7 +116,7 @@ impl Endpoint for HonorEndpoint {
 
 impl HonorEndpoint {
     fn token(&self, parts: &Parts, body: &ReadBody) -> Answer {
-        if self.state.core.faults.decide(Vendor::Honor) == FaultAction::Unavailable {
+        if self.state.core.faults.unavailable(Vendor::Honor) {
             let mut a = Answer::json(503, &json!({"error": "temporarily_unavailable"}));
             a.processed = false;
             return a;

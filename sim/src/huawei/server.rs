@@ -122,7 +122,7 @@ impl Endpoint for HuaweiEndpoint {
 
 impl HuaweiEndpoint {
     fn token(&self, parts: &Parts, body: &ReadBody) -> Answer {
-        if self.state.core.faults.decide(Vendor::Huawei) == FaultAction::Unavailable {
+        if self.state.core.faults.unavailable(Vendor::Huawei) {
             let mut a = Answer::new(
                 503,
                 json_headers(),

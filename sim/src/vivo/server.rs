@@ -109,7 +109,7 @@ impl Endpoint for VivoEndpoint {
 
 impl VivoEndpoint {
     fn auth(&self, body: &ReadBody) -> Answer {
-        if self.state.core.faults.decide(Vendor::Vivo) == FaultAction::Unavailable {
+        if self.state.core.faults.unavailable(Vendor::Vivo) {
             let mut a = Answer::json(503, &result(10000, "service unavailable"));
             a.processed = false;
             return a;

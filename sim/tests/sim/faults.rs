@@ -215,6 +215,35 @@ async fn unavailable_outage_answers_503_on_send_and_token() {
 }
 
 #[tokio::test]
+async fn a_counted_error_fault_is_not_spent_on_a_token_fetch() {
+    let sim = spawn_sim().await;
+    let client = https_client(&sim);
+    let error = ErrorFault {
+        rate: 1.0,
+        status: 503,
+        reason: "UNAVAILABLE".into(),
+        retry_after: None,
+        count: Some(1),
+    };
+    sim.control()
+        .set_faults(
+            Vendor::Fcm,
+            FaultSpec {
+                error: Some(error),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    let bearer = access_token(&client, &sim).await; // the token endpoint is not faulted
+    let msg = json!({"message": {"token": "t"}});
+    let (status, _, body) = fcm_send(&client, &sim, PROJECT, Some(&bearer), &msg).await;
+    assert_eq!((status, fcm_error_code(&body)), (503, Some("UNAVAILABLE")));
+    let (status, _, _) = fcm_send(&client, &sim, PROJECT, Some(&bearer), &msg).await;
+    assert_ne!(status, 503, "count 1: spent by the first send only");
+    sim.shutdown().await;
+}
+
+#[tokio::test]
 async fn expiring_access_tokens_forces_one_refresh() {
     let sim = spawn_sim().await;
     let client = https_client(&sim);
