@@ -20,7 +20,9 @@
 //!   token and retries once. The credential and permission codes (14–19, 26–28, 30) are
 //!   `AuthFailed` too, so the credential is flagged and alerted on.
 //! - `32` (duplicate data) is taken as already accepted: pushgate's `app_message_id` makes
-//!   a repeated send a duplicate.
+//!   a repeated send a duplicate. On `unicast_batch` a top-level 32 accepts every
+//!   registration id that has no entry of its own (with `data.messageId` when OPPO gave
+//!   one), rather than retrying it.
 //! - `-2`, `-1`, `13`, `55`, unknown negative codes, 429, 5xx, timeouts and network errors
 //!   retry (honouring `Retry-After`); other unknown codes are `Rejected` and logged.
 //! - A 2xx without an OPPO code is `Retry`: only OPPO's `code` proves the message was taken.
@@ -35,6 +37,9 @@ use serde_json::Value;
 use std::time::Duration;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc2822;
+
+/// OPPO's "duplicate data" code: the message is already there (oppo.md §6).
+const DUPLICATE: i64 = 32;
 
 /// What to do on a rule's match.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -116,7 +121,7 @@ pub(crate) const RULES: &[Rule] = &[
     rule(On::Code(29), Action::AuthFailed, "auth token missing; a new one is fetched"),
     rule(On::Code(30), Action::AuthFailedConfig, "the app has no API push permission: enable push for it in the OPPO push console"),
     rule(On::Code(31), Action::Rejected, "data does not exist"),
-    rule(On::Code(32), Action::Accepted, "duplicate: OPPO already has this message (same app_message_id)"),
+    rule(On::Code(DUPLICATE), Action::Accepted, "duplicate: OPPO already has this message (same app_message_id)"),
     rule(On::Code(33), Action::Quota, "OPPO's daily message limit for the app is reached"),
     rule(On::Code(34), Action::Quota, "OPPO's daily picture-upload limit for the app is reached"),
     rule(On::Code(40), Action::Rejected, "a required argument is missing"),
@@ -215,6 +220,8 @@ pub(crate) struct Entry {
 pub(crate) struct Verdict {
     /// The deciding rule's action for the request.
     pub action: Action,
+    /// OPPO's top-level `code`, when the body had one.
+    pub code: Option<i64>,
     /// The reason (code, HTTP status, advice, OPPO's message).
     pub reason: String,
     /// `data.messageId` of a unicast.
@@ -258,6 +265,7 @@ pub(crate) fn classify(answer: &Answer, tokens: &[&str], now: OffsetDateTime) ->
     }
     Verdict {
         action: rule.action,
+        code,
         reason,
         message_id,
         entries,
@@ -287,6 +295,7 @@ fn entry(item: &Value, tokens: &[&str]) -> Entry {
 pub(crate) fn network(reason: &str) -> Verdict {
     Verdict {
         action: Action::Retry,
+        code: None,
         reason: format!("OPPO: {reason}"),
         message_id: None,
         entries: Vec::new(),
@@ -324,9 +333,10 @@ pub(crate) fn outcome(
 /// One outcome per token, in order.
 ///
 /// A batch answer gives each registration id its entry's outcome (matched by position when
-/// OPPO answered one entry per message, else by `registrationId`; a registration id without
-/// an entry is retried — `app_message_id` makes that safe). A failed request gives every
-/// token the same outcome.
+/// OPPO answered one entry per message, else by `registrationId`). A registration id without
+/// an entry is accepted when the whole request was a duplicate (code 32, oppo.md §6: treat
+/// as already accepted), else retried — `app_message_id` makes that safe. A failed request
+/// gives every token the same outcome.
 ///
 /// When every registration id of a request with more than one comes back invalid and the
 /// credential has never had a send accepted (`proven`), the credential may belong to
@@ -355,6 +365,9 @@ pub(crate) fn outcomes(
                 });
                 match found {
                     Some(e) => outcome(e.action, &e.reason, e.message_id.clone(), None, now),
+                    None if verdict.code == Some(DUPLICATE) => Outcome::Accepted {
+                        vendor_message_id: verdict.message_id.clone(),
+                    },
                     None => Outcome::Retry {
                         after: None,
                         reason: "OPPO's batch answer has no result for this registration id; sent again (app_message_id prevents a duplicate)".to_string(),

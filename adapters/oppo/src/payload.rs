@@ -21,8 +21,8 @@
 //! - `notify_id` from `collapse_key` (a later notification with the same key replaces the
 //!   earlier one in the tray): the key itself when it is a positive 31-bit number, else a
 //!   stable 31-bit FNV-1a hash of it.
-//! - classification (`channel_id`, `category`, `notify_level`) from `settings.oppo` (see
-//!   [`classification`]).
+//! - classification (`channel_id`, `category`, `notify_level`, always together) from the
+//!   app's `settings.oppo.categories`, else OPPO's default table (see [`classification`]).
 //! - per target: `app_message_id` = the delivery id (OPPO de-duplicates on it, which makes
 //!   retries safe), and — when the app has `settings.oppo.callback_url` — `call_back_url`
 //!   and `call_back_parameter` = the delivery id, echoed as `param` in receipts.
@@ -140,35 +140,61 @@ pub(crate) fn build(inputs: &Inputs<'_>) -> Result<Prepared, String> {
     })
 }
 
+/// OPPO's default classification (oppo.md §5) of a pushgate category the app's
+/// `settings.oppo.categories` does not map: the OPPO `category` it is sent as. Categories not
+/// listed here are content & marketing: OPPO's own marketing names (`NEWS`, `CONTENT`,
+/// `MARKETING`, `SOCIAL`) keep their name, anything else becomes [`DEFAULT_MARKETING`].
+/// The levels are [`default_level`]'s; the channels `communication_channel_id` /
+/// `default_channel_id` of the settings.
+pub(crate) const DEFAULT_CATEGORIES: &[(&str, &str)] = &[
+    ("IM", "IM"),
+    ("VOIP", "IM"),
+    ("ACCOUNT", "ACCOUNT"),
+    ("ORDER", "ORDER"),
+    ("TODO", "TODO"),
+    ("SUBSCRIPTION", "SUBSCRIPTION"),
+    ("DEVICE_REMINDER", "DEVICE_REMINDER"),
+];
+/// The OPPO category of an unmapped pushgate category outside [`DEFAULT_CATEGORIES`] and
+/// OPPO's marketing names (oppo.md §5: "everything else → MARKETING").
+pub(crate) const DEFAULT_MARKETING: &str = "MARKETING";
+
+/// The default `notify_level` of an OPPO category (oppo.md §5): `IM` 16 when the app holds
+/// the strong-reminder permission, else 2; the other communication & service categories 2
+/// (bar + lock screen); content & marketing 1 (bar only).
+pub(crate) fn default_level(category: &str, strong_reminder: bool) -> u8 {
+    match category {
+        "IM" if strong_reminder => 16,
+        c if OppoSettings::COMMUNICATION_CATEGORIES.contains(&c) => 2,
+        _ => 1,
+    }
+}
+
+/// How a message is classified for OPPO: the three fields sent together (oppo.md §5).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Class {
+    /// `channel_id`; `None` only for content & marketing without a configured channel.
+    pub channel_id: Option<String>,
+    /// `category`, one of [`OppoSettings::CATEGORIES`].
+    pub category: String,
+    /// `notify_level`, always sent (and only sent) with the category: OPPO refuses a level
+    /// without one (code 67).
+    pub notify_level: u8,
+}
+
 /// OPPO's classification of a message: `None` when it has no category (sent unclassified,
-/// OPPO's default class content & marketing), the app's mapping otherwise; a category
-/// without a mapping is refused rather than silently sent as marketing.
-pub(crate) fn classification(
-    message: &IngestMessage,
-    app: &App,
-) -> Result<Option<(String, String, Option<u8>)>, String> {
+/// OPPO's default class content & marketing); the app's mapping when it has one for the
+/// category (a missing level filled from [`default_level`]); otherwise the default table
+/// ([`DEFAULT_CATEGORIES`]). Refused: a broken app mapping, and a communication & service
+/// default without `settings.oppo.communication_channel_id` (OPPO would answer 67).
+pub(crate) fn classification(message: &IngestMessage, app: &App) -> Result<Option<Class>, String> {
     let Some(ours) = message.options.category.as_deref() else {
         return Ok(None);
     };
-    let mapped = app
-        .settings
-        .oppo
-        .as_ref()
-        .and_then(|o| o.categories.get(ours));
-    let Some(class) = mapped else {
-        let example = if OppoSettings::COMMUNICATION_CATEGORIES.contains(&ours) || ours == "VOIP" {
-            format!(
-                r#"{{"channel_id": "<your approved communication channel>", "category": "{}", "notify_level": 2}}"#,
-                if ours == "VOIP" { "IM" } else { ours }
-            )
-        } else {
-            r#"{"channel_id": "<your marketing channel>", "category": "MARKETING", "notify_level": 1}"#
-                .to_string()
-        };
-        return Err(format!(
-            "no OPPO classification configured for {ours} — set settings.oppo.categories.{ours} of app {} (e.g. {example})",
-            app.id
-        ));
+    let settings = app.settings.oppo.as_ref();
+    let strong_reminder = settings.is_some_and(|o| o.strong_reminder);
+    let Some(class) = settings.and_then(|o| o.categories.get(ours)) else {
+        return default_classification(ours, app);
     };
     if !OppoSettings::CATEGORIES.contains(&class.category.as_str()) {
         return Err(format!(
@@ -185,11 +211,50 @@ pub(crate) fn classification(
             "settings.oppo.categories.{ours}.notify_level {level} is not allowed (1, 2, or 16 for IM only)"
         ));
     }
-    Ok(Some((
-        class.channel_id.clone(),
-        class.category.clone(),
-        class.notify_level,
-    )))
+    Ok(Some(Class {
+        channel_id: Some(class.channel_id.clone()),
+        category: class.category.clone(),
+        notify_level: class
+            .notify_level
+            .unwrap_or_else(|| default_level(&class.category, strong_reminder)),
+    }))
+}
+
+/// The default table's classification of `ours`, which the app does not map.
+fn default_classification(ours: &str, app: &App) -> Result<Option<Class>, String> {
+    let settings = app.settings.oppo.as_ref();
+    let strong_reminder = settings.is_some_and(|o| o.strong_reminder);
+    let communication = DEFAULT_CATEGORIES
+        .iter()
+        .find(|(pushgate, _)| *pushgate == ours)
+        .map(|(_, oppo)| *oppo);
+    let (category, channel_id) = match communication {
+        Some(category) => {
+            let Some(channel) = settings.and_then(|o| o.communication_channel_id.clone()) else {
+                return Err(format!(
+                    "OPPO sends {ours} as communication & service category {category}, which needs the app's approved channel — set settings.oppo.communication_channel_id of app {} (or map it in settings.oppo.categories.{ours})",
+                    app.id
+                ));
+            };
+            (category, Some(channel))
+        }
+        None => {
+            let category = OppoSettings::MARKETING_CATEGORIES
+                .iter()
+                .find(|c| **c == ours)
+                .copied()
+                .unwrap_or(DEFAULT_MARKETING);
+            (
+                category,
+                settings.and_then(|o| o.default_channel_id.clone()),
+            )
+        }
+    };
+    Ok(Some(Class {
+        channel_id,
+        category: category.to_string(),
+        notify_level: default_level(category, strong_reminder),
+    }))
 }
 
 /// The notification before overrides; see the module documentation.
@@ -236,12 +301,12 @@ fn notification(inputs: &Inputs<'_>) -> Result<Map<String, Value>, String> {
         n.insert("action_parameters".into(), json!(text));
     }
     match class {
-        Some((channel_id, category, level)) => {
-            n.insert("channel_id".into(), json!(channel_id));
-            n.insert("category".into(), json!(category));
-            if let Some(level) = level {
-                n.insert("notify_level".into(), json!(level));
+        Some(class) => {
+            if let Some(channel) = class.channel_id {
+                n.insert("channel_id".into(), json!(channel));
             }
+            n.insert("category".into(), json!(class.category));
+            n.insert("notify_level".into(), json!(class.notify_level));
         }
         None => {
             let default = inputs

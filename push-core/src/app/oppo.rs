@@ -15,23 +15,42 @@ use serde::{Deserialize, Serialize};
 /// ```json
 /// {"categories": {
 ///    "IM":        {"channel_id": "chat_messages", "category": "IM", "notify_level": 16},
-///    "ACCOUNT":   {"channel_id": "chat_service",  "category": "ACCOUNT", "notify_level": 2},
 ///    "MARKETING": {"channel_id": "promotions",    "category": "MARKETING", "notify_level": 1}},
+///  "strong_reminder": true,
+///  "communication_channel_id": "chat_service",
 ///  "default_channel_id": "promotions",
 ///  "callback_url": "https://push.example.com/v1/callbacks/oppo/chat-prod/<path token>"}
 /// ```
 ///
-/// A notification whose `options.category` has no entry is refused for OPPO instead of going
-/// out as marketing; one without a category is sent unclassified (OPPO's default class,
-/// content & marketing) on `default_channel_id` when set.
+/// A notification whose `options.category` has an entry in `categories` is sent as that entry
+/// says. One without an entry gets OPPO's default classification (oppo.md §5, the adapter's
+/// default table): `IM`/`VOIP` → `IM` (level 16 with `strong_reminder`, else 2), `ACCOUNT`,
+/// `ORDER`, `TODO`, `SUBSCRIPTION`, `DEVICE_REMINDER` → the same name at level 2, both on
+/// `communication_channel_id` (without it such a message is refused: OPPO answers 67 for a
+/// communication category outside an approved channel); anything else → `MARKETING` at level
+/// 1 on `default_channel_id`. A notification without a category is sent unclassified (OPPO's
+/// default class, content & marketing) on `default_channel_id` when set.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct OppoSettings {
     /// pushgate category → OPPO classification (channel, category, notify level).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub categories: BTreeMap<String, OppoClassification>,
-    /// The console-registered channel for notifications without a category (sent without
-    /// `category`/`notify_level`). Absent: no `channel_id` is sent for them.
+    /// The app holds OPPO's strong-reminder permission (`notify_level` 16 for instant
+    /// messages, granted on application in the OPPO console). Decides the level of `IM` when
+    /// `categories` does not give one: 16 with it, 2 without. Default false.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub strong_reminder: bool,
+    /// The app's approved communication & service channel (registered in the OPPO console),
+    /// for categories without an entry in `categories` that OPPO's default table puts in that
+    /// class (`IM`, `VOIP`, `ACCOUNT`, `ORDER`, `TODO`, `SUBSCRIPTION`, `DEVICE_REMINDER`).
+    /// Absent: such notifications are refused with a reason naming this setting.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub communication_channel_id: Option<String>,
+    /// The app's console-registered content & marketing channel: for notifications without a
+    /// category (sent without `category`/`notify_level`) and for categories without an entry
+    /// in `categories` that OPPO's default table sends as marketing. Absent: no `channel_id`
+    /// is sent for them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub default_channel_id: Option<String>,
     /// Where OPPO posts delivery receipts (`notification.call_back_url`, http or https, at
@@ -51,7 +70,9 @@ pub struct OppoClassification {
     /// OPPO's `category`, one of [`OppoSettings::CATEGORIES`].
     pub category: String,
     /// OPPO's `notify_level` (1 bar, 2 bar + lock screen, 16 also banner, sound and
-    /// vibration — only for `IM` after OPPO's approval). Absent: not sent (OPPO's default).
+    /// vibration — only for `IM` after OPPO's approval). Absent: the default level of
+    /// `category` (oppo.md §5: `IM` 16 with [`OppoSettings::strong_reminder`], else 2; the
+    /// other communication & service categories 2; content & marketing 1).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub notify_level: Option<u8>,
 }
@@ -120,6 +141,9 @@ impl OppoSettings {
                 _ => {}
             }
         }
+        if let Some(channel) = &self.communication_channel_id {
+            check_channel(channel, "settings.oppo.communication_channel_id", out);
+        }
         if let Some(channel) = &self.default_channel_id {
             check_channel(channel, "settings.oppo.default_channel_id", out);
         }
@@ -173,7 +197,8 @@ mod tests {
             r#"{"categories":{"IM":{"channel_id":"chat","category":"IM","notify_level":16},
                 "VOIP":{"channel_id":"calls","category":"IM","notify_level":2},
                 "PROMO":{"channel_id":"promo","category":"MARKETING"}},
-                "default_channel_id":"promo",
+                "default_channel_id":"promo","communication_channel_id":"service",
+                "strong_reminder":true,
                 "callback_url":"https://push.example.com/v1/callbacks/oppo/chat/tok"}"#,
         );
         assert!(ok.is_empty(), "{ok:?}");
@@ -187,7 +212,8 @@ mod tests {
                 "IM":{"channel_id":"chat","category":"CHAT","notify_level":3},
                 "ACCOUNT":{"channel_id":"","category":"ACCOUNT","notify_level":16},
                 "":{"channel_id":"a b","category":"NEWS"}},
-                "default_channel_id":"","callback_url":"ftp://x"}"#,
+                "default_channel_id":"","communication_channel_id":"a\tb",
+                "callback_url":"ftp://x"}"#,
         );
         assert_eq!(
             got,
@@ -198,6 +224,7 @@ mod tests {
                 "settings.oppo.categories.ACCOUNT.notify_level",
                 "settings.oppo.categories.IM.category",
                 "settings.oppo.categories.IM.notify_level",
+                "settings.oppo.communication_channel_id",
                 "settings.oppo.default_channel_id",
                 "settings.oppo.callback_url",
             ]
@@ -214,7 +241,18 @@ mod tests {
             .is_err()
         );
         let empty: OppoSettings = serde_json::from_str("{}").unwrap_or_default();
+        assert!(!empty.strong_reminder && empty.communication_channel_id.is_none());
         assert_eq!(serde_json::to_string(&empty).unwrap_or_default(), "{}");
+        // Settings stored before strong_reminder / communication_channel_id still load, and
+        // the new fields round-trip.
+        let old =
+            r#"{"categories":{"IM":{"channel_id":"c","category":"IM"}},"default_channel_id":"p"}"#;
+        let loaded: OppoSettings = serde_json::from_str(old).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(serde_json::to_string(&loaded).unwrap_or_default(), old);
+        let new = r#"{"strong_reminder":true,"communication_channel_id":"svc"}"#;
+        let loaded: OppoSettings = serde_json::from_str(new).unwrap_or_else(|e| panic!("{e}"));
+        assert!(loaded.strong_reminder);
+        assert_eq!(serde_json::to_string(&loaded).unwrap_or_default(), new);
         let long = format!(
             r#"{{"callback_url":"https://x.example/{}"}}"#,
             "p".repeat(190)

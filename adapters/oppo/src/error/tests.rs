@@ -220,6 +220,69 @@ fn batch_entries_are_matched_by_registration_id_when_out_of_order_or_missing() {
 }
 
 #[test]
+fn a_duplicate_batch_is_accepted_for_every_registration_id() {
+    let tokens = ["CN_a", "CN_b", "CN_c"];
+    let body = |data: Option<serde_json::Value>| {
+        let mut b = json!({"code": 32, "message": "Data Already Exists"});
+        if let Some(data) = data {
+            b["data"] = data;
+        }
+        answer(200, serde_json::to_vec(&b).unwrap(), None)
+    };
+    // No data at all: accepted without a message id, not retried.
+    let v = classify(&body(None), &tokens, NOW);
+    let got = outcomes(&v, &tokens, true, false, NOW);
+    assert!(
+        got.iter().all(|o| matches!(
+            o,
+            Outcome::Accepted {
+                vendor_message_id: None
+            }
+        )),
+        "{got:?}"
+    );
+    assert!(degraded(&v, &got).is_none());
+    // A top-level message id is every registration id's.
+    let v = classify(&body(Some(json!({"messageId": "m-dup"}))), &tokens, NOW);
+    let got = outcomes(&v, &tokens, true, false, NOW);
+    assert!(
+        got.iter().all(
+            |o| matches!(o, Outcome::Accepted { vendor_message_id: Some(id) } if id == "m-dup")
+        ),
+        "{got:?}"
+    );
+    // Entries still decide for their registration ids; the rest are the duplicate's.
+    let v = classify(
+        &body(Some(json!([
+            {"messageId": "m-b", "registrationId": "CN_b", "errorCode": 0},
+            {"registrationId": "CN_c", "errorCode": 10000},
+        ]))),
+        &tokens,
+        NOW,
+    );
+    let got = outcomes(&v, &tokens, true, true, NOW);
+    assert!(
+        matches!(
+            &got[0],
+            Outcome::Accepted {
+                vendor_message_id: None
+            }
+        ),
+        "{got:?}"
+    );
+    assert!(matches!(&got[1], Outcome::Accepted { vendor_message_id: Some(id) } if id == "m-b"));
+    assert!(matches!(&got[2], Outcome::InvalidToken { .. }), "{got:?}");
+    // A success answer without entries still retries: only 32 says the message is there.
+    let v = classify(&batch_answer(json!(null)), &tokens, NOW);
+    let got = outcomes(&v, &tokens, true, false, NOW);
+    assert!(
+        got.iter()
+            .all(|o| matches!(o, Outcome::Retry { reason, .. } if reason.contains("no result"))),
+        "{got:?}"
+    );
+}
+
+#[test]
 fn a_failed_batch_fails_every_token_alike() {
     let tokens = ["CN_a", "CN_b"];
     let v = classify(

@@ -9,7 +9,8 @@ use time::macros::datetime;
 const ACCEPTED: OffsetDateTime = datetime!(2026-01-01 12:00:00 UTC);
 const CALLBACK: &str = "https://push.example.com/v1/callbacks/oppo/chat-prod/Tok3n";
 
-/// An app mapping `IM` (strong reminder), `ACCOUNT` and `PROMO`, with a default channel.
+/// An app mapping `IM` (level 16), `ACCOUNT`, `PROMO` (no level) and a broken `BROKEN`, with
+/// a default channel and no communication channel.
 pub(crate) fn app() -> App {
     let oppo = serde_json::from_value(serde_json::json!({
         "categories": {
@@ -140,59 +141,194 @@ fn each_target_gets_its_delivery_id_as_app_message_id_and_callback_parameter() {
     assert!(m["notification"].get("call_back_parameter").is_none());
 }
 
-#[test]
-fn classification_comes_from_settings_and_unmapped_categories_are_refused() {
-    let mut m = chat_message();
-    m.options.category = Some("ACCOUNT".into());
-    let n = notification(&m);
-    assert_eq!(
-        (n["channel_id"].as_str(), n["category"].as_str()),
-        (Some("chat_service"), Some("ACCOUNT"))
-    );
-    assert_eq!(n["notify_level"], 2);
-    m.options.category = Some("PROMO".into());
-    let n = notification(&m);
-    assert_eq!(n["category"], "MARKETING");
-    assert!(n.get("notify_level").is_none());
-    m.options.category = Some("VOIP".into());
-    let err = refused(&m);
-    assert!(
-        err.contains("settings.oppo.categories.VOIP") && err.contains(r#""category": "IM""#),
-        "{err}"
-    );
-    m.options.category = Some("NEWSLETTER".into());
-    assert!(refused(&m).contains("MARKETING"));
-    m.options.category = Some("BROKEN".into());
-    assert!(refused(&m).contains("not an OPPO category"));
-    // No category: unclassified, on the default channel.
-    m.options.category = None;
-    let n = notification(&m);
-    assert_eq!(n["channel_id"], "general");
-    assert!(n.get("category").is_none() && n.get("notify_level").is_none());
-    // No OPPO settings at all: a category is refused, none is fine.
-    let mut bare = app();
-    bare.settings.oppo = None;
-    let mut m = chat_message();
-    let err = build(&Inputs {
-        message: &m,
-        app: &bare,
+/// The notification of `message` for [`app`] changed by `edit`, or why it is refused.
+fn classified(
+    message: &IngestMessage,
+    edit: impl FnOnce(&mut OppoSettings),
+) -> Result<Map<String, Value>, String> {
+    let mut app = app();
+    if let Some(oppo) = app.settings.oppo.as_mut() {
+        edit(oppo);
+    }
+    build(&Inputs {
+        message,
+        app: &app,
         accepted_at: ACCEPTED,
         now: ACCEPTED,
     })
-    .unwrap_err();
-    assert!(
-        err.contains("no OPPO classification configured for IM"),
-        "{err}"
+    .map(|p| p.notification().clone())
+}
+
+/// `(channel_id, category, notify_level)` of a notification.
+fn class_of(n: &Map<String, Value>) -> (Option<&str>, Option<&str>, Option<i64>) {
+    (
+        n.get("channel_id").and_then(Value::as_str),
+        n.get("category").and_then(Value::as_str),
+        n.get("notify_level").and_then(Value::as_i64),
+    )
+}
+
+fn with_category(category: Option<&str>) -> IngestMessage {
+    let mut m = chat_message();
+    m.options.category = category.map(str::to_string);
+    m
+}
+
+#[test]
+fn mapped_categories_use_the_apps_classification_with_a_level_always() {
+    let n = classified(&with_category(Some("ACCOUNT")), |_| {}).unwrap();
+    assert_eq!(
+        class_of(&n),
+        (Some("chat_service"), Some("ACCOUNT"), Some(2))
     );
-    m.options.category = None;
-    let ok = build(&Inputs {
-        message: &m,
-        app: &bare,
-        accepted_at: ACCEPTED,
-        now: ACCEPTED,
+    // An entry without a level gets its category's default: marketing is bar only.
+    let n = classified(&with_category(Some("PROMO")), |_| {}).unwrap();
+    assert_eq!(
+        class_of(&n),
+        (Some("promotions"), Some("MARKETING"), Some(1))
+    );
+    // An IM entry without a level: 16 only with the strong-reminder permission.
+    let unlevelled = |o: &mut OppoSettings| {
+        if let Some(im) = o.categories.get_mut("IM") {
+            im.notify_level = None;
+        }
+    };
+    let n = classified(&with_category(Some("IM")), unlevelled).unwrap();
+    assert_eq!(class_of(&n), (Some("chat_messages"), Some("IM"), Some(2)));
+    let n = classified(&with_category(Some("IM")), |o| {
+        unlevelled(o);
+        o.strong_reminder = true;
     })
     .unwrap();
-    assert!(ok.notification().get("channel_id").is_none());
+    assert_eq!(class_of(&n), (Some("chat_messages"), Some("IM"), Some(16)));
+    // A broken mapping is refused, not replaced by the default.
+    let err = classified(&with_category(Some("BROKEN")), |_| {}).unwrap_err();
+    assert!(err.contains("not an OPPO category"), "{err}");
+}
+
+#[test]
+fn unmapped_categories_get_oppos_default_classification() {
+    let service = |strong: bool| {
+        move |o: &mut OppoSettings| {
+            o.communication_channel_id = Some("service".into());
+            o.strong_reminder = strong;
+        }
+    };
+    // IM and VOIP are instant messages: level 16 only with the permission.
+    for ours in ["VOIP", "IM"] {
+        let m = with_category(Some(ours));
+        let n = classified(&m, |o| {
+            o.categories.remove("IM");
+            service(false)(o);
+        })
+        .unwrap();
+        assert_eq!(
+            class_of(&n),
+            (Some("service"), Some("IM"), Some(2)),
+            "{ours}"
+        );
+        let n = classified(&m, |o| {
+            o.categories.remove("IM");
+            service(true)(o);
+        })
+        .unwrap();
+        assert_eq!(
+            class_of(&n),
+            (Some("service"), Some("IM"), Some(16)),
+            "{ours}"
+        );
+    }
+    // The other communication & service names keep their name, level 2, even with the
+    // strong-reminder permission.
+    for ours in ["ORDER", "TODO", "SUBSCRIPTION", "DEVICE_REMINDER"] {
+        let n = classified(&with_category(Some(ours)), service(true)).unwrap();
+        assert_eq!(
+            class_of(&n),
+            (Some("service"), Some(ours), Some(2)),
+            "{ours}"
+        );
+    }
+    // Everything else is marketing, bar only, on the marketing (default) channel; OPPO's own
+    // marketing names are kept.
+    for (ours, oppo) in [
+        ("NEWSLETTER", "MARKETING"),
+        ("TRAVEL", "MARKETING"),
+        ("MARKETING", "MARKETING"),
+        ("NEWS", "NEWS"),
+        ("SOCIAL", "SOCIAL"),
+    ] {
+        let n = classified(&with_category(Some(ours)), service(true)).unwrap();
+        assert_eq!(
+            class_of(&n),
+            (Some("general"), Some(oppo), Some(1)),
+            "{ours}"
+        );
+    }
+    let n = classified(&with_category(Some("NEWS")), |o| {
+        o.default_channel_id = None
+    })
+    .unwrap();
+    assert_eq!(class_of(&n), (None, Some("NEWS"), Some(1)));
+    // A communication default without the app's approved channel would be OPPO's code 67.
+    let err = classified(&with_category(Some("VOIP")), |_| {}).unwrap_err();
+    assert!(
+        err.contains("settings.oppo.communication_channel_id")
+            && err.contains("settings.oppo.categories.VOIP"),
+        "{err}"
+    );
+}
+
+#[test]
+fn the_apps_mapping_overrides_the_default() {
+    let n = classified(&with_category(Some("IM")), |o| {
+        o.communication_channel_id = Some("service".into());
+    })
+    .unwrap();
+    assert_eq!(class_of(&n), (Some("chat_messages"), Some("IM"), Some(16)));
+    let n = classified(&with_category(Some("ORDER")), |o| {
+        o.communication_channel_id = Some("service".into());
+        o.categories.insert(
+            "ORDER".into(),
+            push_core::app::OppoClassification {
+                channel_id: "promotions".into(),
+                category: "MARKETING".into(),
+                notify_level: None,
+            },
+        );
+    })
+    .unwrap();
+    assert_eq!(
+        class_of(&n),
+        (Some("promotions"), Some("MARKETING"), Some(1))
+    );
+}
+
+#[test]
+fn without_a_category_or_settings_the_message_is_marketing() {
+    // No category: unclassified, on the default channel.
+    let n = classified(&with_category(None), |_| {}).unwrap();
+    assert_eq!(class_of(&n), (Some("general"), None, None));
+    // No OPPO settings at all: a marketing category goes out without a channel, a
+    // communication one is refused, none is fine.
+    let mut bare = app();
+    bare.settings.oppo = None;
+    let build_bare = |m: &IngestMessage| {
+        build(&Inputs {
+            message: m,
+            app: &bare,
+            accepted_at: ACCEPTED,
+            now: ACCEPTED,
+        })
+    };
+    let err = build_bare(&with_category(Some("IM"))).unwrap_err();
+    assert!(err.contains("communication_channel_id"), "{err}");
+    let ok = build_bare(&with_category(Some("PROMO"))).unwrap();
+    assert_eq!(
+        class_of(ok.notification()),
+        (None, Some("MARKETING"), Some(1))
+    );
+    let ok = build_bare(&with_category(None)).unwrap();
+    assert_eq!(class_of(ok.notification()), (None, None, None));
 }
 
 #[test]

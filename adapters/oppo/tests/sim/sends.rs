@@ -3,7 +3,9 @@
 
 use crate::helpers::*;
 use push_core::adapter::{CheckError, Outcome};
-use push_sim::dev::{DEV_OPPO_APP_KEY, DEV_OPPO_MASTER_SECRET};
+use push_sim::dev::{
+    DEV_OPPO_APP_KEY, DEV_OPPO_IM_CHANNEL, DEV_OPPO_MARKETING_CHANNEL, DEV_OPPO_MASTER_SECRET,
+};
 use push_sim::types::{ErrorFault, FaultSpec, OppoAppSpec, OppoRegIdState, Vendor};
 use serde_json::Value;
 use std::time::Duration;
@@ -258,13 +260,18 @@ async fn the_daily_quota_is_quota_exhausted_until_china_midnight() {
 async fn classification_problems_are_rejected_locally_or_by_oppo() {
     let t = spawn_app().await;
     let mut m = chat_message();
+    // VOIP is unmapped: by default an instant message, but the app names no approved
+    // communication channel, so OPPO would answer 67.
     m.options.category = Some("VOIP".into());
     let o = t.send(&m, &["CN_a"]).await;
     assert!(
-        matches!(&o[0], Outcome::Rejected { reason } if reason.contains("settings.oppo.categories.VOIP")),
+        matches!(&o[0], Outcome::Rejected { reason } if reason.contains("settings.oppo.communication_channel_id")),
         "{o:?}"
     );
-    assert!(t.sends().is_empty(), "an unmapped category is never sent");
+    assert!(
+        t.sends().is_empty(),
+        "a refused classification is never sent"
+    );
     m.options.category = Some("ORPHAN".into());
     let o = t.send(&m, &["CN_a"]).await;
     assert!(
@@ -279,6 +286,42 @@ async fn classification_problems_are_rejected_locally_or_by_oppo() {
         "{o:?}"
     );
     assert_eq!(t.sends().len(), 1);
+}
+
+#[tokio::test]
+async fn unmapped_categories_go_out_with_oppos_default_classification() {
+    let mut t = spawn_app().await;
+    if let Some(oppo) = t.app.settings.oppo.as_mut() {
+        oppo.categories.clear();
+        oppo.communication_channel_id = Some(DEV_OPPO_IM_CHANNEL.into());
+        oppo.default_channel_id = Some(DEV_OPPO_MARKETING_CHANNEL.into());
+        oppo.strong_reminder = true;
+    }
+    let cases = [
+        ("VOIP", DEV_OPPO_IM_CHANNEL, "IM", 16),
+        ("ORDER", DEV_OPPO_IM_CHANNEL, "ORDER", 2),
+        ("ACCOUNT", DEV_OPPO_IM_CHANNEL, "ACCOUNT", 2),
+        ("NEWSLETTER", DEV_OPPO_MARKETING_CHANNEL, "MARKETING", 1),
+    ];
+    for (i, (ours, channel, category, level)) in cases.into_iter().enumerate() {
+        let mut m = chat_message();
+        m.options.category = Some(ours.into());
+        let o = t.send(&m, &["CN_a"]).await;
+        assert!(accepted(&o[0]), "{ours}: {o:?}");
+        let sends = t.sends();
+        let fields = form(&sends[i]);
+        let message: Value = serde_json::from_str(&fields["message"]).unwrap();
+        let n = &message["notification"];
+        assert_eq!(
+            (
+                n["channel_id"].as_str(),
+                n["category"].as_str(),
+                n["notify_level"].as_i64()
+            ),
+            (Some(channel), Some(category), Some(level)),
+            "{ours}"
+        );
+    }
 }
 
 #[tokio::test]
@@ -343,6 +386,31 @@ async fn flow_control_and_outages_are_retried() {
     }
     t.sim.control().clear_faults(Vendor::Oppo);
     assert!(accepted(&t.send(&chat_message(), &["CN_a"]).await[0]));
+    assert_eq!(
+        t.adapter.health(),
+        push_core::adapter::AdapterHealth::Healthy
+    );
+}
+
+#[tokio::test]
+async fn a_duplicate_batch_counts_as_accepted() {
+    let t = spawn_app().await;
+    t.sim
+        .control()
+        .set_faults(Vendor::Oppo, fault(200, "32", None))
+        .unwrap();
+    // OPPO's code 32 without a data array: already there, so accepted (no message id) —
+    // not sent again.
+    let o = t.send(&chat_message(), &["CN_a", "CN_b"]).await;
+    assert!(
+        o.iter().all(|o| matches!(
+            o,
+            Outcome::Accepted {
+                vendor_message_id: None
+            }
+        )),
+        "{o:?}"
+    );
     assert_eq!(
         t.adapter.health(),
         push_core::adapter::AdapterHealth::Healthy
