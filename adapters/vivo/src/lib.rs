@@ -9,8 +9,8 @@
 //!   2 hours (the previous token stays in use when a refresh is throttled); its error codes;
 //! - `payload`: the vivo message built from an ingest message (title/content truncated by
 //!   vivo's double-width rule, click target → `skipType`, `clientCustomMap`, ttl, the app's
-//!   category mapping with its `classification`, `requestId`, receipt `extra`,
-//!   `overrides.vivo`) and the checks vivo would refuse it for;
+//!   category mapping or vivo.md §5's default with its `classification`, `requestId`,
+//!   receipt `extra`, `overrides.vivo`) and the checks vivo would refuse it for;
 //! - `client`: the one HTTP client and the `/message/…` POSTs with the `authToken` header;
 //! - `error`: the result-code table from vivo's answers to per-regId outcomes (`10302`
 //!   `invalidUser` statuses, the guard on "every regId invalid", `10070` → quota exhausted);

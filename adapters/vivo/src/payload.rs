@@ -14,10 +14,13 @@
 //! - the click target: an `http(s)` URL → `skipType` 2; an `intent:` URI → 4 (in-app page);
 //!   any other deep link → 3 (custom, the app reads `skipContent`); none → 1 (open the app).
 //! - `clientCustomMap`: `data`, at most 10 pairs and 1024 characters of keys and values.
-//! - `timeToLive`: the seconds of `options.ttl` left since `accepted_at`, within vivo's 60 s
-//!   to 7 days (a ttl of 0, "now or never", becomes vivo's minimum, 60 s); absent without a
-//!   ttl (vivo's default, 1 day); a ttl that ran out is refused.
-//! - `category` from the app's `settings.vivo.categories`, with the `classification` vivo
+//! - `timeToLive`: the seconds of `options.ttl` left since `accepted_at`, within 900 s to
+//!   7 days (a ttl of 0, "now or never", or a short remainder becomes 900 s; see
+//!   [`MIN_TTL_SECONDS`] for why not vivo's documented 60 s); absent without a ttl (vivo's
+//!   default, 1 day); a ttl that ran out is refused.
+//! - `category` from the app's `settings.vivo.categories` when it maps the message's
+//!   category, else vivo.md §5's default ([`default_category`]: IM/VOIP → IM, vivo's system
+//!   categories as they are, anything else → MARKETING), with the `classification` vivo
 //!   derives from it (1 system, 0 operation) so the pair is always consistent (see
 //!   [`category`]); neither is sent for a message without a category (vivo then counts it as
 //!   an operation message).
@@ -28,7 +31,8 @@
 //!   adapter gives (the delivery id, or for a list send the notification id).
 //! - `overrides.vivo` (an object of message fields) is deep-merged last and wins (`null`
 //!   deletes); it cannot set a target (`regId`, `regIds`, `alias`, `taskId`) or `requestId`.
-//!   The merged message is checked again.
+//!   The merged message is checked again, after an overridden `timeToLive` of 60 to 899 s is
+//!   raised to 900 s (see [`MIN_TTL_SECONDS`]).
 //! - `collapse_key`, `badge`, `image` and `priority` have no vivo field and are not sent.
 
 use push_core::{App, IngestMessage, VivoSettings};
@@ -43,8 +47,18 @@ pub(crate) const CONTENT_UNITS: usize = 100;
 pub(crate) const MAX_CUSTOM_PAIRS: usize = 10;
 /// Most characters of keys and values in `clientCustomMap`: the payload limit.
 pub(crate) const MAX_CUSTOM_CHARS: usize = 1024;
-/// vivo's shortest `timeToLive`.
-pub(crate) const MIN_TTL_SECONDS: u64 = 60;
+/// The shortest `timeToLive` sent (and accepted from `overrides.vivo`): 900 s.
+///
+/// vivo.md §3 marks the minimum **unverified**: 60 s in SDK comments, 900 s in some newer
+/// docs. Assumed here: the stricter 900 s, which vivo accepts under either reading, so a
+/// short ttl is never refused by vivo for being too short. The cost is that a message with
+/// less than 15 minutes of ttl left (or "now or never", ttl 0) may be kept by vivo up to
+/// 15 minutes instead of expiring sooner.
+pub(crate) const MIN_TTL_SECONDS: u64 = 900;
+/// The lower of the two documented minimums (60 s, SDK comments). An `overrides.vivo`
+/// `timeToLive` from here up to [`MIN_TTL_SECONDS`] is raised to it rather than refused, as
+/// vivo may accept it; below this no reading allows it and it is refused.
+pub(crate) const SDK_MIN_TTL_SECONDS: u64 = 60;
 /// vivo's longest `timeToLive`: 7 days.
 pub(crate) const MAX_TTL_SECONDS: u64 = 7 * 86_400;
 /// Most regIds per `pushToList`.
@@ -145,14 +159,15 @@ pub(crate) fn build(inputs: &Inputs<'_>) -> Result<Prepared, String> {
             ));
         }
         merge(&mut fields, patch);
+        raise_ttl(&mut fields);
     }
     check(&fields)?;
     Ok(Prepared { fields })
 }
 
-/// The vivo `category` of a message: `None` without a category (unclassified), the app's
-/// mapping otherwise; a category without a mapping is refused rather than sent as an
-/// operation message.
+/// The vivo `category` of a message: `None` without a category (unclassified, which vivo
+/// counts as an operation message); the app's `settings.vivo.categories` entry when there is
+/// one (refused if it is not a vivo category); otherwise [`default_category`].
 pub(crate) fn category(message: &IngestMessage, app: &App) -> Result<Option<String>, String> {
     let Some(ours) = message.options.category.as_deref() else {
         return Ok(None);
@@ -169,15 +184,26 @@ pub(crate) fn category(message: &IngestMessage, app: &App) -> Result<Option<Stri
             VivoSettings::SYSTEM_CATEGORIES.join(", "),
             VivoSettings::OPERATION_CATEGORIES.join(", ")
         )),
-        None => Err(format!(
-            "no vivo category configured for {ours} — set settings.vivo.categories.{ours} of app {} (e.g. \"{}\"); vivo penalises operation content sent as system messages",
-            app.id,
-            match ours {
-                "IM" | "VOIP" => "IM",
-                c if VivoSettings::classification(c).is_some() => c,
-                _ => "MARKETING",
-            }
-        )),
+        None => Ok(Some(default_category(ours).to_string())),
+    }
+}
+
+/// The vivo `category` for a pushgate category the app does not map (vivo.md §5, "Mapping
+/// from the ingest options.category"): `IM` and `VOIP` → `IM`; vivo's system categories
+/// `ACCOUNT`, `TODO`, `ORDER`, `SUBSCRIPTION`, `DEVICE_REMINDER` → themselves; anything else
+/// → `MARKETING`, an operation message. `NEWS`/`CONTENT`/`SOCIAL` are only sent when the app
+/// maps a category to them: the reference leaves that choice to the app, and defaulting
+/// unknown categories to operation never sends operation content as a system message, which
+/// vivo penalises.
+pub(crate) fn default_category(ours: &str) -> &'static str {
+    match ours {
+        "IM" | "VOIP" => "IM",
+        "ACCOUNT" => "ACCOUNT",
+        "TODO" => "TODO",
+        "ORDER" => "ORDER",
+        "SUBSCRIPTION" => "SUBSCRIPTION",
+        "DEVICE_REMINDER" => "DEVICE_REMINDER",
+        _ => "MARKETING",
     }
 }
 
@@ -255,14 +281,29 @@ fn receipt_extra(app: &App, tag: &str) -> Option<Value> {
     Some(json!({ "callback": url, "callback.param": tag }))
 }
 
-/// Seconds of `ttl` left at `now`, within vivo's range: `None` without a ttl, an error when a
-/// positive ttl ran out.
+/// Raises a `timeToLive` (set by `overrides.vivo`) between [`SDK_MIN_TTL_SECONDS`] and
+/// [`MIN_TTL_SECONDS`] to the latter, which is valid whichever documented minimum vivo
+/// enforces; other values are left for [`check`].
+fn raise_ttl(fields: &mut Map<String, Value>) {
+    let floor = SDK_MIN_TTL_SECONDS as i64..MIN_TTL_SECONDS as i64;
+    if fields
+        .get("timeToLive")
+        .and_then(Value::as_i64)
+        .is_some_and(|t| floor.contains(&t))
+    {
+        fields.insert("timeToLive".into(), json!(MIN_TTL_SECONDS));
+    }
+}
+
+/// Seconds of `ttl` left at `now`, within [`MIN_TTL_SECONDS`] to [`MAX_TTL_SECONDS`]: `None`
+/// without a ttl, an error when a positive ttl ran out.
 pub(crate) fn remaining_ttl(
     ttl: Option<u64>,
     accepted_at: OffsetDateTime,
     now: OffsetDateTime,
 ) -> Result<Option<u64>, String> {
     let Some(ttl) = ttl else { return Ok(None) };
+    // A ttl of 0 ("now or never") has no vivo equivalent: the shortest allowed is sent.
     if ttl == 0 {
         return Ok(Some(MIN_TTL_SECONDS));
     }
@@ -302,7 +343,7 @@ fn check(fields: &Map<String, Value>) -> Result<(), String> {
         let range = MIN_TTL_SECONDS as i64..=MAX_TTL_SECONDS as i64;
         if !range.contains(&t) {
             return Err(format!(
-                "timeToLive must be {MIN_TTL_SECONDS} to {MAX_TTL_SECONDS} seconds"
+                "timeToLive must be {MIN_TTL_SECONDS} to {MAX_TTL_SECONDS} seconds (vivo documents a minimum of {SDK_MIN_TTL_SECONDS} s or {MIN_TTL_SECONDS} s; pushgate sends at least {MIN_TTL_SECONDS} s)"
             ));
         }
     }

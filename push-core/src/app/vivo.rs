@@ -12,15 +12,19 @@ use serde::{Deserialize, Serialize};
 ///   "receipt_id": "12345" }
 /// ```
 ///
-/// A notification whose `options.category` is not in `categories` is refused for vivo (never
-/// sent as an operation message by default); one without a category is sent unclassified,
-/// which vivo counts as an operation message.
+/// A notification whose `options.category` is in `categories` gets the mapped vivo category;
+/// one whose category is not gets vivo.md §5's default (`IM`/`VOIP` → `IM`; `ACCOUNT`, `TODO`,
+/// `ORDER`, `SUBSCRIPTION`, `DEVICE_REMINDER` → themselves; anything else → `MARKETING`, an
+/// operation message — map it to `NEWS`, `CONTENT` or a system category to change that); one
+/// without a category is sent unclassified, which vivo counts as an operation message.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct VivoSettings {
     /// pushgate category → vivo `category` (one of [`VivoSettings::SYSTEM_CATEGORIES`] or
     /// [`VivoSettings::OPERATION_CATEGORIES`]); the adapter sends the matching
-    /// `classification` (1 system, 0 operation) with it, e.g. `{"IM": "IM", "VOIP": "IM"}`.
+    /// `classification` (1 system, 0 operation) with it, e.g. `{"MAIL": "ACCOUNT", "FEED":
+    /// "NEWS"}`. An entry wins over the default mapping; categories without one get the
+    /// default (see [`VivoSettings`]). Default: empty.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub categories: BTreeMap<String, String>,
     /// The numeric receipt id of a receipt configured in the vivo push console (new receipts,

@@ -201,15 +201,26 @@ impl Registry {
         true
     }
 
-    /// Counts one operation message to a device; returns the count today including it.
-    pub(crate) fn count_device(&self, app_id: &str, reg_id: &str, day: i64) -> u32 {
+    /// Counts the arrival of one operation message at a device if the device has received
+    /// fewer than `limit` today; false (and nothing counted) if it has had its quota, so
+    /// the message is controlled rather than delivered.
+    pub(crate) fn count_device_arrival(
+        &self,
+        app_id: &str,
+        reg_id: &str,
+        day: i64,
+        limit: u32,
+    ) -> bool {
         let mut inner = lock(&self.inner);
         let n = inner
             .per_device
             .entry((app_id.to_string(), reg_id.to_string(), day))
             .or_default();
+        if *n >= limit {
+            return false;
+        }
         *n += 1;
-        *n
+        true
     }
 
     /// Stores a list payload under its taskId.

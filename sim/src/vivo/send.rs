@@ -326,17 +326,20 @@ fn deliver(
     }
     let per_device = if app.news_app { 5 } else { 2 };
     let night = !(7..23).contains(&china_hour(now));
+    // vivo counts a device's operation messages by arrival (vivo.md §5): one held at night
+    // has not arrived, so it is answered 104/1017 before the device's quota is looked at and
+    // uses none of it; a controlled one (100/12000) did not arrive either.
     let acks: Vec<(String, Ack)> = accepted
         .into_iter()
         .map(|(reg_id, forced)| {
             let ack = match forced {
                 Some(a) => (a.ack_type, a.sub_ack_type),
+                None if !msg.system && night => (104, Some(1017)),
                 None if !msg.system
-                    && apps.count_device(&app.app_id, &reg_id, day) > per_device =>
+                    && !apps.count_device_arrival(&app.app_id, &reg_id, day, per_device) =>
                 {
                     (100, Some(12000))
                 }
-                None if !msg.system && night => (104, Some(1017)),
                 None => (0, None),
             };
             (reg_id, ack)
@@ -347,7 +350,8 @@ fn deliver(
 }
 
 /// Groups the receipts of one send per (ackType, subAckType), ≤ 100 regIds per entry, for
-/// the message's receipt configuration.
+/// the message's receipt configuration. `ackTime` is the time of the ack, which for the sim
+/// is when the receipt is posted (`now` plus the configuration's delay), not the send.
 fn plan(
     state: &SimState,
     app: &VivoAppSpec,
@@ -386,7 +390,7 @@ fn plan(
                 task_id: task_id.to_string(),
                 entry: VivoReceiptEntry {
                     targets: chunk.join(","),
-                    ack_time: now,
+                    ack_time: now.saturating_add(i64::try_from(delay_ms).unwrap_or(i64::MAX)),
                     param: msg.param.clone(),
                     ack_type: ack.to_string(),
                     sub_ack_type: sub.map(|s| s.to_string()),

@@ -373,10 +373,7 @@ async fn receipts_are_posted_keyed_by_task_id_in_both_styles() {
 async fn operation_messages_over_the_device_limit_are_controlled() {
     let sim = sim().await;
     // Daytime in China (07:00-23:00): operation messages are not held.
-    let hour = super::china_hour(sim.control().clock().now_ms);
-    let seconds = (12 - hour).rem_euclid(24) * 3600;
-    sim.control()
-        .shift_clock(crate::control::types::ClockShift { seconds });
+    shift_to_china_hour(&sim, 12);
     let (url, _seen) = receiver().await;
     sim.control()
         .add_vivo_receipt_config(VivoReceiptConfig {
@@ -421,6 +418,100 @@ async fn operation_messages_over_the_device_limit_are_controlled() {
         (last.ack_type.as_str(), last.sub_ack_type.as_deref()),
         ("104", Some("2183"))
     );
+    sim.shutdown().await;
+}
+
+/// Shifts the sim clock forward to `hour`:xx in China (UTC+8).
+fn shift_to_china_hour(sim: &Sim, hour: i64) {
+    let now = super::china_hour(sim.control().clock().now_ms);
+    let seconds = (hour - now).rem_euclid(24) * 3600;
+    sim.control()
+        .shift_clock(crate::control::types::ClockShift { seconds });
+}
+
+/// Sends a MARKETING message with receipts to console receipt `7`; returns its taskId.
+async fn send_operation(sim: &Sim, t: &str, request_id: &str) -> String {
+    let mut m = message(request_id);
+    m["classification"] = json!(0);
+    m["category"] = json!("MARKETING");
+    m["extra"] = json!({"callback.id": "7"});
+    let a = post(sim, "send", Some(t), &m).await;
+    assert_eq!(a["result"], 0, "{a}");
+    a["taskId"].as_str().unwrap().to_string()
+}
+
+/// (ackType, subAckType) of the receipt posted for `task`.
+fn ack_of(posts: &[VivoReceiptPost], task: &str) -> (String, Option<String>) {
+    let p = posts.iter().find(|p| p.task_id == task).unwrap();
+    (p.entry.ack_type.clone(), p.entry.sub_ack_type.clone())
+}
+
+#[tokio::test]
+async fn messages_held_at_night_do_not_use_the_devices_daily_quota() {
+    let sim = sim().await;
+    // 02:00 in China: operation messages are held, not delivered.
+    shift_to_china_hour(&sim, 2);
+    let (url, _seen) = receiver().await;
+    sim.control()
+        .add_vivo_receipt_config(VivoReceiptConfig {
+            app_id: APP.into(),
+            receipt_id: "7".into(),
+            url,
+            ..Default::default()
+        })
+        .unwrap();
+    let t = token(&sim).await;
+    let mut night = Vec::new();
+    for i in 0..3 {
+        night.push(send_operation(&sim, &t, &format!("night-{i}")).await);
+    }
+    // 12:00 the same China day: the device still has its 2 operation messages.
+    shift_to_china_hour(&sim, 12);
+    let t = token(&sim).await;
+    let mut day = Vec::new();
+    for i in 0..3 {
+        day.push(send_operation(&sim, &t, &format!("day-{i}")).await);
+    }
+    let posts = posted(&sim, 6).await;
+    let held = (String::from("104"), Some(String::from("1017")));
+    for task in &night {
+        assert_eq!(ack_of(&posts, task), held);
+    }
+    let delivered = (String::from("0"), None);
+    assert_eq!(ack_of(&posts, &day[0]), delivered);
+    assert_eq!(ack_of(&posts, &day[1]), delivered);
+    assert_eq!(
+        ack_of(&posts, &day[2]),
+        (String::from("100"), Some(String::from("12000")))
+    );
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn ack_time_is_when_a_delayed_receipt_is_posted() {
+    let sim = sim().await;
+    let (url, _seen) = receiver().await;
+    sim.control()
+        .add_vivo_receipt_config(VivoReceiptConfig {
+            app_id: APP.into(),
+            receipt_id: "1234".into(),
+            url,
+            delay_ms: 400,
+            ..Default::default()
+        })
+        .unwrap();
+    let t = token(&sim).await;
+    let mut m = message("late-1");
+    m["extra"] = json!({"callback.id": "1234"});
+    let before = sim.control().clock().now_ms;
+    let a = post(&sim, "send", Some(&t), &m).await;
+    let sent = sim.control().clock().now_ms;
+    assert_eq!(a["result"], 0, "{a}");
+    let posts = posted(&sim, 1).await;
+    let posted_by = sim.control().clock().now_ms;
+    let ack = posts[0].entry.ack_time;
+    assert!(ack >= before + 400, "{ack} vs send at {before}..{sent}");
+    assert!(ack <= posted_by, "{ack} vs posted by {posted_by}");
     sim.shutdown().await;
 }
 

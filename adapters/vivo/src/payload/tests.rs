@@ -130,12 +130,86 @@ fn classification_follows_the_apps_mapping() {
     let p = built(&m, &app(Some(settings()))).unwrap();
     assert!(p.fields().get("category").is_none());
     assert!(p.fields().get("classification").is_none());
+    let mut bad = settings();
+    bad.categories.insert("VOIP".into(), "CALL".into());
     m.options.category = Some("VOIP".into());
-    let err = built(&m, &app(Some(settings()))).unwrap_err();
+    let err = built(&m, &app(Some(bad))).unwrap_err();
     assert!(err.contains("settings.vivo.categories.VOIP"), "{err}");
-    assert!(err.contains("\"IM\""), "{err}");
-    let err = built(&message(), &app(None)).unwrap_err();
-    assert!(err.contains("no vivo category"), "{err}");
+    assert!(err.contains("not a vivo category"), "{err}");
+}
+
+/// (category, classification) sent for `ours` by `app`.
+fn classified(ours: &str, app: &App) -> (Value, Value) {
+    let mut m = message();
+    m.options.category = Some(ours.into());
+    let p = built(&m, app).unwrap();
+    (
+        p.fields()["category"].clone(),
+        p.fields()["classification"].clone(),
+    )
+}
+
+#[test]
+fn unmapped_categories_get_the_references_default() {
+    for app in [app(Some(settings())), app(None)] {
+        assert_eq!(classified("VOIP", &app), (json!("IM"), json!(1)));
+        assert_eq!(classified("IM", &app), (json!("IM"), json!(1)));
+        for system in [
+            "ACCOUNT",
+            "TODO",
+            "ORDER",
+            "SUBSCRIPTION",
+            "DEVICE_REMINDER",
+        ] {
+            assert_eq!(
+                classified(system, &app),
+                (json!(system), json!(1)),
+                "{system}"
+            );
+        }
+        for other in [
+            "MARKETING",
+            "NEWS",
+            "CONTENT",
+            "SOCIAL",
+            "TRAVEL",
+            "EXPRESS",
+            "MAIL",
+            "PROMO2",
+        ] {
+            assert_eq!(
+                classified(other, &app),
+                (json!("MARKETING"), json!(0)),
+                "{other}"
+            );
+        }
+    }
+    // Every default is a vivo category whose classification matches.
+    for ours in push_core::app::CATEGORIES
+        .iter()
+        .chain(&["ORDER", "TODO", "NEWS"])
+    {
+        assert!(
+            VivoSettings::classification(default_category(ours)).is_some(),
+            "{ours}"
+        );
+    }
+}
+
+#[test]
+fn the_apps_mapping_overrides_the_default() {
+    let mut own = settings();
+    own.categories.insert("VOIP".into(), "SOCIAL".into());
+    own.categories.insert("ORDER".into(), "MARKETING".into());
+    own.categories.insert("NEWS".into(), "NEWS".into());
+    own.categories.insert("MAIL".into(), "ACCOUNT".into());
+    let app = app(Some(own));
+    assert_eq!(classified("VOIP", &app), (json!("SOCIAL"), json!(0)));
+    assert_eq!(classified("ORDER", &app), (json!("MARKETING"), json!(0)));
+    assert_eq!(classified("NEWS", &app), (json!("NEWS"), json!(0)));
+    assert_eq!(classified("MAIL", &app), (json!("ACCOUNT"), json!(1)));
+    // Categories the app does not map still get the default.
+    assert_eq!(classified("TODO", &app), (json!("TODO"), json!(1)));
 }
 
 #[test]
@@ -224,14 +298,33 @@ fn missing_title_or_body_is_filled_in() {
 fn ttl_is_what_is_left_within_vivos_range() {
     let later = now() + time::Duration::seconds(100);
     assert_eq!(remaining_ttl(None, now(), later), Ok(None));
-    assert_eq!(remaining_ttl(Some(0), now(), later), Ok(Some(60)));
-    assert_eq!(remaining_ttl(Some(130), now(), later), Ok(Some(60)));
+    // 900 s is the floor: valid whether vivo's minimum is 60 s or 900 s (vivo.md §3).
+    assert_eq!(remaining_ttl(Some(0), now(), later), Ok(Some(900)));
+    assert_eq!(remaining_ttl(Some(130), now(), later), Ok(Some(900)));
     assert_eq!(remaining_ttl(Some(1000), now(), later), Ok(Some(900)));
+    assert_eq!(remaining_ttl(Some(1001), now(), later), Ok(Some(901)));
     assert_eq!(
         remaining_ttl(Some(30 * 86_400), now(), later),
         Ok(Some(MAX_TTL_SECONDS))
     );
     assert!(remaining_ttl(Some(50), now(), later).is_err());
+}
+
+#[test]
+fn overridden_ttls_between_the_documented_minimums_are_raised() {
+    let ttl = |t: i64| {
+        let mut m = message();
+        m.overrides
+            .insert("vivo".into(), json!({ "timeToLive": t }));
+        built(&m, &app(Some(settings()))).map(|p| p.fields()["timeToLive"].clone())
+    };
+    assert_eq!(ttl(60), Ok(json!(900)));
+    assert_eq!(ttl(899), Ok(json!(900)));
+    assert_eq!(ttl(900), Ok(json!(900)));
+    assert_eq!(ttl(3600), Ok(json!(3600)));
+    let err = ttl(59).unwrap_err();
+    assert!(err.contains("900 to 604800"), "{err}");
+    assert!(ttl(604_801).is_err());
 }
 
 #[test]

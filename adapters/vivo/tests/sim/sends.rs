@@ -52,6 +52,42 @@ async fn a_single_send_carries_the_auth_token_header_and_the_delivery_id() {
 }
 
 #[tokio::test]
+async fn unmapped_categories_go_out_with_the_default_class_and_a_short_ttl_is_raised() {
+    let t = spawn_app().await;
+    let mut voip = chat_message();
+    voip.options.category = Some("VOIP".into());
+    voip.options.ttl = Some(0);
+    let mut travel = chat_message();
+    travel.options.category = Some("TRAVEL".into());
+    travel
+        .overrides
+        .insert("vivo".into(), json!({"timeToLive": 60}));
+    for msg in [&voip, &travel] {
+        let o = t.send(msg, &[&reg(1)]).await;
+        assert!(accepted(&o[0]), "{o:?}");
+    }
+    let sent: Vec<(Value, Value, Value)> = t
+        .sends()
+        .iter()
+        .map(body)
+        .map(|b| {
+            (
+                b["category"].clone(),
+                b["classification"].clone(),
+                b["timeToLive"].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        sent,
+        [
+            (json!("IM"), json!(1), json!(900)),
+            (json!("MARKETING"), json!(0), json!(900)),
+        ]
+    );
+}
+
+#[tokio::test]
 async fn a_list_send_gives_each_reg_id_its_outcome() {
     let t = spawn_app().await;
     let dead = reg(9);
@@ -178,11 +214,9 @@ async fn refused_locally_means_zero_requests() {
     let t = spawn_app().await;
     let mut big = chat_message();
     big.data.insert("blob".into(), "x".repeat(1100));
-    let mut unmapped = chat_message();
-    unmapped.options.category = Some("VOIP".into());
     let mut silent = chat_message();
     silent.options.silent = true;
-    for msg in [big, unmapped, silent] {
+    for msg in [big, silent] {
         let o = t.send(&msg, &[&reg(1), &reg(2)]).await;
         assert!(
             o.iter().all(|o| matches!(o, Outcome::Rejected { .. })),
