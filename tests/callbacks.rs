@@ -9,8 +9,8 @@ mod support;
 
 use push_sim::dev::*;
 use push_sim::types::{
-    HonorCallbackSpec, HuaweiCallbackSpec, HuaweiTokenSpec, HuaweiTokenState, WechatEventMode,
-    WechatEventSpec,
+    HonorCallbackSpec, HuaweiCallbackSpec, HuaweiTokenSpec, HuaweiTokenState, WechatConsentSpec,
+    WechatEventMode, WechatEventSpec, WechatUserSpec, WechatUserState,
 };
 use push_sim::{Sim, SimConfig};
 use reqwest::StatusCode;
@@ -443,4 +443,141 @@ async fn honor_receipts_and_encrypted_wechat_events_mark_deliveries_delivered() 
     }
     let events = s.sim.control().wechat_events();
     assert!(!events.is_empty(), "the sim posted the event");
+}
+
+/// WeChat §6.1 `failed:user block` and §5 43101: the user refuses the official account's
+/// messages, so the delivery fails and that openid's device is deactivated — by the receipt
+/// callback or by the send's answer — while the same user's mini-program device (another
+/// openid, another channel) keeps receiving.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wechat_user_blocks_deactivate_only_the_official_account_device() {
+    let s = setup().await;
+    let urls = s.call("GET", "/v1/apps/chat/callbacks", Value::Null).await;
+    let settings = json!({
+        "android": {"package_name": "com.example.chat"},
+        "wechat": {
+            "official_account_app_id": DEV_WECHAT_OA_APP_ID,
+            "mini_program_app_id": DEV_WECHAT_MP_APP_ID,
+            "templates": {"IM": DEV_WECHAT_OA_TEMPLATE},
+            "mini_program_templates": {"IM": DEV_WECHAT_MP_TEMPLATE},
+            "template_fields": {
+                DEV_WECHAT_OA_TEMPLATE: {"thing1": "title", "thing2": "body", "time3": "time"},
+                DEV_WECHAT_MP_TEMPLATE: {"thing1": "title", "thing2": "body"}
+            }
+        }
+    });
+    s.call("PATCH", "/v1/apps/chat", json!({"settings": settings}))
+        .await;
+    s.call(
+        "PUT",
+        "/v1/apps/chat/credentials/wechat_oa",
+        json!({"app_id": DEV_WECHAT_OA_APP_ID, "app_secret": DEV_WECHAT_OA_APP_SECRET}),
+    )
+    .await;
+    s.call(
+        "PUT",
+        "/v1/apps/chat/credentials/wechat_mp",
+        json!({"app_id": DEV_WECHAT_MP_APP_ID, "app_secret": DEV_WECHAT_MP_APP_SECRET}),
+    )
+    .await;
+    // erin's block arrives as a receipt; fred's as 43101 on the send.
+    for (openid, state, receipt) in [
+        (
+            "openid-erin-oa",
+            WechatUserState::Following,
+            Some("failed:user block"),
+        ),
+        ("openid-fred-oa", WechatUserState::Blocked, None),
+    ] {
+        s.sim
+            .control()
+            .set_wechat_user(WechatUserSpec {
+                app_id: DEV_WECHAT_OA_APP_ID.into(),
+                openid: openid.into(),
+                state,
+                receipt_status: receipt.map(str::to_string),
+            })
+            .unwrap();
+    }
+    for user in ["erin", "fred"] {
+        s.sim
+            .control()
+            .wechat_consent(WechatConsentSpec {
+                app_id: DEV_WECHAT_MP_APP_ID.into(),
+                openid: format!("openid-{user}-mp"),
+                template_id: DEV_WECHAT_MP_TEMPLATE.into(),
+                add: 1,
+                reset: false,
+            })
+            .unwrap();
+        for channel in ["oa", "mp"] {
+            s.call(
+                "PUT",
+                &format!("/v1/apps/chat/devices/{user}-{channel}"),
+                json!({"user_id": user, "vendor": format!("wechat_{channel}"),
+                       "token": format!("openid-{user}-{channel}")}),
+            )
+            .await;
+        }
+    }
+    s.sim
+        .control()
+        .set_wechat_event_url(WechatEventSpec {
+            app_id: DEV_WECHAT_OA_APP_ID.into(),
+            url: format!("{}/v1/callbacks/wechat/chat", s.base),
+            token: urls["wechat"]["token"].as_str().unwrap().into(),
+            encoding_aes_key: None,
+            mode: WechatEventMode::Plain,
+            delay_ms: 0,
+            reply_timeout_ms: 5000,
+            duplicate: false,
+        })
+        .unwrap();
+    let notify = |id: &str, to: Value| {
+        json!({"id": id, "to": to, "notification": {"title": "Alice", "body": "hi"},
+               "options": {"category": "IM"}})
+    };
+    for (id, device, says) in [
+        ("w-1", "erin-oa", "user block"),
+        ("w-2", "fred-oa", "43101"),
+    ] {
+        s.call(
+            "POST",
+            "/v1/apps/chat/notifications",
+            notify(id, json!({"devices": [device]})),
+        )
+        .await;
+        let states = s.states(id, true).await;
+        let (_, state, view) = &states[0];
+        assert_eq!(state, "failed", "{device}: {view}");
+        let reason = view["reason"].as_str().unwrap_or_default();
+        assert!(reason.contains(says), "{device}: {reason}");
+        let gone = s
+            .call(
+                "GET",
+                &format!("/v1/apps/chat/devices/{device}"),
+                Value::Null,
+            )
+            .await;
+        assert_eq!(gone["status"]["state"], "deactivated", "{gone}");
+    }
+    // The mini-program devices were not touched and still receive; the deactivated
+    // official-account devices get nothing until they are registered again.
+    s.call(
+        "POST",
+        "/v1/apps/chat/notifications",
+        notify("w-3", json!({"users": ["erin", "fred"]})),
+    )
+    .await;
+    let mut states = s.states("w-3", false).await;
+    states.sort_by(|a, b| a.0.cmp(&b.0));
+    let got: Vec<(&str, &str)> = states
+        .iter()
+        .map(|(d, st, _)| (d.as_str(), st.as_str()))
+        .collect();
+    assert_eq!(
+        got,
+        [("erin-mp", "accepted"), ("fred-mp", "accepted")],
+        "{states:?}"
+    );
 }

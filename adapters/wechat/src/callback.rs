@@ -9,10 +9,11 @@
 //! not enough, since WeChat always signs. An app without callback secrets yet is refused.
 //!
 //! Events: `TEMPLATESENDJOBFINISH` gives one receipt (`MsgID` = the `msgid` of the send,
-//! `FromUserName` = the openid): `success` → delivered; `failed:user block` → subscription
-//! spent (the user refuses the account's messages; the openid stays valid and a later
-//! unblock works again); `failed: system failed`, `failed:freq limit` and any other
-//! `failed…` → failed. `subscribe_msg_sent_event` gives one receipt per `List` entry
+//! `FromUserName` = the openid): `success` → delivered; `failed:user block` → token invalid
+//! (§6.1: mark failed and deactivate the channel for this user — the user refuses the
+//! account's messages, as 43101 on a send; the device of this openid is deactivated until
+//! the client registers it again); `failed: system failed`, `failed:freq limit` and any
+//! other `failed…` → failed. `subscribe_msg_sent_event` gives one receipt per `List` entry
 //! (`ErrorCode` 0 → delivered, else failed). Every other event or message is answered and
 //! carries no receipt. The reply is always the literal `success` (WeChat retries anything
 //! else three times); a GET verification echoes `echostr`.
@@ -165,7 +166,9 @@ pub(crate) fn receipts(xml: &str) -> Result<Vec<CallbackReceipt>, CallbackError>
 pub(crate) fn template_status(status: &str) -> CallbackEvent {
     match status {
         "success" => CallbackEvent::Delivered,
-        "failed:user block" => CallbackEvent::SubscriptionSpent {
+        // The binary deactivates a device only on `TokenInvalid` (and only the device whose
+        // current token is this openid: the user's mini-program device is untouched).
+        "failed:user block" => CallbackEvent::TokenInvalid {
             reason: "failed:user block: the user refuses messages from this official account"
                 .to_string(),
         },

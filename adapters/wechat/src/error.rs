@@ -9,17 +9,24 @@
 //!
 //! Decisions (wechat.md §5):
 //! - 40001 / 40014 / 42001 (token superseded, invalid, expired) are `AuthFailed`: the
-//!   dispatcher forgets the token and retries once; 40125 / 40164 / 41001 / 48001 / 48004 /
-//!   40002 are `AuthFailed` too (the credential or account needs an operator).
-//! - 40003 (openid not of this AppID) and 43004 (user does not follow) are `InvalidToken`.
-//! - 43101 (user refused / no unused subscription consent) is `Rejected` with a reason
-//!   starting `subscription spent:` — the openid stays valid; pushgate should record the
-//!   subscription as spent and keep the device active.
+//!   dispatcher forgets the token and retries once; 40125 / 40164 / 48001 / 48004 are
+//!   `AuthFailed` too (the credential or account needs an operator).
+//! - 40003 (openid not of this AppID), 43004 (user does not follow) and 43101 (user refuses
+//!   the account's messages, or has no unused subscription consent for the template) are
+//!   `InvalidToken`: §5 says drop and deactivate until a new follow / consent, without retry.
+//!   The device — one openid of one channel, `wechat_oa` or `wechat_mp` — is deactivated
+//!   until the client registers it again (after the user follows or consents anew); the
+//!   user's device of the other channel has its own openid and stays active.
 //! - 45009 (daily quota) is `QuotaExhausted` until the next midnight, China time; 45011
 //!   (per-minute quota) is `Retry` after the next minute boundary; -1 is `Retry`.
-//! - Configuration problems that only an operator can fix but that are not the credential's
-//!   (40013 a `miniprogram.appid` not linked, 40037 unknown template, 41030 unknown page,
-//!   43003 http) are `Rejected` and degrade health; unknown codes likewise.
+//! - What §5 says to alert about but is not the credential's: configuration problems (40013
+//!   a `miniprogram.appid` not linked, 40037 unknown template, 41030 unknown page, 43003
+//!   http) and pushgate bugs (40002 / 41001 / 44002 / 47001 on a send, 40036 malformed
+//!   template id, 41028 / 41029 the obsolete form_id API, 47003 a value our checks let
+//!   through) are `Rejected` and degrade health — the adapter's alert, a `wechat degraded`
+//!   warning and `Adapter::health`. Degrading opens no circuit and marks no credential
+//!   unhealthy (only `AuthFailed` does), so one bad payload costs only that message.
+//!   Unknown codes likewise.
 
 use crate::client::Answer;
 use push_core::adapter::{Outcome, next_china_midnight};
@@ -38,16 +45,14 @@ pub(crate) enum Action {
     Retry,
     /// Retry after the next minute boundary.
     RetryNextMinute,
-    /// The openid is dead for this channel.
+    /// The openid cannot receive on this channel until the user follows / consents again:
+    /// the device is deactivated.
     InvalidToken,
     /// Refresh the token and retry once, then flag the credential.
     AuthFailed,
-    /// Drop this message.
-    Rejected,
-    /// Drop this message; the app's configuration is wrong (degrades health).
-    RejectedConfig,
-    /// The user's subscription / consent is spent; the openid stays valid.
-    SubscriptionSpent,
+    /// Drop this message and alert the operator (degrades health): the app's configuration
+    /// is wrong or pushgate has a bug, neither of them the credential's fault.
+    RejectedAlert,
     /// The daily quota is used up.
     Quota,
 }
@@ -77,27 +82,27 @@ pub(crate) const RULES: &[Rule] = &[
     rule(0, Action::Accepted, "accepted"),
     rule(-1, Action::Retry, "WeChat system busy"),
     rule(40001, Action::AuthFailed, "access_token invalid or superseded (or the AppSecret is wrong); a new token is fetched — if it repeats, another component rotates /cgi-bin/token"),
-    rule(40002, Action::AuthFailed, "invalid grant_type: an adapter bug, please report it"),
+    rule(40002, Action::RejectedAlert, "invalid grant_type on a send: a pushgate bug (grant_type belongs to the token call), please report it"),
     rule(40003, Action::InvalidToken, "invalid openid: empty, malformed or of another AppID"),
-    rule(40013, Action::RejectedConfig, "invalid appid: the mini program of settings.wechat.mini_program_app_id is not linked to the official account (or the AppID is wrong)"),
+    rule(40013, Action::RejectedAlert, "invalid appid: the mini program of settings.wechat.mini_program_app_id is not linked to the official account (or the AppID is wrong)"),
     rule(40014, Action::AuthFailed, "invalid access_token; a new one is fetched"),
-    rule(40036, Action::Rejected, "invalid template_id size: malformed template id or body"),
-    rule(40037, Action::RejectedConfig, "invalid template_id: the template is unknown to this account (deleted, or of another account) — check settings.wechat templates and wechat.template_id"),
+    rule(40036, Action::RejectedAlert, "invalid template_id size: malformed template id or body (a pushgate bug unless wechat.template_id is malformed)"),
+    rule(40037, Action::RejectedAlert, "invalid template_id: the template is unknown to this account (deleted, or of another account) — check settings.wechat templates and wechat.template_id"),
     rule(40125, Action::AuthFailed, "invalid appsecret: upload the current AppSecret"),
     rule(40164, Action::AuthFailed, "pushgate's egress IP is not in the account's IP whitelist"),
-    rule(41001, Action::AuthFailed, "access_token missing: an adapter bug, please report it"),
-    rule(41028, Action::Rejected, "invalid form_id: the obsolete form_id API answered — wrong endpoint"),
-    rule(41029, Action::Rejected, "form_id used: the obsolete form_id API answered — wrong endpoint"),
-    rule(41030, Action::RejectedConfig, "invalid page: the page is not in the released mini program"),
+    rule(41001, Action::RejectedAlert, "access_token missing: a pushgate bug, please report it"),
+    rule(41028, Action::RejectedAlert, "invalid form_id: the obsolete form_id API answered — wrong endpoint (check vendors.wechat.base_url)"),
+    rule(41029, Action::RejectedAlert, "form_id used: the obsolete form_id API answered — wrong endpoint (check vendors.wechat.base_url)"),
+    rule(41030, Action::RejectedAlert, "invalid page: the page is not in the released mini program"),
     rule(42001, Action::AuthFailed, "access_token expired; a new one is fetched"),
-    rule(43003, Action::RejectedConfig, "require https: vendors.wechat.base_url must be https"),
+    rule(43003, Action::RejectedAlert, "require https: vendors.wechat.base_url must be https"),
     rule(43004, Action::InvalidToken, "require subscribe: the user does not follow the official account"),
-    rule(43101, Action::SubscriptionSpent, "the user refuses messages or has no unused subscription consent for this template"),
-    rule(44002, Action::Rejected, "empty post data: an adapter bug, please report it"),
+    rule(43101, Action::InvalidToken, "the user refuses the account's messages or has no unused subscription consent for this template; the device is deactivated until the user consents again and the client registers it again"),
+    rule(44002, Action::RejectedAlert, "empty post data: a pushgate bug, please report it"),
     rule(45009, Action::Quota, "the API's daily quota is used up"),
     rule(45011, Action::RetryNextMinute, "the per-minute quota is used up: slow down"),
-    rule(47001, Action::Rejected, "data format error: body not JSON or parameters missing"),
-    rule(47003, Action::Rejected, "argument invalid: a template value breaks its type rule or is empty"),
+    rule(47001, Action::RejectedAlert, "data format error: body not JSON or parameters missing (a pushgate bug, please report it)"),
+    rule(47003, Action::RejectedAlert, "argument invalid: a template value breaks its type rule or is empty (pushgate's value checks missed it, or the template's own rule is stricter)"),
     rule(48001, Action::AuthFailed, "api unauthorized: the account may not use this API (unverified, feature not enabled, or an official-account credential on a mini-program channel or vice versa)"),
     rule(48004, Action::AuthFailed, "api forbidden for irregularities: the account is banned from this API"),
 ];
@@ -115,7 +120,10 @@ struct Body {
 pub(crate) struct Verdict {
     /// The one outcome.
     pub outcome: Outcome,
-    /// Not the message's fault: the adapter reports itself degraded.
+    /// The adapter reports itself degraded (its alert): WeChat is failing or refusing the
+    /// credential, or the answer needs an operator (configuration, a pushgate bug). Only
+    /// logged and shown by `Adapter::health`; circuits, parking and credential health follow
+    /// the outcome, never this flag.
     pub degrades: bool,
 }
 
@@ -212,14 +220,7 @@ pub(crate) fn classify(answer: &Answer, openid: &str, now: OffsetDateTime) -> Ve
             false,
         ),
         Action::AuthFailed => (Outcome::AuthFailed { reason }, true),
-        Action::Rejected => (Outcome::Rejected { reason }, false),
-        Action::RejectedConfig => (Outcome::Rejected { reason }, true),
-        Action::SubscriptionSpent => (
-            Outcome::Rejected {
-                reason: format!("subscription spent: {reason}"),
-            },
-            false,
-        ),
+        Action::RejectedAlert => (Outcome::Rejected { reason }, true),
         Action::Quota => (
             Outcome::QuotaExhausted {
                 reason,

@@ -9,15 +9,17 @@
 //!   cached per credential in push-core's `TokenCache` until 5 minutes before expiry;
 //! - `payload`: the template / subscribe body from an ingest message — template from
 //!   `wechat.template_id` or the app's default per category, values from `wechat.data` or
-//!   the app's `template_fields` mapping, the value rules per key type (`thing` ≤ 20
-//!   characters…), `client_msg_id` = the delivery id, `url` / `miniprogram` / `page`;
+//!   the app's `template_fields` mapping, `thing` values cut to 20 characters, the value
+//!   rules per key type, `client_msg_id` = the delivery id, `url` / `miniprogram` / `page`;
 //! - `client`: the one HTTP client, POSTing JSON with `access_token` in the query;
-//! - `error`: the errcode table from WeChat's answers to outcomes (43101 → a `Rejected`
-//!   starting `subscription spent:`; 45009 → `QuotaExhausted`);
+//! - `error`: the errcode table from WeChat's answers to outcomes (40003 / 43004 / 43101 →
+//!   `InvalidToken`; §5's "alert" codes → `Rejected` degrading health; 45009 →
+//!   `QuotaExhausted`);
 //! - `crypt`: the callback signature (SHA-1 of the sorted strings) and the safe-mode
 //!   AES-256-CBC envelope with its 32-byte PKCS#7 padding (aws-lc-rs);
 //! - `callback`: the official account's server URL — GET verification, the
-//!   `TEMPLATESENDJOBFINISH` and `subscribe_msg_sent_event` events in plain or safe mode;
+//!   `TEMPLATESENDJOBFINISH` (`failed:user block` → token invalid) and
+//!   `subscribe_msg_sent_event` events in plain or safe mode;
 //! - `adapter`: the `Adapter` implementation (one openid per request: WeChat has no batch
 //!   API).
 

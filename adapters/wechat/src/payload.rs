@@ -8,12 +8,13 @@
 //! refused (never sent with some other template); with no template at all the message is
 //! refused too — a WeChat message cannot go out without one.
 //!
-//! Which values: the notification's `wechat.data` as given; else the app's
-//! `template_fields` mapping for the template fills each key from the notification's
-//! `title`, `body`, the acceptance `time` (China time, `2024-01-11 16:58`) or
-//! `data.<key>`. Mapped `thing` values (message previews) are cut to 20 characters; every
-//! value is then checked against its key's type rule and a violation is `Rejected` naming
-//! the key, since WeChat would answer 47003.
+//! Which values: the notification's `wechat.data`; else the app's `template_fields` mapping
+//! for the template fills each key from the notification's `title`, `body`, the acceptance
+//! `time` (China time, `2024-01-11 16:58`) or `data.<key>`. `thing` values (message
+//! previews), given or mapped alike, are cut to 20 characters ending in `…` (§4.3: truncate
+//! before sending); every value is then checked against its key's type rule and a violation
+//! is `Rejected` naming the key, since WeChat would answer 47003. Other types are never cut:
+//! shortening a number, time or amount would change what it says.
 //!
 //! Official-account messages carry `client_msg_id` = the delivery id (WeChat sends one
 //! message per openid + client_msg_id within about 10 minutes, so a retry after a lost
@@ -179,6 +180,7 @@ fn given_data(data: &Map<String, Value>) -> Result<Map<String, Value>, String> {
             Some(Value::Number(n)) => n.to_string(),
             _ => return Err(format!("wechat.data.{key} must be {{\"value\": \"…\"}}")),
         };
+        let value = fit(key, value);
         check_value(key, &value)?;
         let mut item = entry.as_object().cloned().unwrap_or_default();
         item.insert("value".into(), Value::String(value));
@@ -209,11 +211,7 @@ fn mapped_data(inputs: &Inputs<'_>, template_id: &str) -> Result<Map<String, Val
                 "template field {key} is filled from {source}, which the notification lacks"
             ));
         };
-        let value = if field_type(key) == "thing" {
-            preview(&value, THING_MAX)
-        } else {
-            value
-        };
+        let value = fit(key, value);
         check_value(key, &value)?;
         out.insert(key.clone(), json!({ "value": value }));
     }
@@ -260,6 +258,16 @@ pub(crate) fn china_time(at: OffsetDateTime) -> String {
 
 /// Longest `thing` value.
 pub(crate) const THING_MAX: usize = 20;
+
+/// The value as sent: `thing` values cut to [`THING_MAX`] characters (wechat.md §4.3),
+/// whether given in `wechat.data` or mapped; any other type unchanged.
+fn fit(key: &str, value: String) -> String {
+    if field_type(key) == "thing" {
+        preview(&value, THING_MAX)
+    } else {
+        value
+    }
+}
 
 /// Cuts `text` to `max` characters, ending with `…` when cut.
 pub(crate) fn preview(text: &str, max: usize) -> String {

@@ -103,12 +103,13 @@ impl VendorHooks for Hooks {
         error(503, "", None)
     }
     fn malformed(&self) -> Option<IngestMessage> {
-        // A `thing` value over 20 characters (WeChat: 47003).
+        // A `time` value that is no time (WeChat: 47003). Not a long `thing`: those are cut
+        // to 20 characters and sent (wechat.md §4.3).
         let mut message = chat_message();
         message.notification = None;
         message.wechat = Some(push_core::notification::WechatContent {
             data: serde_json::from_value(serde_json::json!({
-                "thing1": {"value": "x".repeat(21)}, "thing2": {"value": "b"}, "time3": {"value": "15:01"}
+                "thing1": {"value": "a"}, "thing2": {"value": "b"}, "time3": {"value": "tomorrow"}
             }))
             .unwrap(),
             ..Default::default()

@@ -154,7 +154,7 @@ fn a_safe_mode_event_is_verified_and_decrypted() {
     );
     assert!(matches!(
         answer.receipts[0].event,
-        CallbackEvent::SubscriptionSpent { .. }
+        CallbackEvent::TokenInvalid { .. }
     ));
     // A wrong msg_signature, or a message for another AppID, is refused.
     let mut bad = r.clone();
@@ -177,10 +177,10 @@ fn a_safe_mode_event_is_verified_and_decrypted() {
 #[test]
 fn every_template_status_maps_to_one_event() {
     assert_eq!(template_status("success"), CallbackEvent::Delivered);
-    assert!(matches!(
-        template_status("failed:user block"),
-        CallbackEvent::SubscriptionSpent { .. }
-    ));
+    // §6.1: a block fails the delivery and deactivates the channel for this user.
+    assert!(
+        matches!(template_status("failed:user block"), CallbackEvent::TokenInvalid { reason } if reason.starts_with("failed:user block"))
+    );
     assert!(
         matches!(template_status("failed: system failed"), CallbackEvent::Failed { reason } if reason.contains("system failed"))
     );

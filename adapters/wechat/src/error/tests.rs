@@ -30,7 +30,6 @@ enum Want {
     InvalidToken,
     AuthFailed,
     Rejected,
-    Spent,
     Quota,
 }
 
@@ -40,7 +39,6 @@ fn kind(o: &Outcome) -> Want {
         Outcome::Retry { .. } => Want::Retry,
         Outcome::InvalidToken { .. } => Want::InvalidToken,
         Outcome::AuthFailed { .. } => Want::AuthFailed,
-        Outcome::Rejected { reason } if reason.starts_with("subscription spent:") => Want::Spent,
         Outcome::Rejected { .. } => Want::Rejected,
         Outcome::QuotaExhausted { .. } => Want::Quota,
     }
@@ -54,27 +52,27 @@ fn rows() -> Vec<(i64, &'static str, Want, bool, &'static str)> {
         (0, "ok", Accepted, false, ""),
         (-1, "system error", Retry, true, "busy"),
         (40001, "invalid credential, access_token is invalid or not latest", AuthFailed, true, "superseded"),
-        (40002, "invalid grant_type", AuthFailed, true, "bug"),
+        (40002, "invalid grant_type", Rejected, true, "bug"),
         (40003, "invalid openid", InvalidToken, false, "openid"),
         (40013, "invalid appid", Rejected, true, "mini_program_app_id"),
         (40014, "invalid access_token", AuthFailed, true, "access_token"),
-        (40036, "invalid template_id size", Rejected, false, "template id"),
+        (40036, "invalid template_id size", Rejected, true, "template id"),
         (40037, "invalid template_id", Rejected, true, "settings.wechat"),
         (40125, "invalid appsecret", AuthFailed, true, "AppSecret"),
         (40164, "invalid ip 1.2.3.4, not in whitelist", AuthFailed, true, "whitelist"),
-        (41001, "access_token missing", AuthFailed, true, "bug"),
-        (41028, "invalid form id", Rejected, false, "wrong endpoint"),
-        (41029, "form id used count reach limit", Rejected, false, "wrong endpoint"),
+        (41001, "access_token missing", Rejected, true, "bug"),
+        (41028, "invalid form id", Rejected, true, "wrong endpoint"),
+        (41029, "form id used count reach limit", Rejected, true, "wrong endpoint"),
         (41030, "invalid page", Rejected, true, "page"),
         (42001, "access_token expired", AuthFailed, true, "expired"),
         (43003, "require https", Rejected, true, "https"),
         (43004, "require subscribe", InvalidToken, false, "follow"),
-        (43101, "user refuse to accept the msg", Spent, false, "consent"),
-        (44002, "empty post data", Rejected, false, "bug"),
+        (43101, "user refuse to accept the msg", InvalidToken, false, "consent"),
+        (44002, "empty post data", Rejected, true, "bug"),
         (45009, "reach max api daily quota limit", Quota, true, "daily quota"),
         (45011, "api minute-quota reach limit must slower retry next minute", Retry, true, "per-minute"),
-        (47001, "data format error", Rejected, false, "JSON"),
-        (47003, "argument invalid! data.thing3.value invalid", Rejected, false, "type rule"),
+        (47001, "data format error", Rejected, true, "JSON"),
+        (47003, "argument invalid! data.thing3.value invalid", Rejected, true, "type rule"),
         (48001, "api unauthorized", AuthFailed, true, "may not use"),
         (48004, "api forbidden for irregularities", AuthFailed, true, "banned"),
         (99999, "something new", Rejected, true, "unknown WeChat errcode"),
@@ -136,19 +134,42 @@ fn accepted_keeps_the_64_bit_msgid_exactly() {
     );
 }
 
+/// §5: 43101 is "drop; deactivate until new consent; do not retry" — `InvalidToken`, which
+/// the worker turns into a failed delivery (no retry) and a deactivated device.
 #[test]
-fn subscription_spent_reason_starts_with_the_marker() {
+fn a_refused_or_spent_consent_deactivates_the_openid_without_retry() {
     let v = classify(
         &answer(200, wechat(43101, "user refuse to accept the msg"), None),
         OPENID,
         NOW,
     );
-    assert!(
-        v.outcome
-            .reason()
-            .starts_with("subscription spent: errcode 43101"),
-        "{v:?}"
-    );
+    match &v.outcome {
+        Outcome::InvalidToken {
+            reason,
+            invalid_since,
+        } => {
+            assert!(reason.starts_with("errcode 43101: "), "{reason}");
+            assert!(reason.contains("registers it again"), "{reason}");
+            assert_eq!(*invalid_since, None);
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(!v.degrades, "a user's refusal is not an operator's problem");
+}
+
+/// §5's "alert (bug)" codes on a send are the message's end, not the credential's: they
+/// degrade health (the adapter's alert) but are never `AuthFailed`, which would drop the
+/// token, retry, open the circuit and mark the credential unhealthy.
+#[test]
+fn alert_codes_reject_and_degrade_without_blaming_the_credential() {
+    for code in [40002, 40036, 41001, 41028, 41029, 44002, 47001, 47003] {
+        let v = classify(&answer(200, wechat(code, "x"), None), OPENID, NOW);
+        assert!(
+            matches!(v.outcome, Outcome::Rejected { .. }),
+            "errcode {code}: {v:?}"
+        );
+        assert!(v.degrades, "errcode {code} alerts: {v:?}");
+    }
 }
 
 #[test]

@@ -140,7 +140,7 @@ fn an_official_account_page_opens_the_linked_mini_program() {
 }
 
 #[test]
-fn explicit_template_and_data_win_and_are_checked_not_cut() {
+fn explicit_template_and_data_win_and_are_checked() {
     let mut m = message();
     m.wechat = Some(WechatContent {
         template_id: Some("explicit".into()),
@@ -156,16 +156,64 @@ fn explicit_template_and_data_win_and_are_checked_not_cut() {
         b["data"],
         json!({"thing3": {"value": "Alice"}, "number1": {"value": "3.5"}})
     );
+    // Only `thing` values are cut: any other type breaking its rule is still refused.
     m.wechat = Some(WechatContent {
         template_id: Some("explicit".into()),
-        data: serde_json::from_value(json!({"thing3": {"value": "x".repeat(21)}})).unwrap(),
+        data: serde_json::from_value(json!({"number1": {"value": "1".repeat(33)}})).unwrap(),
         ..WechatContent::default()
     });
     let err = body(Channel::WechatOa, &m, &settings()).unwrap_err();
     assert!(
-        err.contains("thing3") && err.contains("20 characters"),
+        err.contains("number1") && err.contains("32 digits"),
         "{err}"
     );
+}
+
+/// §4.3: "Truncate `thing` values (e.g. message previews) to 20 characters before sending" —
+/// given in `wechat.data` as when mapped, counted in characters, other keys kept.
+#[test]
+fn explicit_thing_values_are_cut_to_20_characters_like_mapped_ones() {
+    let long = "are you coming to the party tonight? bring snacks";
+    let mut m = message();
+    m.wechat = Some(WechatContent {
+        data: serde_json::from_value(json!({
+            "thing1": {"value": "New message from Alice"},
+            "thing2": {"value": long},
+            "thing4": {"value": "字".repeat(25), "color": "#173177"},
+            "thing5": {"value": "x".repeat(20)},
+            "time3": {"value": "2024-01-11 16:58"},
+        }))
+        .unwrap(),
+        ..WechatContent::default()
+    });
+    let b = body(Channel::WechatOa, &m, &settings()).unwrap();
+    let mapped = body(Channel::WechatOa, &message(), &settings()).unwrap();
+    assert_eq!(b["data"]["thing1"], mapped["data"]["thing1"], "same rule");
+    assert_eq!(b["data"]["thing2"], mapped["data"]["thing2"], "same rule");
+    assert_eq!(b["data"]["thing2"]["value"], "are you coming to t…");
+    let cjk = b["data"]["thing4"]["value"].as_str().unwrap();
+    assert_eq!(cjk.chars().count(), 20);
+    assert_eq!(cjk, format!("{}…", "字".repeat(19)));
+    assert_eq!(
+        b["data"]["thing4"]["color"], "#173177",
+        "other fields are kept"
+    );
+    assert_eq!(
+        b["data"]["thing5"]["value"],
+        "x".repeat(20),
+        "20 fit as they are"
+    );
+    assert_eq!(b["data"]["time3"]["value"], "2024-01-11 16:58");
+    // The mini-program body is cut the same way.
+    let mp = body(Channel::WechatMp, &m, &settings()).unwrap();
+    assert_eq!(mp["data"]["thing2"]["value"], "are you coming to t…");
+    // An empty or blank thing is still refused: cutting cannot make a value up.
+    m.wechat = Some(WechatContent {
+        data: serde_json::from_value(json!({"thing1": {"value": "   "}})).unwrap(),
+        ..WechatContent::default()
+    });
+    let err = body(Channel::WechatOa, &m, &settings()).unwrap_err();
+    assert!(err.contains("thing1") && err.contains("empty"), "{err}");
 }
 
 #[test]

@@ -160,12 +160,13 @@ async fn a_plain_event_is_a_delivered_receipt_for_the_msgid() {
 }
 
 #[tokio::test]
-async fn a_safe_mode_event_is_decrypted_and_a_block_spends_the_subscription() {
+async fn a_safe_mode_event_is_decrypted_and_a_block_invalidates_the_openid() {
     let t = spawn_app().await;
     let (id, receipt) = event_for(&t, WechatEventMode::Safe, Some("failed:user block")).await;
     assert_eq!(receipt.vendor_message_id, Some(id.to_string()));
+    assert_eq!(receipt.token.as_deref(), Some("oReceipt"));
     assert!(
-        matches!(receipt.event, CallbackEvent::SubscriptionSpent { .. }),
+        matches!(receipt.event, CallbackEvent::TokenInvalid { .. }),
         "{receipt:?}"
     );
 }

@@ -75,8 +75,10 @@ async fn unfollowed_and_foreign_openids_are_invalid_tokens() {
     }
 }
 
+/// §5: 43101 → drop and deactivate until new consent, no retry (`InvalidToken`). The same
+/// person's mini-program openid is another token: it still receives.
 #[tokio::test]
-async fn a_blocked_user_is_a_spent_subscription_not_a_dead_openid() {
+async fn a_blocked_user_is_an_invalid_token_and_the_mini_program_openid_still_receives() {
     let t = spawn_app().await;
     t.user(
         DEV_WECHAT_OA_APP_ID,
@@ -86,9 +88,32 @@ async fn a_blocked_user_is_a_spent_subscription_not_a_dead_openid() {
     );
     let (o, _) = t.send(Channel::WechatOa, &chat_message(), "oBlocker").await;
     assert!(
-        matches!(&o, Outcome::Rejected { reason } if reason.starts_with("subscription spent:") && reason.contains("43101")),
+        matches!(&o, Outcome::InvalidToken { reason, .. } if reason.contains("43101")),
         "{o:?}"
     );
+    assert_eq!(
+        t.adapter.health(),
+        push_core::adapter::AdapterHealth::Healthy,
+        "a user's refusal is no alert"
+    );
+    t.sim
+        .control()
+        .wechat_consent(WechatConsentSpec {
+            app_id: DEV_WECHAT_MP_APP_ID.into(),
+            openid: "oBlockerOfTheMiniProgram".into(),
+            template_id: DEV_WECHAT_MP_TEMPLATE.into(),
+            add: 1,
+            reset: false,
+        })
+        .unwrap();
+    let (mp, _) = t
+        .send(
+            Channel::WechatMp,
+            &chat_message(),
+            "oBlockerOfTheMiniProgram",
+        )
+        .await;
+    assert!(matches!(mp, Outcome::Accepted { .. }), "{mp:?}");
 }
 
 #[tokio::test]
@@ -112,9 +137,10 @@ async fn subscribe_messages_use_one_consent_each() {
     });
     let (first, _) = t.send(Channel::WechatMp, &message, "oMpUser").await;
     assert!(matches!(first, Outcome::Accepted { .. }), "{first:?}");
+    // The consent is used up: 43101, the device waits for a new consent and registration.
     let (second, _) = t.send(Channel::WechatMp, &message, "oMpUser").await;
     assert!(
-        matches!(&second, Outcome::Rejected { reason } if reason.starts_with("subscription spent:")),
+        matches!(&second, Outcome::InvalidToken { reason, .. } if reason.contains("43101")),
         "{second:?}"
     );
     let sends = t.sends();
@@ -134,17 +160,70 @@ async fn a_value_breaking_its_rule_is_rejected_without_a_request() {
     let mut message = chat_message();
     message.wechat = Some(WechatContent {
         data: serde_json::from_value(serde_json::json!({
-            "thing1": {"value": "x".repeat(21)}, "thing2": {"value": "b"}, "time3": {"value": "15:01"}
+            "thing1": {"value": "a"}, "thing2": {"value": "b"}, "time3": {"value": "tomorrow"}
         }))
         .unwrap(),
         ..WechatContent::default()
     });
     let (o, _) = t.send(Channel::WechatOa, &message, "oUser1").await;
     assert!(
-        matches!(&o, Outcome::Rejected { reason } if reason.contains("thing1")),
+        matches!(&o, Outcome::Rejected { reason } if reason.contains("time3")),
         "{o:?}"
     );
     assert!(t.sends().is_empty());
+}
+
+/// §4.3: a `thing` value given in `wechat.data` over 20 characters is cut and sent; the
+/// sim, which applies WeChat's rules, accepts it.
+#[tokio::test]
+async fn a_long_explicit_thing_value_is_cut_and_accepted() {
+    let t = spawn_app().await;
+    let mut message = chat_message();
+    message.wechat = Some(WechatContent {
+        data: serde_json::from_value(serde_json::json!({
+            "thing1": {"value": "x".repeat(21)},
+            "thing2": {"value": "你好，今晚的聚会你来吗？记得带点零食和饮料过来"},
+            "time3": {"value": "15:01"}
+        }))
+        .unwrap(),
+        ..WechatContent::default()
+    });
+    let (o, _) = t.send(Channel::WechatOa, &message, "oUser1").await;
+    assert!(matches!(o, Outcome::Accepted { .. }), "{o:?}");
+    let body: serde_json::Value = serde_json::from_str(&t.sends()[0].body).unwrap();
+    assert_eq!(
+        body["data"]["thing1"]["value"],
+        format!("{}…", "x".repeat(19))
+    );
+    let thing2 = body["data"]["thing2"]["value"].as_str().unwrap();
+    assert_eq!(thing2.chars().count(), 20, "{thing2}");
+    assert!(thing2.ends_with('…'), "{thing2}");
+}
+
+/// §5 "alert (bug)": 47003 from WeChat is `Rejected` and degrades health, and is not
+/// `AuthFailed` (the credential is fine).
+#[tokio::test]
+async fn a_value_wechat_refuses_is_rejected_and_alerts() {
+    let t = spawn_app().await;
+    let mut message = chat_message();
+    message.wechat = Some(WechatContent {
+        // `time3` left out: pushgate does not know the template's keys, so only WeChat (the
+        // sim) finds it missing and answers 47003 naming it.
+        data: serde_json::from_value(serde_json::json!({
+            "thing1": {"value": "a"}, "thing2": {"value": "b"}
+        }))
+        .unwrap(),
+        ..WechatContent::default()
+    });
+    let (o, _) = t.send(Channel::WechatOa, &message, "oUser1").await;
+    assert!(
+        matches!(&o, Outcome::Rejected { reason } if reason.contains("47003")),
+        "{o:?}"
+    );
+    assert!(matches!(
+        t.adapter.health(),
+        push_core::adapter::AdapterHealth::Degraded { .. }
+    ));
 }
 
 #[tokio::test]
