@@ -311,14 +311,18 @@ pub const HUAWEI_CATEGORIES: &[&str] = &[
 ///
 /// The shape every vendor's classification follows: a `categories` map from pushgate's
 /// category (`options.category`, see [`CATEGORIES`]) to the value registered for the app in
-/// the vendor's console. A notification whose category is not in the map is refused for
-/// that vendor instead of going out as marketing; a notification without a category is sent
-/// unclassified (the vendor's default, for Huawei news & marketing).
+/// the vendor's console. An entry in the map wins; a category the map does not name gets the
+/// vendor reference's default mapping instead of being refused. For Huawei (huawei.md §5) a
+/// category that is one of [`HUAWEI_CATEGORIES`] is passed through as `android.category`
+/// (`PLAY_VOICE` only on pass-through messages); any other category, like a notification
+/// without one, is sent without `android.category`, which Huawei counts as news & marketing.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct HuaweiSettings {
     /// pushgate category → Huawei `android.category` (one of [`HUAWEI_CATEGORIES`]), e.g.
-    /// `{"IM": "IM", "VOIP": "VOIP"}`. Huawei honours it only for apps granted the
+    /// `{"ORDER": "EXPRESS", "NEWS": "MARKETING"}`. An entry overrides the default mapping,
+    /// so the map is needed only for categories that are not Huawei's own names, or to send
+    /// one of those differently. Huawei honours the category only for apps granted the
     /// self-classification entitlement in AppGallery Connect.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub categories: BTreeMap<String, String>,

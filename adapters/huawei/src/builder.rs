@@ -2,7 +2,6 @@
 //! `ca_file` or URL fails at start-up naming the key, never at the first send.
 
 use crate::adapter::HuaweiAdapter;
-use crate::client::HttpClient;
 use crate::config::HuaweiConfig;
 use push_core::adapter::{Adapter, AdapterRegistry};
 use push_core::token_cache::SharedTokens;
@@ -49,7 +48,7 @@ impl HuaweiBuilder {
 
     /// Checks the configuration and builds the adapter with its one shared HTTP client
     /// (rustls, TLS 1.2 or later as Huawei requires, HTTP/2 through ALPN, no redirects,
-    /// `request_timeout_seconds`).
+    /// `request_timeout_seconds`, answers kept up to 1 MiB for long partial-success lists).
     pub fn build(self) -> Result<Arc<dyn Adapter>, BuildError> {
         let config = self.config;
         let http = build_checked_client(
@@ -70,7 +69,8 @@ impl HuaweiBuilder {
             },
         )?;
         let timeout = config.request_timeout();
-        let client = HttpClient::new(http, config.base_url, timeout, "huawei");
+        // Keeps answers up to 1 MiB: a partial success lists up to 1000 illegal tokens.
+        let client = crate::client::client(http, config.base_url, timeout);
         Ok(Arc::new(HuaweiAdapter::new(
             client,
             config.auth_url,

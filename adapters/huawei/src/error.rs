@@ -19,6 +19,12 @@
 //! - A 2xx without a Huawei code is `Retry`: Huawei answers even its errors with a code, so
 //!   such a body came from something else (a proxy, a wrong `base_url`), and only
 //!   `80000000` / `80100000` prove the message was taken.
+//! - A 2xx that is not valid JSON but *opens* with `{"code":"80000000"` or `"80100000"` (an
+//!   answer cut short — the client keeps at most [`crate::client::MAX_BODY_BYTES`]) is
+//!   read by that code: §7 says never to retry a 2xx with either, since resending would
+//!   duplicate what Huawei already took. Every token is then `Accepted` (without a
+//!   `requestId`); an illegal token that could not be read stays active until a later send
+//!   names it.
 //!
 //! Reasons carry the code, the HTTP status, what to do and Huawei's `msg` (cut to 200
 //! characters, device tokens replaced by `[token]`); never a secret or access token.
@@ -152,7 +158,27 @@ pub(crate) struct Verdict {
 
 /// Classifies Huawei's answer to a send to `tokens` (which are scrubbed from the reason).
 pub(crate) fn classify(answer: &Answer, tokens: &[&str], now: OffsetDateTime) -> Verdict {
-    let body: Body = serde_json::from_slice(&answer.body).unwrap_or_default();
+    let body: Body = match serde_json::from_slice(&answer.body) {
+        Ok(body) => body,
+        Err(_) => {
+            let code = (200..300)
+                .contains(&answer.status)
+                .then(|| leading_success_code(&answer.body))
+                .flatten();
+            if let Some(code) = code {
+                tracing::warn!(
+                    vendor = "huawei",
+                    code,
+                    bytes = answer.body.len(),
+                    "unreadable answer (cut short?) opening with a success code: not retried; illegal tokens it lists are not deactivated"
+                );
+            }
+            Body {
+                code: code.map(|c| Value::String(c.to_string())),
+                ..Body::default()
+            }
+        }
+    };
     let code = match &body.code {
         Some(Value::String(s)) if !s.trim().is_empty() => Some(s.trim().to_string()),
         Some(Value::Number(n)) => Some(n.to_string()),
@@ -317,6 +343,31 @@ pub(crate) fn find_rule(status: u16, code: Option<&str>) -> Rule {
         .or_else(by_http)
         .copied()
         .unwrap_or(rule(On::Http(0, 999), Action::Retry, "unexpected answer"))
+}
+
+/// The success code an unparseable body opens with (`{"code":"80000000"` or
+/// `{"code":"80100000"`, whitespace allowed; the code may be a number): how Huawei's answer
+/// starts, so a body cut short still says it was taken. Only the first key counts — a code
+/// further in could be anything's.
+fn leading_success_code(body: &[u8]) -> Option<&'static str> {
+    let text = String::from_utf8_lossy(&body[..body.len().min(64)]);
+    let rest = text.trim_start().strip_prefix('{')?.trim_start();
+    let rest = rest.strip_prefix("\"code\"")?.trim_start();
+    let rest = rest.strip_prefix(':')?.trim_start();
+    let (quoted, rest) = match rest.strip_prefix('"') {
+        Some(rest) => (true, rest),
+        None => (false, rest),
+    };
+    let code = ["80000000", "80100000"]
+        .into_iter()
+        .find(|c| rest.starts_with(c))?;
+    let after = rest.strip_prefix(code)?.trim_start();
+    let closed = if quoted {
+        after.starts_with('"')
+    } else {
+        after.starts_with(',') || after.starts_with('}')
+    };
+    closed.then_some(code)
 }
 
 fn scrub(text: &str, tokens: &[&str]) -> String {

@@ -7,9 +7,9 @@
 //! - `auth`: OAuth2 client credentials (App ID + App Secret) exchanged for an access token,
 //!   cached per credential in push-core's `TokenCache`; the token endpoint's error codes;
 //! - `payload`: the `message` built from an ingest message (notification, click action,
-//!   `data` as a JSON string, ttl, collapse, `bi_tag`, the app's category mapping,
-//!   `overrides.huawei`, the 4096-byte limit);
-//! - `client`: the one HTTP client and the two requests;
+//!   `data` as a JSON string, ttl, collapse, `bi_tag`, the category (the app's mapping, else
+//!   huawei.md §5's default), `overrides.huawei`, the 4096-byte limit);
+//! - `client`: the one HTTP client (answers kept up to 1 MiB) and the send URL;
 //! - `error`: the result-code table from Huawei's answers to per-token outcomes (partial
 //!   success, the guard on "all tokens invalid");
 //! - `callback`: delivery receipts posted back by Huawei (signature, status table);

@@ -23,7 +23,8 @@
 //! - `android.bi_tag`: given by the adapter (the delivery id for one token, the
 //!   notification id for a batch), echoed in receipts as `biTag`.
 //! - `android.category`: the app's mapping `settings.huawei.categories[options.category]`
-//!   (see [`category`]).
+//!   when it has one; otherwise the category itself when it is one of Huawei's values, else
+//!   left out (news & marketing) — see [`category`] and [`default_category`].
 //! - `overrides.huawei` (an object of `message` fields) is **deep-merged last and wins**:
 //!   objects merge key by key, any other value replaces, `null` deletes. It cannot set a
 //!   target (`token`, `topic`, `condition`).
@@ -113,11 +114,16 @@ pub(crate) fn build(inputs: &Inputs<'_>) -> Result<Prepared, String> {
     Ok(Prepared { fields })
 }
 
-/// The Huawei `android.category` of a message: `None` when the message has no category
-/// (sent unclassified: Huawei counts it as news & marketing unless its own content
-/// classification says otherwise — huawei.md §5), the app's mapping otherwise; a category
-/// without a mapping is refused rather than silently sent as marketing.
-pub(crate) fn category(message: &IngestMessage, app: &App) -> Result<Option<String>, String> {
+/// The Huawei `android.category` of a message (huawei.md §5): `None` when the message has
+/// no category; the app's mapping `settings.huawei.categories[options.category]` when it
+/// has one (it wins, and a stale value that is not a Huawei category is refused rather than
+/// sent as a parameter error); otherwise [`default_category`]. `visible` says whether the
+/// message is a notification (as opposed to a pass-through data message).
+pub(crate) fn category(
+    message: &IngestMessage,
+    app: &App,
+    visible: bool,
+) -> Result<Option<String>, String> {
     let Some(ours) = message.options.category.as_deref() else {
         return Ok(None);
     };
@@ -132,16 +138,20 @@ pub(crate) fn category(message: &IngestMessage, app: &App) -> Result<Option<Stri
             "settings.huawei.categories.{ours} is {theirs:?}, not a Huawei category ({})",
             HUAWEI_CATEGORIES.join(", ")
         )),
-        None => Err(format!(
-            "no Huawei category configured for {ours} — set settings.huawei.categories.{ours} of app {} (e.g. \"{}\") to the category the app may use under its self-classification entitlement",
-            app.id,
-            if HUAWEI_CATEGORIES.contains(&ours) {
-                ours
-            } else {
-                "IM"
-            }
-        )),
+        None => Ok(default_category(ours, visible).map(str::to_string)),
     }
+}
+
+/// The default `android.category` for a pushgate category the app does not map — the one
+/// place this table lives (huawei.md §5, "Mapping from the ingest `options.category`"): a
+/// category that is one of Huawei's own values ([`HUAWEI_CATEGORIES`]: `IM`, `VOIP`,
+/// `ACCOUNT`, …, `MARKETING`) is passed through, except `PLAY_VOICE` on a notification
+/// (Huawei allows it for pass-through messages only); anything else (`ORDER`, `NEWS`, …)
+/// is `None`: `android.category` is left out, so Huawei counts the message as news &
+/// marketing — inventing a value would fail the request as a parameter error.
+pub(crate) fn default_category(ours: &str, visible: bool) -> Option<&'static str> {
+    let theirs = HUAWEI_CATEGORIES.iter().copied().find(|c| *c == ours)?;
+    (theirs != "PLAY_VOICE" || !visible).then_some(theirs)
 }
 
 /// The message before overrides; see the module documentation.
@@ -150,7 +160,7 @@ fn message(inputs: &Inputs<'_>) -> Result<Map<String, Value>, String> {
     let options = &msg.options;
     let content = msg.notification.clone().unwrap_or_default();
     let visible = !options.silent && (content.title.is_some() || content.body.is_some());
-    let category = category(msg, inputs.app)?;
+    let category = category(msg, inputs.app, visible)?;
     if visible && category.as_deref() == Some("PLAY_VOICE") {
         return Err(format!(
             "Huawei category PLAY_VOICE (mapped from {}) is for data messages only; send it silent",

@@ -272,6 +272,103 @@ async fn partial_success_gives_each_target_its_outcome() {
     );
 }
 
+/// A Huawei-like device token of `len` characters (base64 alphabet, `+` and `/` included).
+fn long_token(i: usize, len: usize) -> String {
+    let mut token = format!("IQAAAACy0kYv{i:04}");
+    while token.len() < len {
+        token.push_str("AADrWtm0+ZLkp/X3lQ0xV-");
+    }
+    token.truncate(len);
+    token
+}
+
+#[tokio::test]
+async fn a_partial_success_listing_1000_long_illegal_tokens_is_read_whole() {
+    // Every 100th token is kept (accepted) once `keep_some` is set; the rest are listed.
+    let keep_some = Arc::new(Mutex::new(false));
+    let switch = Arc::clone(&keep_some);
+    let listed = Arc::new(Mutex::new(0usize));
+    let count = Arc::clone(&listed);
+    let fake = Fake::start(script(move |req: &Seen| {
+        let sent = json(&req.body)["message"]["token"].clone();
+        let tokens: Vec<&str> = sent
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t.as_str().unwrap())
+            .collect();
+        let keep = *switch.lock().unwrap();
+        let illegal: Vec<&str> = tokens
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| !keep || i % 100 != 0)
+            .map(|(_, t)| *t)
+            .collect();
+        *count.lock().unwrap() = illegal.len();
+        let msg = serde_json::json!({
+            "success": tokens.len() - illegal.len(),
+            "failure": illegal.len(),
+            "illegal_tokens": illegal,
+        });
+        answer("80100000", &msg.to_string())
+    }))
+    .await;
+    let adapter = fake.adapter();
+    let cred = credential();
+    let targets: Vec<_> = (0..1000).map(|i| target(&long_token(i, 200))).collect();
+
+    let outcomes = send(&*adapter, &cred, &chat_message(), &targets).await;
+    assert_eq!(*listed.lock().unwrap(), 1000);
+    assert!(
+        outcomes.iter().all(
+            |o| matches!(o, Outcome::InvalidToken { reason, .. } if reason.contains("80100000"))
+        ),
+        "every listed token is invalid, none retried: {:?}",
+        outcomes
+            .iter()
+            .find(|o| !matches!(o, Outcome::InvalidToken { .. }))
+    );
+
+    *keep_some.lock().unwrap() = true;
+    let outcomes = send(&*adapter, &cred, &chat_message(), &targets).await;
+    for (i, o) in outcomes.iter().enumerate() {
+        if i % 100 == 0 {
+            assert_eq!(
+                *o,
+                Outcome::Accepted {
+                    vendor_message_id: Some("req-1".into())
+                },
+                "token {i}"
+            );
+        } else {
+            assert!(
+                matches!(o, Outcome::InvalidToken { .. }),
+                "token {i}: {o:?}"
+            );
+        }
+    }
+    assert_eq!(
+        fake.sends().len(),
+        2,
+        "one request per send, nothing resent"
+    );
+}
+
+#[test]
+fn the_answer_of_1000_long_illegal_tokens_is_well_past_the_default_limit() {
+    // What the test above receives: over 64 KiB (the shared client's default) yet well
+    // inside Huawei's limit.
+    let illegal: Vec<String> = (0..1000).map(|i| long_token(i, 200)).collect();
+    let msg = serde_json::json!({"success": 0, "failure": 1000, "illegal_tokens": illegal});
+    let (_, _, body) = answer("80100000", &msg.to_string());
+    assert!(body.len() > 3 * 64 * 1024, "{}", body.len());
+    assert!(
+        body.len() < crate::client::MAX_BODY_BYTES / 4,
+        "{}",
+        body.len()
+    );
+}
+
 #[tokio::test]
 async fn all_invalid_on_a_batch_deactivates_nothing_until_the_credential_is_proven() {
     let all_bad = Arc::new(Mutex::new(true));
@@ -351,12 +448,10 @@ async fn refused_messages_send_no_request() {
     let adapter = fake.adapter();
     let mut big = chat_message();
     big.data.insert("blob".into(), "x".repeat(5000));
-    let mut unmapped = chat_message();
-    unmapped.options.category = Some("ACCOUNT".into());
-    for (msg, want) in [
-        (big, "4096"),
-        (unmapped, "no Huawei category configured for ACCOUNT"),
-    ] {
+    // The app maps VOICE to PLAY_VOICE, which Huawei takes on data messages only.
+    let mut voice = chat_message();
+    voice.options.category = Some("VOICE".into());
+    for (msg, want) in [(big, "4096"), (voice, "PLAY_VOICE")] {
         let outcomes = send(&*adapter, &credential(), &msg, &[target("a"), target("b")]).await;
         for o in outcomes {
             assert!(

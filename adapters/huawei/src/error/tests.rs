@@ -186,6 +186,54 @@ fn partial_success_gives_each_token_its_own_outcome() {
 }
 
 #[test]
+fn a_2xx_cut_short_after_a_success_code_is_never_retried() {
+    let tokens = ["tok-a", "tok-b"];
+    let long_list = format!(
+        r#"{{"success":1,"failure":1000,"illegal_tokens":[{}]}}"#,
+        (0..1000)
+            .map(|i| format!("\"IQAAAACy{i:0>200}\""))
+            .collect::<Vec<_>>()
+            .join(",")
+    );
+    for (name, body) in [
+        ("partial", huawei("80100000", &long_list)),
+        ("success", huawei("80000000", &"x".repeat(100))),
+        (
+            "spaced, numeric",
+            br#" { "code" : 80100000 , "msg": "{\"illegal_tokens\":[\"tok-b"#.to_vec(),
+        ),
+    ] {
+        let cut = body[..body.len().min(64 * 1024) - 10].to_vec();
+        assert!(serde_json::from_slice::<Value>(&cut).is_err(), "{name}");
+        let v = classify(&answer(200, cut, None), &tokens, NOW);
+        let got = outcomes(&v, &tokens, false);
+        assert!(
+            got.iter().all(|o| *o
+                == Outcome::Accepted {
+                    vendor_message_id: None
+                }),
+            "{name}: {got:?}"
+        );
+        assert!(!degrades(&v, 2, false), "{name}");
+    }
+
+    // Anything else unreadable still retries: not a 2xx, a code that is not a success, a
+    // success code that is not the first key or is only a prefix of the code.
+    for (status, body) in [
+        (500, huawei("80100000", &long_list)),
+        (200, huawei("80300007", &long_list)),
+        (200, br#"{"msg":"x","code":"80000000""#.to_vec()),
+        (200, br#"{"code":"800000001"#.to_vec()),
+        (200, br#"{"code":"8000"#.to_vec()),
+        (200, b"<html>80000000".to_vec()),
+    ] {
+        let cut = body[..body.len().min(1000)].to_vec();
+        let v = classify(&answer(status, cut, None), &tokens, NOW);
+        assert_eq!(v.action, Action::Retry, "{status} {:?}", v.reason);
+    }
+}
+
+#[test]
 fn all_invalid_deactivates_only_one_token_or_with_a_proven_credential() {
     let tokens = ["tok-a", "tok-b"];
     let v = classify(

@@ -149,32 +149,35 @@ fn click_sound_and_image_mapping() {
 }
 
 #[test]
-fn categories_map_per_app_and_unmapped_ones_are_refused() {
+fn categories_map_per_app_and_unmapped_ones_get_the_default() {
     let mut msg = chat_message();
     msg.options.category = Some("VOIP".into());
     assert_eq!(built(&msg)["android"]["category"], "VOIP");
 
+    // Not in the app's map but one of Huawei's own values: passed through (huawei.md §5).
     msg.options.category = Some("ACCOUNT".into());
-    let err = built_at(&msg, &app(), ACCEPTED).unwrap_err();
-    assert_eq!(
-        err,
-        "no Huawei category configured for ACCOUNT — set settings.huawei.categories.ACCOUNT of app chat-prod (e.g. \"ACCOUNT\") to the category the app may use under its self-classification entitlement"
-    );
+    assert_eq!(built(&msg)["android"]["category"], "ACCOUNT");
     let mut bare_app = app();
     bare_app.settings.huawei = None;
-    msg.options.category = Some("IM".into());
-    let err = built_at(&msg, &bare_app, ACCEPTED).unwrap_err();
-    assert!(
-        err.starts_with("no Huawei category configured for IM — set settings.huawei.categories"),
-        "{err}"
-    );
+    for ours in ["IM", "SYSTEM_REMINDER", "MARKETING"] {
+        msg.options.category = Some(ours.into());
+        let m = built_at(&msg, &bare_app, ACCEPTED).unwrap();
+        assert_eq!(
+            m["android"]["category"], ours,
+            "{ours} without settings.huawei"
+        );
+    }
 
-    msg.options.category = None;
-    let m = built_at(&msg, &bare_app, ACCEPTED).unwrap();
-    assert!(
-        m["android"].get("category").is_none(),
-        "unclassified: Huawei's default"
-    );
+    // Anything else (and no category at all) leaves `android.category` out: news &
+    // marketing class, never an invented value Huawei would refuse.
+    for ours in [Some("ORDER"), Some("NEWS"), Some("im"), Some(""), None] {
+        msg.options.category = ours.map(str::to_string);
+        let m = built_at(&msg, &bare_app, ACCEPTED).unwrap();
+        assert!(
+            m["android"].get("category").is_none(),
+            "{ours:?} is sent unclassified: {m}"
+        );
+    }
 
     let mut stale = app();
     if let Some(h) = stale.settings.huawei.as_mut() {
@@ -183,6 +186,36 @@ fn categories_map_per_app_and_unmapped_ones_are_refused() {
     msg.options.category = Some("IM".into());
     let err = built_at(&msg, &stale, ACCEPTED).unwrap_err();
     assert!(err.contains("not a Huawei category"), "{err}");
+}
+
+#[test]
+fn the_apps_mapping_overrides_the_default() {
+    let mut custom = app();
+    if let Some(h) = custom.settings.huawei.as_mut() {
+        // IM would pass through as IM; this app (say, without the self-classification
+        // entitlement) sends it as marketing, and maps a name Huawei does not know.
+        h.categories.insert("IM".into(), "MARKETING".into());
+        h.categories.insert("ORDER".into(), "EXPRESS".into());
+    }
+    let mut msg = chat_message();
+    let m = built_at(&msg, &custom, ACCEPTED).unwrap();
+    assert_eq!(m["android"]["category"], "MARKETING");
+    msg.options.category = Some("ORDER".into());
+    let m = built_at(&msg, &custom, ACCEPTED).unwrap();
+    assert_eq!(m["android"]["category"], "EXPRESS");
+}
+
+#[test]
+fn the_default_table() {
+    for &theirs in HUAWEI_CATEGORIES {
+        assert_eq!(default_category(theirs, false), Some(theirs));
+        let on_notification = (theirs != "PLAY_VOICE").then_some(theirs);
+        assert_eq!(default_category(theirs, true), on_notification);
+    }
+    for ours in ["ORDER", "TODO", "NEWS", "CHAT", "Im", " IM"] {
+        assert_eq!(default_category(ours, true), None, "{ours}");
+        assert_eq!(default_category(ours, false), None, "{ours}");
+    }
 }
 
 #[test]
@@ -196,6 +229,18 @@ fn play_voice_is_for_data_messages_only() {
     );
     msg.options.silent = true;
     assert_eq!(built(&msg)["android"]["category"], "PLAY_VOICE");
+
+    // Unmapped, PLAY_VOICE passes through on a data message only; a notification goes
+    // unclassified rather than refused (the default mapping, huawei.md §5).
+    let mut bare_app = app();
+    bare_app.settings.huawei = None;
+    msg.options.category = Some("PLAY_VOICE".into());
+    let m = built_at(&msg, &bare_app, ACCEPTED).unwrap();
+    assert_eq!(m["android"]["category"], "PLAY_VOICE");
+    msg.options.silent = false;
+    let m = built_at(&msg, &bare_app, ACCEPTED).unwrap();
+    assert!(m["android"].get("category").is_none(), "{m}");
+    assert!(m["android"].get("notification").is_some(), "{m}");
 }
 
 #[test]

@@ -49,6 +49,64 @@ async fn partial_success_gives_each_token_its_outcome() {
 }
 
 #[tokio::test]
+async fn a_partial_success_listing_hundreds_of_kilobytes_of_tokens_is_read_whole() {
+    let t = spawn_app().await;
+    // 1000 Huawei-sized tokens; all but every 100th are dead, so the 80100000 answer lists
+    // 990 tokens of 200 characters (far over the shared client's default 64 KiB).
+    let tokens: Vec<String> = (0..1000)
+        .map(|i| {
+            format!("IQAAAACy0kYv{i:04}{}", "AADrWtm0+ZLkp/X3lQ0xV-".repeat(9))[..200].to_string()
+        })
+        .collect();
+    for (i, token) in tokens.iter().enumerate() {
+        if i % 100 != 0 {
+            t.token(token, HuaweiTokenState::Invalid);
+        }
+    }
+    let refs: Vec<&str> = tokens.iter().map(String::as_str).collect();
+    let outcomes = t.send(&chat_message(), &refs).await;
+    for (i, o) in outcomes.iter().enumerate() {
+        if i % 100 == 0 {
+            assert!(accepted(o), "token {i}: {o:?}");
+        } else {
+            assert!(
+                matches!(o, Outcome::InvalidToken { reason, .. } if reason.contains("80100000")),
+                "token {i}: {o:?}"
+            );
+        }
+    }
+    let sends = t.sends();
+    assert_eq!(sends.len(), 1, "nothing was resent");
+    assert!(sends[0].response.body.contains("80100000"));
+    assert!(
+        sends[0].response.body.len() > 3 * 64 * 1024,
+        "{}",
+        sends[0].response.body.len()
+    );
+}
+
+#[tokio::test]
+async fn unmapped_categories_get_huaweis_default() {
+    let t = spawn_app().await;
+    // The app maps only IM; ACCOUNT is Huawei's own name, ORDER is not.
+    for (category, want) in [("ACCOUNT", Some("ACCOUNT")), ("ORDER", None)] {
+        let mut msg = chat_message();
+        msg.options.category = Some(category.into());
+        let o = t.send(&msg, &["IQAAAA-1"]).await;
+        assert!(accepted(&o[0]), "{category}: {o:?}");
+        let sends = t.sends();
+        let body: serde_json::Value = serde_json::from_str(&sends[sends.len() - 1].body).unwrap();
+        assert_eq!(
+            body["message"]["android"]
+                .get("category")
+                .and_then(|c| c.as_str()),
+            want,
+            "{category}"
+        );
+    }
+}
+
+#[tokio::test]
 async fn all_invalid_deactivates_one_token_but_not_an_unproven_batch() {
     let t = spawn_app().await;
     for token in ["IQAAAA-x", "IQAAAA-y", "IQAAAA-z"] {
@@ -146,9 +204,12 @@ async fn refused_locally_means_zero_requests() {
     let t = spawn_app().await;
     let mut big = chat_message();
     big.data.insert("blob".into(), "x".repeat(4100));
-    let mut unmapped = chat_message();
-    unmapped.options.category = Some("VOIP".into());
-    for msg in [big, unmapped] {
+    let mut not_a_category = chat_message();
+    not_a_category.overrides.insert(
+        "huawei".into(),
+        serde_json::json!({ "android": { "category": "CHAT" } }),
+    );
+    for msg in [big, not_a_category] {
         let o = t.send(&msg, &["IQAAAA-1", "IQAAAA-2"]).await;
         assert!(
             o.iter().all(|o| matches!(o, Outcome::Rejected { .. })),
