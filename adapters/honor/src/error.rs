@@ -10,7 +10,13 @@
 //! - success is `code == 200` **and** `data.sendResult == true`; tokens in `expireTokens` are
 //!   `InvalidToken`, tokens in `failTokens` `Rejected` (Honor could not send to them; the
 //!   token is kept), the others `Accepted(requestId)`. `80100000` (partial success) is read
-//!   the same way. A `200` with `sendResult: false` and no token lists is `Rejected`.
+//!   the same way.
+//! - A `code 200` **without** `sendResult: true` is not a success, so no token of it is
+//!   `Accepted`: `expireTokens` are still `InvalidToken` (Honor says the token is dead,
+//!   whatever happened to the send) and `failTokens` `Rejected`, and every token in neither
+//!   list is `Rejected` too — honor.md §6 names no transient meaning for it, so it falls
+//!   under "everything else → `Rejected`"; `Retry` could deliver twice if Honor did send to
+//!   some devices.
 //! - `80300007`-like "all tokens invalid" and an answer listing **every** token of a batch in
 //!   `expireTokens` deactivate devices only when one token was sent or the credential has had
 //!   a send accepted before — otherwise `Rejected` with advice and the adapter degrades (a
@@ -38,6 +44,9 @@ use time::format_description::well_known::Rfc2822;
 pub(crate) enum Action {
     /// Accepted, tokens in `expireTokens` / `failTokens` excepted.
     Accepted,
+    /// `code 200` without `sendResult: true`: nothing was sent; tokens in `expireTokens` are
+    /// invalid, every other token is rejected.
+    NotSent,
     /// Every token invalid — or a credential of another app (see [`outcomes`]).
     AllInvalid,
     /// Drop this message.
@@ -167,15 +176,12 @@ pub(crate) fn classify(answer: &Answer, tokens: &[&str], now: OffsetDateTime) ->
     let http = format!("HTTP {}", answer.status);
     let expired: HashSet<String> = data.expire_tokens.unwrap_or_default().into_iter().collect();
     let failed: HashSet<String> = data.fail_tokens.unwrap_or_default().into_iter().collect();
-    if code == Some(200)
-        && data.send_result != Some(true)
-        && expired.is_empty()
-        && failed.is_empty()
-    {
+    // A rule matches codes only; success also needs sendResult (honor.md §6).
+    if rule.on == On::Code(200) && data.send_result != Some(true) {
         rule = Rule {
             on: On::Code(200),
-            action: Action::Rejected,
-            advice: "Honor answered code 200 without sendResult true and named no failed token",
+            action: Action::NotSent,
+            advice: "Honor answered code 200 without sendResult true: the message was not sent",
         };
     }
     let mut reason = match code {
@@ -211,10 +217,10 @@ pub(crate) fn network(reason: &str) -> Verdict {
 }
 
 /// Whether Honor named every token of the request dead (an `80300007`-like answer, or all
-/// of them in `expireTokens`).
+/// of them in `expireTokens`, with or without `sendResult`).
 fn all_dead(verdict: &Verdict, tokens: &[&str]) -> bool {
     verdict.action == Action::AllInvalid
-        || (verdict.action == Action::Accepted
+        || (matches!(verdict.action, Action::Accepted | Action::NotSent)
             && tokens.iter().all(|t| verdict.expired.contains(*t)))
 }
 
@@ -227,7 +233,7 @@ pub(crate) fn outcomes(verdict: &Verdict, tokens: &[&str], proven: bool) -> Vec<
         invalid_since: None,
     };
     let whole = match verdict.action {
-        Action::Accepted | Action::AllInvalid => None,
+        Action::Accepted | Action::NotSent | Action::AllInvalid => None,
         Action::Rejected | Action::RejectedAlert => Some(Outcome::Rejected {
             reason: reason.clone(),
         }),
@@ -263,6 +269,12 @@ pub(crate) fn outcomes(verdict: &Verdict, tokens: &[&str], proven: bool) -> Vec<
                 }
             } else if verdict.expired.contains(*t) || verdict.action == Action::AllInvalid {
                 invalid()
+            } else if verdict.action == Action::NotSent {
+                Outcome::Rejected {
+                    reason: format!(
+                        "{reason}; this token is in neither failTokens nor expireTokens"
+                    ),
+                }
             } else {
                 Outcome::Accepted {
                     vendor_message_id: verdict.request_id.clone(),
@@ -275,7 +287,7 @@ pub(crate) fn outcomes(verdict: &Verdict, tokens: &[&str], proven: bool) -> Vec<
 /// Whether a verdict is not the message's fault: the adapter reports itself degraded.
 pub(crate) fn degrades(verdict: &Verdict, tokens: &[&str], proven: bool) -> bool {
     match verdict.action {
-        Action::Accepted | Action::AllInvalid => {
+        Action::Accepted | Action::NotSent | Action::AllInvalid => {
             all_dead(verdict, tokens) && tokens.len() > 1 && !proven
         }
         Action::Rejected => verdict.reason.contains("unknown Honor result code"),

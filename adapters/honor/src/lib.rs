@@ -10,8 +10,9 @@
 //! - `auth`: the Client ID and Client Secret exchanged for an access token at Honor's OAuth
 //!   endpoint, cached per credential in push-core's `TokenCache`; its errors;
 //! - `payload`: the Honor message built from an ingest message (notification with the
-//!   required `clickAction`, `data` as a JSON string, ttl, `biTag`, the app's importance
-//!   mapping, `overrides.honor`) and the checks Honor would refuse it for;
+//!   required `clickAction`, `data` as a JSON string, ttl, `biTag`, the importance from the
+//!   app's mapping or honor.md §5's default, `overrides.honor`) and the checks Honor would
+//!   refuse it for;
 //! - `client`: the one HTTP client, the send with its headers and the token request;
 //! - `error`: the result-code table from Honor's answers to per-token outcomes
 //!   (`expireTokens` / `failTokens`, the guard on "all tokens invalid");

@@ -18,7 +18,9 @@
 //! - `android.biTag`: given by the adapter (the delivery id for one token, the notification
 //!   id for a list), echoed in receipts.
 //! - `android.notification.importance`: the app's `settings.honor.categories[category]`
-//!   (`NORMAL` / `LOW`, see [`importance`]); absent for a message without a category.
+//!   (`NORMAL` / `LOW`) when it has the category, else the default of honor.md §5
+//!   ([`NORMAL_CATEGORIES`] → `NORMAL`, any other category → `LOW`); absent for a message
+//!   without a category (see [`importance`]).
 //! - `collapseKey`, `urgency`, `channelId` and the like exist on Huawei but not in Honor's
 //!   field list, so they are not sent; `priority` has no Honor field.
 //! - `overrides.honor` (an object of message fields) is deep-merged last and wins (`null`
@@ -103,9 +105,43 @@ pub(crate) fn build(inputs: &Inputs<'_>) -> Result<Prepared, String> {
     Ok(Prepared { fields })
 }
 
-/// The Honor `importance` of a message: `None` without a category (Honor then counts it as
-/// news & marketing), the app's mapping otherwise; a category without a mapping is refused
-/// rather than sent as marketing.
+/// The categories whose default importance is `NORMAL` (service & communication) when the
+/// app's `settings.honor.categories` has no entry for them; every other category defaults to
+/// `LOW` (news & marketing). honor.md §5: "`IM`, `VOIP`, `ACCOUNT`, order/reminder-like
+/// categories → `NORMAL`; everything else → `LOW`". The order/reminder-like ones are
+/// pushgate's conventional service categories (`push_core::app::CATEGORIES` without
+/// `MARKETING`) and the vendor names producers send (`ORDER`, `TODO`). Names match exactly,
+/// as the app's map does.
+pub(crate) const NORMAL_CATEGORIES: &[&str] = &[
+    "IM",
+    "VOIP",
+    "ACCOUNT",
+    "SUBSCRIPTION",
+    "TRAVEL",
+    "HEALTH",
+    "WORK",
+    "EXPRESS",
+    "FINANCE",
+    "MAIL",
+    "DEVICE_REMINDER",
+    "SYSTEM_REMINDER",
+    "ORDER",
+    "TODO",
+];
+
+/// The importance honor.md §5 gives a category the app's map leaves out.
+pub(crate) fn default_importance(category: &str) -> &'static str {
+    if NORMAL_CATEGORIES.contains(&category) {
+        "NORMAL"
+    } else {
+        "LOW"
+    }
+}
+
+/// The Honor `importance` of a message: `None` without a category (Honor counts an absent
+/// importance as news & marketing, as the producer asked by not classifying), the app's
+/// mapping when it has the category, else [`default_importance`]. An app value other than
+/// `NORMAL` / `LOW` (settings validation refuses it) is refused rather than sent.
 pub(crate) fn importance(message: &IngestMessage, app: &App) -> Result<Option<String>, String> {
     let Some(ours) = message.options.category.as_deref() else {
         return Ok(None);
@@ -122,10 +158,7 @@ pub(crate) fn importance(message: &IngestMessage, app: &App) -> Result<Option<St
         Some(theirs) => Err(format!(
             "settings.honor.categories.{ours} is {theirs:?}, not NORMAL or LOW"
         )),
-        None => Err(format!(
-            "no Honor importance configured for {ours} — set settings.honor.categories.{ours} of app {} to \"NORMAL\" (service & communication: IM, calls, account, orders, reminders) or \"LOW\" (news & marketing)",
-            app.id
-        )),
+        None => Ok(Some(default_importance(ours).to_string())),
     }
 }
 

@@ -8,19 +8,23 @@ use serde::{Deserialize, Serialize};
 /// Honor Push settings of an app.
 ///
 /// ```json
-/// { "categories": { "IM": "NORMAL", "VOIP": "NORMAL", "ACCOUNT": "NORMAL", "PROMO": "LOW" } }
+/// { "categories": { "SUBSCRIPTION": "LOW", "MATCH_FOUND": "NORMAL" } }
 /// ```
 ///
 /// Honor classifies by `android.notification.importance`: `NORMAL` is "service &
 /// communication" (unlimited, sound and lock screen), `LOW` "news & marketing" (2 per device
-/// per day, 5 for licensed news apps, silent). A notification whose `options.category` is not
-/// in `categories` is refused for Honor (never sent as marketing by default); one without a
-/// category is sent without `importance`, which Honor counts as news & marketing.
+/// per day, 5 for licensed news apps, silent). An entry in `categories` wins; a category
+/// without one gets honor.md §5's default: `NORMAL` for IM, VOIP, ACCOUNT and the
+/// order/reminder-like categories (the other [`super::CATEGORIES`] except MARKETING, plus
+/// ORDER and TODO), `LOW` for everything else — so map a category only to change that. A
+/// notification without a category is sent without `importance`, which Honor counts as
+/// news & marketing.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct HonorSettings {
     /// pushgate category → Honor `importance` (`NORMAL` or `LOW`), e.g.
-    /// `{"IM": "NORMAL", "PROMO": "LOW"}`.
+    /// `{"IM": "NORMAL", "PROMO": "LOW"}`; optional, categories left out get the default
+    /// above.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub categories: BTreeMap<String, String>,
 }

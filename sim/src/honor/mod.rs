@@ -6,10 +6,12 @@
 //! Codes the reference leaves open, chosen here (documented in sim/README.md): HTTP 401 with
 //! `80200003` for a missing, unknown or expired access token and `80200001` for a token of
 //! another app; HTTP 400 with `80100001` for parameter errors (snake_case Huawei names are
-//! refused) and a missing `timestamp` header, `80100003` for a body that is not JSON;
+//! refused at any depth, `clickAction`, `badge` and `buttons` included) and a missing
+//! `timestamp` header, `80100003` for a body that is not JSON;
 //! `80300010` for 0 or more than 1000 tokens, `80300008` for a message over 4096 bytes,
 //! `80300007` when every token is expired, `80100017` when the daily test-message quota
-//! (1000) is used up.
+//! (1000) is used up. Test messages (`targetUserType: 1`) are exempt from the per-device
+//! news & marketing quota (honor.md §4).
 
 mod oauth;
 mod receipts;

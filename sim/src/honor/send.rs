@@ -99,7 +99,7 @@ struct Info {
 
 /// Honor's rules (honor.md §4, §8.3).
 fn validate(m: &Map<String, Value>, token_count: usize) -> Result<Info, (i64, String)> {
-    snake_free(m, "message")?;
+    snake_free(m, "")?;
     if !(1..=1000).contains(&token_count)
         || m.get("token").and_then(Value::as_array).map(Vec::len) != Some(token_count)
     {
@@ -118,7 +118,6 @@ fn validate(m: &Map<String, Value>, token_count: usize) -> Result<Info, (i64, St
         Some(Value::Object(a)) => a.clone(),
         Some(_) => return Err(bad("android must be an object")),
     };
-    snake_free(&android, "android")?;
     if let Some(ttl) = android.get("ttl") {
         let secs = ttl
             .as_str()
@@ -141,7 +140,6 @@ fn validate(m: &Map<String, Value>, token_count: usize) -> Result<Info, (i64, St
     };
     let mut marketing = false;
     if let Some(n) = notification {
-        snake_free(n, "android.notification")?;
         check_notification(n, m.get("notification"))?;
         marketing = n.get("importance").and_then(Value::as_str) != Some("NORMAL");
     } else if m.get("data").is_none() {
@@ -158,13 +156,40 @@ fn validate(m: &Map<String, Value>, token_count: usize) -> Result<Info, (i64, St
     })
 }
 
-/// Huawei's snake_case names are refused (the sim's choice; Honor is camelCase).
+/// Huawei's snake_case names are refused (the sim's choice; Honor is camelCase) at every
+/// depth: `android`, `android.notification` and the objects inside it (`clickAction`,
+/// `badge`, each of `buttons`). Every Honor field with free-form content (`data`,
+/// `android.data`, a button's `data`) is a string, so no key of the message is the producer's.
+/// `path` is the object's field path, empty for the message itself.
 fn snake_free(m: &Map<String, Value>, path: &str) -> Result<(), (i64, String)> {
-    match m.keys().find(|k| k.contains('_')) {
-        Some(k) => Err(bad(format!(
-            "{path}.{k}: unknown field (Honor names are camelCase)"
-        ))),
-        None => Ok(()),
+    let at = |key: &str| {
+        if path.is_empty() {
+            key.to_string()
+        } else {
+            format!("{path}.{key}")
+        }
+    };
+    if let Some(k) = m.keys().find(|k| k.contains('_')) {
+        return Err(bad(format!(
+            "{}: unknown field (Honor names are camelCase)",
+            at(k)
+        )));
+    }
+    m.iter()
+        .try_for_each(|(key, value)| snake_free_in(value, &at(key)))
+}
+
+/// [`snake_free`] for any value: objects and the objects in arrays.
+fn snake_free_in(value: &Value, path: &str) -> Result<(), (i64, String)> {
+    match value {
+        Value::Object(m) => snake_free(m, path),
+        // Only containers are visited: a 1000-token list costs no path strings.
+        Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .filter(|(_, item)| item.is_object() || item.is_array())
+            .try_for_each(|(i, item)| snake_free_in(item, &format!("{path}[{i}]"))),
+        _ => Ok(()),
     }
 }
 
@@ -276,8 +301,11 @@ fn deliver(
     let receipts = accepted
         .into_iter()
         .filter_map(|(token, forced)| {
+            // Test messages are exempt from per-device limits (honor.md §4): they neither
+            // count against nor are stopped by the news & marketing quota.
             let over = info.notification
                 && info.marketing
+                && !info.test
                 && reg.count_marketing(&app.app_id, &token, day) > limit;
             let status = match forced {
                 Some(s) => s,

@@ -210,6 +210,31 @@ async fn validation_refuses_what_honor_would() {
             80100001,
         ),
         (patch(&|m| m["data"] = json!({"a": 1})), 80100001),
+        (
+            patch(&|m| m["notification"] = json!({"title": "A", "image_url": "https://x"})),
+            80100001,
+        ),
+        (
+            patch(&|m| {
+                m["android"]["notification"]["clickAction"] =
+                    json!({"type": 1, "intent": "x", "intent_type": 0})
+            }),
+            80100001,
+        ),
+        (
+            patch(&|m| {
+                m["android"]["notification"]["badge"] =
+                    json!({"addNum": 1, "class": "com.example.Main", "set_num": 1})
+            }),
+            80100001,
+        ),
+        (
+            patch(&|m| {
+                m["android"]["notification"]["buttons"] =
+                    json!([{"name": "Open", "actionType": 0}, {"name": "Reply", "action_type": 1}])
+            }),
+            80100001,
+        ),
         (patch(&|m| m["token"] = json!([])), 80300010),
         (patch(&|m| m["data"] = json!("x".repeat(5000))), 80300008),
     ];
@@ -217,6 +242,32 @@ async fn validation_refuses_what_honor_would() {
         let (_, answer) = send(&sim, Some(&t), true, &body).await;
         assert_eq!(answer["code"], code, "{body}: {answer}");
     }
+    // The same nested objects in camelCase pass.
+    let camel = patch(&|m| {
+        let n = &mut m["android"]["notification"];
+        n["clickAction"] = json!({"type": 1, "intent": "x"});
+        n["badge"] = json!({"addNum": 1, "badgeClass": "com.example.Main", "setNum": 1});
+        n["buttons"] = json!([{"name": "Open", "actionType": 0, "intentType": 0}]);
+    });
+    let (status, answer) = send(&sim, Some(&t), true, &camel).await;
+    assert_eq!(
+        (status, answer["code"].clone()),
+        (200, json!(200)),
+        "{answer}"
+    );
+    let (_, answer) = send(
+        &sim,
+        Some(&t),
+        true,
+        &patch(&|m| m["android"]["notification"]["buttons"] = json!([{"action_type": 1}])),
+    )
+    .await;
+    assert!(
+        answer["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("android.notification.buttons[0].action_type")),
+        "{answer}"
+    );
     let many: Vec<String> = (0..1001).map(|i| format!("tok-{i}")).collect();
     let many: Vec<&str> = many.iter().map(String::as_str).collect();
     assert_eq!(
@@ -334,6 +385,50 @@ async fn receipts_echo_bi_tag_and_count_marketing_per_device() {
         b[3].statuses[0].status, 40000009,
         "the third LOW message of the day"
     );
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn test_messages_are_exempt_from_the_marketing_quota() {
+    let sim = sim().await;
+    // Daytime in China: nothing is held.
+    let hour = super::china_hour(sim.control().clock().now_ms);
+    let seconds = (12 - hour).rem_euclid(24) * 3600;
+    sim.control()
+        .shift_clock(crate::control::types::ClockShift { seconds });
+    let (url, _seen) = receiver().await;
+    sim.control()
+        .add_honor_callback(HonorCallbackSpec {
+            app_id: APP.into(),
+            url,
+            ..Default::default()
+        })
+        .unwrap();
+    let t = token(&sim).await;
+    let mut low_test = message(&["tok-3"]);
+    low_test["android"]["notification"]["importance"] = json!("LOW");
+    low_test["android"]["targetUserType"] = json!(1);
+    for _ in 0..4 {
+        let (_, answer) = send(&sim, Some(&t), true, &low_test).await;
+        assert_eq!(answer["code"], 200, "{answer}");
+    }
+    let b = batches(&sim, 4).await;
+    assert!(
+        b.iter().all(|b| b.statuses[0].status == 40000002),
+        "four LOW test messages are all shown: {b:?}"
+    );
+    // They did not use the device's quota either: two normal LOW messages still pass, the
+    // third does not.
+    let mut low = low_test.clone();
+    low["android"]["targetUserType"] = json!(0);
+    for _ in 0..3 {
+        send(&sim, Some(&t), true, &low).await;
+    }
+    let b = batches(&sim, 7).await;
+    // Receipts are posted concurrently, so their order is not the sends'.
+    let mut statuses: Vec<u32> = b[4..].iter().map(|b| b.statuses[0].status).collect();
+    statuses.sort_unstable();
+    assert_eq!(statuses, vec![40000002, 40000002, 40000009]);
     sim.shutdown().await;
 }
 

@@ -31,6 +31,9 @@ fn every_documented_answer_maps_to_one_outcome() {
         (200, r#"{"code":200,"data":{"sendResult":true,"requestId":"1","expireTokens":["tok-1"]}}"#, "invalid_token"),
         (200, r#"{"code":200,"data":{"sendResult":false,"requestId":"1","failTokens":["tok-1"]}}"#, "rejected"),
         (200, r#"{"code":200,"data":{"sendResult":false}}"#, "rejected"),
+        (200, r#"{"code":200,"data":{"requestId":"1"}}"#, "rejected"),
+        (200, r#"{"code":200,"data":{"sendResult":false,"requestId":"1","expireTokens":["tok-1"]}}"#, "invalid_token"),
+        (200, r#"{"code":200,"data":{"sendResult":false,"requestId":"1","failTokens":["tok-2"]}}"#, "rejected"),
         (200, r#"{"code":80100000,"message":"partial","data":{"sendResult":true,"requestId":"1","failTokens":["tok-1"]}}"#, "rejected"),
         (401, r#"{"code":80200003,"message":"token expired"}"#, "auth_failed"),
         (401, "", "auth_failed"),
@@ -81,11 +84,47 @@ fn token_lists_give_each_token_its_outcome() {
 }
 
 #[test]
+fn send_result_false_accepts_no_token() {
+    let tokens = ["a", "b", "c"];
+    let body = r#"{"code":200,"message":"failed","data":{"sendResult":false,"requestId":"78","failTokens":["b"],"expireTokens":["c"]}}"#;
+    let verdict = classify(&answer(200, body), &tokens, now());
+    assert_eq!(verdict.action, Action::NotSent);
+    let out = outcomes(&verdict, &tokens, false);
+    assert!(
+        matches!(&out[0], Outcome::Rejected { reason } if reason.contains("not sent") && reason.contains("neither failTokens nor expireTokens")),
+        "{out:?}"
+    );
+    assert!(
+        matches!(&out[1], Outcome::Rejected { reason } if reason.contains("(failTokens)")),
+        "{out:?}"
+    );
+    assert!(matches!(out[2], Outcome::InvalidToken { .. }), "{out:?}");
+    assert!(!degrades(&verdict, &tokens, false));
+    // The same lists with sendResult true: the unlisted token is accepted.
+    let ok = body.replace("\"sendResult\":false", "\"sendResult\":true");
+    let verdict = classify(&answer(200, &ok), &tokens, now());
+    assert_eq!(
+        outcomes(&verdict, &tokens, false)[0],
+        Outcome::Accepted {
+            vendor_message_id: Some("78".into())
+        }
+    );
+    // A 5xx wins over a code 200 in its body.
+    let v = classify(
+        &answer(503, r#"{"code":200,"data":{"sendResult":false}}"#),
+        &tokens,
+        now(),
+    );
+    assert_eq!(v.action, Action::Retry);
+}
+
+#[test]
 fn all_invalid_batches_are_guarded_until_proven() {
     let tokens = ["a", "b"];
     for body in [
         r#"{"code":80300007,"message":"all invalid"}"#,
         r#"{"code":200,"data":{"sendResult":true,"requestId":"1","expireTokens":["a","b"]}}"#,
+        r#"{"code":200,"data":{"sendResult":false,"requestId":"1","expireTokens":["a","b"]}}"#,
     ] {
         let verdict = classify(&answer(200, body), &tokens, now());
         let unproven = outcomes(&verdict, &tokens, false);

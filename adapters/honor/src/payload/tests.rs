@@ -89,23 +89,74 @@ fn a_chat_message_maps_to_honors_camel_case_body() {
     );
 }
 
+fn importance_of(category: Option<&str>, app: &App) -> Option<Value> {
+    let mut m = message();
+    m.options.category = category.map(str::to_string);
+    built(&m, app).unwrap().fields()["android"]["notification"]
+        .get("importance")
+        .cloned()
+}
+
 #[test]
 fn importance_follows_the_apps_mapping() {
-    let mut m = message();
-    m.options.category = Some("PROMO".into());
-    let p = built(&m, &app(settings())).unwrap();
-    assert_eq!(p.fields()["android"]["notification"]["importance"], "LOW");
-    m.options.category = None;
-    let p = built(&m, &app(settings())).unwrap();
-    assert!(
-        p.fields()["android"]["notification"]
-            .get("importance")
-            .is_none()
+    let mapped = app(settings());
+    assert_eq!(importance_of(Some("PROMO"), &mapped), Some(json!("LOW")));
+    assert_eq!(importance_of(Some("IM"), &mapped), Some(json!("NORMAL")));
+    assert_eq!(
+        importance_of(None, &mapped),
+        None,
+        "no category: no importance, which Honor counts as news & marketing"
     );
-    m.options.category = Some("VOIP".into());
-    let err = built(&m, &app(settings())).unwrap_err();
-    assert!(err.contains("settings.honor.categories.VOIP"), "{err}");
-    assert!(built(&message(), &app(None)).is_err());
+}
+
+#[test]
+fn unmapped_categories_get_the_references_default() {
+    for a in [app(settings()), app(None)] {
+        for category in NORMAL_CATEGORIES {
+            assert_eq!(
+                importance_of(Some(category), &a),
+                Some(json!("NORMAL")),
+                "{category}"
+            );
+        }
+        for category in ["MARKETING", "NEWS", "PROMOTION", "im", "SOMETHING_ELSE"] {
+            assert_eq!(
+                importance_of(Some(category), &a),
+                Some(json!("LOW")),
+                "{category}"
+            );
+        }
+    }
+    // Every conventional category but MARKETING is service & communication.
+    for category in push_core::app::CATEGORIES {
+        let want = if *category == "MARKETING" {
+            "LOW"
+        } else {
+            "NORMAL"
+        };
+        assert_eq!(default_importance(category), want, "{category}");
+    }
+}
+
+#[test]
+fn the_apps_mapping_overrides_the_default() {
+    let mine = app(Some(HonorSettings {
+        categories: BTreeMap::from([
+            ("IM".to_string(), "LOW".to_string()),
+            ("MARKETING".to_string(), "NORMAL".to_string()),
+        ]),
+    }));
+    assert_eq!(importance_of(Some("IM"), &mine), Some(json!("LOW")));
+    assert_eq!(
+        importance_of(Some("MARKETING"), &mine),
+        Some(json!("NORMAL"))
+    );
+    assert_eq!(importance_of(Some("VOIP"), &mine), Some(json!("NORMAL")));
+    let broken = app(Some(HonorSettings {
+        categories: BTreeMap::from([("IM".to_string(), "HIGH".to_string())]),
+    }));
+    let err = built(&message(), &broken).unwrap_err();
+    assert!(err.contains("settings.honor.categories.IM"), "{err}");
 }
 
 #[test]

@@ -208,9 +208,12 @@ async fn refused_locally_means_zero_requests() {
     let t = spawn_app().await;
     let mut big = chat_message();
     big.data.insert("blob".into(), "x".repeat(4100));
-    let mut unmapped = chat_message();
-    unmapped.options.category = Some("VOIP".into());
-    for msg in [big, unmapped] {
+    let mut no_click = chat_message();
+    no_click.overrides.insert(
+        "honor".into(),
+        json!({"android": {"notification": {"clickAction": null}}}),
+    );
+    for msg in [big, no_click] {
         let o = t.send(&msg, &["tok-1", "tok-2"]).await;
         assert!(
             o.iter().all(|o| matches!(o, Outcome::Rejected { .. })),
@@ -223,6 +226,31 @@ async fn refused_locally_means_zero_requests() {
             .requests(RequestFilter::default())
             .is_empty()
     );
+}
+
+#[tokio::test]
+async fn unmapped_categories_go_out_with_the_default_importance() {
+    let t = spawn_app().await;
+    // The app maps IM and PROMO only; honor.md §5 decides the rest.
+    for (category, want) in [
+        ("VOIP", "NORMAL"),
+        ("ORDER", "NORMAL"),
+        ("MARKETING", "LOW"),
+    ] {
+        let mut msg = chat_message();
+        msg.options.category = Some(category.into());
+        let o = t.send(&msg, &["tok-1"]).await;
+        assert!(accepted(&o[0]), "{category}: {o:?}");
+        let sends = t.sends();
+        let body: Value = sends
+            .last()
+            .map(|s| serde_json::from_str(&s.body).unwrap())
+            .unwrap();
+        assert_eq!(
+            body["android"]["notification"]["importance"], want,
+            "{category}"
+        );
+    }
 }
 
 #[tokio::test]
