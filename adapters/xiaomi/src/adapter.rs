@@ -90,6 +90,17 @@ impl XiaomiAdapter {
             Ok(prepared) => prepared,
             Err(reason) => return same_outcome(targets, &Outcome::Rejected { reason }),
         };
+        if let Some(note) = &prepared.note {
+            // Sent anyway (the app's mapping is missing, not the message wrong), but the
+            // operator should learn that chat is losing its private channel's display.
+            tracing::warn!(
+                vendor = VENDOR,
+                app = %request.app.id,
+                notification = %request.message.id,
+                %note,
+                "xiaomi message of a private kind sent without a private channel"
+            );
+        }
         let tokens: Vec<&str> = targets.iter().map(|t| t.token.as_str()).collect();
         let public = prepared.class == Class::Public;
         let verdict = match self
@@ -100,18 +111,32 @@ impl XiaomiAdapter {
             Ok(answer) => error::classify(&answer, &tokens, public, OffsetDateTime::now_utc()),
             Err(e) => error::network(&e.reason),
         };
-        self.record(request.credential.id, &verdict, targets, &tokens)
+        self.record(request, &verdict, targets, &tokens)
     }
 
     /// Turns a verdict into per-target results, learning and logging from it.
     fn record(
         &self,
-        credential_id: Uuid,
+        request: &SendRequest<'_>,
         verdict: &Verdict,
         targets: &[SendTarget],
         tokens: &[&str],
     ) -> Vec<TargetResult> {
+        let credential_id = request.credential.id;
         let proven = self.proven.is_proven(credential_id);
+        if let Some(quota) = verdict.public_quota.filter(error::PublicQuota::is_over) {
+            // Side effect only: Xiaomi took the message (code 0) and reports the ones it
+            // discards as receipt type 128, so nothing is held back or parked here.
+            tracing::warn!(
+                vendor = VENDOR,
+                app = %request.app.id,
+                notification = %request.message.id,
+                message_id = verdict.message_id.as_deref().unwrap_or_default(),
+                day_acked = quota.acked,
+                day_quota = quota.quota,
+                "xiaomi public-message quota used up for today; Xiaomi discards the excess (receipt type 128)"
+            );
+        }
         let outcomes = error::outcomes(verdict, tokens, proven, OffsetDateTime::now_utc());
         let degraded = error::degrades(verdict, tokens.len(), proven);
         self.health

@@ -7,10 +7,13 @@
 //! `code`, then the HTTP status alone when there is no code (garbage, HTML, empty bodies).
 //!
 //! Decisions (xiaomi.md §6):
-//! - `0`: `Accepted(data.id)`, except the regids listed in `data.bad_regids` (a batch where
-//!   only some are bad), which are `InvalidToken`. When a public message's answer shows the
-//!   app's daily public quota used up (`data.day_acked` > `data.day_quota`), the message is
-//!   discarded by Xiaomi (receipt type 128): `QuotaExhausted` until the next China midnight.
+//! - `0` is always success: `Accepted(data.id)`, except the regids listed in
+//!   `data.bad_regids` (a batch where only some are bad), which are `InvalidToken`. The
+//!   public-message quota figures (`data.day_acked`, `data.day_quota`) never change that:
+//!   Xiaomi discards over-quota public messages itself and says so per device with receipt
+//!   type 128 (§4 rule 5, §7), so they are only kept in [`Verdict::public_quota`] for a log
+//!   line — holding back or parking accepted messages would lose `data.id` and stop the
+//!   app's private messages too.
 //! - `10034` (the app's daily request count is used up): `QuotaExhausted` until the next China
 //!   midnight, so the app is parked instead of retrying into the wall.
 //! - `20301` ("No valid targets!", every regid invalid) and `10029` (invalid device) are also
@@ -24,6 +27,10 @@
 //! - `-1`, `1`, `10001`–`10003`, `10027`, `10037`, `22102`, `26003`, unknown `1xxxx` / `26xxx`
 //!   codes, 429, 5xx, timeouts and network errors retry (honouring `Retry-After`, else a wait
 //!   for the throttling codes); other codes are `Rejected` and logged.
+//! - `22102` (notification send failed): §6 says "retry once, then `Rejected`", but an
+//!   adapter does not know which attempt a send is (`SendRequest` carries no attempt count
+//!   and adapters keep no per-delivery state), so it is `Retry` after 60 s and the
+//!   dispatcher's retry policy (`max_attempts`, the ttl) bounds the attempts.
 //! - A 2xx without a code is `Retry`: Xiaomi answers even its errors with a code, so such a
 //!   body came from something else (a proxy, a wrong `base_url`).
 //!
@@ -46,7 +53,7 @@ pub(crate) enum Action {
     Accepted,
     /// Every regid invalid — or the credential's package is not the devices' (see [`outcomes`]).
     AllInvalid,
-    /// The app's daily quota is used up.
+    /// The app's daily request count is used up (`10034`).
     Quota,
     /// Drop this message.
     Rejected,
@@ -195,6 +202,26 @@ pub(crate) struct Verdict {
     pub bad: HashSet<String>,
     /// The wait Xiaomi asked for (or the rule's default wait).
     pub after: Option<Duration>,
+    /// A public message's quota figures from a success answer, for logs only.
+    pub public_quota: Option<PublicQuota>,
+}
+
+/// The app's public-message (公信) count of the day, from a success answer (`data.day_acked`,
+/// `data.day_quota`, xiaomi.md §4 rule 5).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct PublicQuota {
+    /// Public messages taken today, this one included.
+    pub acked: u64,
+    /// The app's daily public-message quota.
+    pub quota: u64,
+}
+
+impl PublicQuota {
+    /// Whether today's public messages passed the quota: Xiaomi discards the excess and
+    /// reports it as receipt type 128.
+    pub fn is_over(&self) -> bool {
+        self.quota > 0 && self.acked > self.quota
+    }
 }
 
 /// A text that may arrive as a JSON string or number.
@@ -207,7 +234,8 @@ fn text(value: Option<&Value>) -> Option<String> {
 }
 
 /// Classifies Xiaomi's answer to a send to `tokens` (which are scrubbed from the reason).
-/// `public`: the message went on a public channel (the quota fields count it).
+/// `public`: the message went on a public channel (the quota fields count it; they are
+/// recorded in [`Verdict::public_quota`] and never change the action).
 pub(crate) fn classify(
     answer: &Answer,
     tokens: &[&str],
@@ -220,7 +248,8 @@ pub(crate) fn classify(
     let http = format!("HTTP {}", answer.status);
     let data = body.data.unwrap_or_default();
     let trace_id = text(body.trace_id.as_ref());
-    let mut action = rule.action;
+    let action = rule.action;
+    let mut public_quota = None;
     let mut reason = match code {
         Some(code) if !matches!(rule.on, On::Busy(..)) => {
             format!("{code} ({http}): {}", rule.advice)
@@ -245,13 +274,8 @@ pub(crate) fn classify(
             public,
             number(data.day_acked.as_ref()),
             number(data.day_quota.as_ref()),
-        ) && quota > 0
-            && acked > quota
-        {
-            action = Action::Quota;
-            reason = format!(
-                "0 ({http}): the app's daily public-message quota at Xiaomi is used up ({acked} of {quota}); Xiaomi discards the message, so it waits until midnight (China time) — send chat on a private-message channel"
-            );
+        ) {
+            public_quota = Some(PublicQuota { acked, quota });
         }
     } else if let Some(detail) = text(body.reason.as_ref()) {
         let shown: String = scrub(&detail, tokens).chars().take(200).collect();
@@ -271,6 +295,7 @@ pub(crate) fn classify(
         trace_id,
         bad,
         after,
+        public_quota,
     }
 }
 
@@ -283,6 +308,7 @@ pub(crate) fn network(reason: &str) -> Verdict {
         trace_id: None,
         bad: HashSet::new(),
         after: None,
+        public_quota: None,
     }
 }
 

@@ -21,11 +21,17 @@
 //! - `time_to_live`: the milliseconds of `options.ttl` still left since `accepted_at`, capped
 //!   at the class maximum (private channels 10 days, public and unclassified 1 day); a ttl of
 //!   0 ("now or never") is `extra.only_send_once=1`; a ttl that ran out is refused.
-//! - classification: `extra.channel_id` of the app's mapping
-//!   `settings.xiaomi.categories[options.category]`, and for a channel with a template
-//!   `extra.template_id` + `extra.template_param` (variables from title / body / data, 1–128
-//!   characters each, emoji and other symbols removed). A category without a mapping is
-//!   refused; no category is sent without a channel (Xiaomi's default channel).
+//! - classification (xiaomi.md §4.1): `extra.channel_id` of the app's mapping
+//!   `settings.xiaomi.categories[options.category]` when it has one; any other category, and
+//!   a message without one, goes on `settings.xiaomi.public_channel_id`, or without
+//!   `extra.channel_id` (Xiaomi's default channel) when the app set none. Nothing is refused
+//!   for its category: the adapter cannot invent channel ids, so a chat, call, account or
+//!   order message ([`PRIVATE_CATEGORIES`]) the app did not map goes out on the public or the
+//!   default channel, with a warning ([`Prepared::note`]).
+//! - templates (§4.2) belong to private channels and to notifications: only a **notification**
+//!   on a **mapped private channel** with a template gets `extra.template_id` +
+//!   `extra.template_param` (variables from title / body / data, 1–128 characters each, emoji
+//!   and other symbols removed); a pass-through message never does.
 //! - click: `extra.notify_effect=3` + `extra.web_uri` for an http(s) link, `2` +
 //!   `extra.intent_uri` (`intent:<link>#Intent;action=android.intent.action.VIEW;end`) for
 //!   any other deep link, `1` (open the app) without one.
@@ -70,6 +76,12 @@ const MAX_TEMPLATE_VALUE_CHARS: usize = 128;
 const PRIVATE_MAX_TTL_MS: u64 = 10 * 86_400_000;
 /// Public (and unclassified) messages at most 1 day, in ms.
 const PUBLIC_MAX_TTL_MS: u64 = 86_400_000;
+/// pushgate categories Xiaomi counts as private messages (xiaomi.md §4.1: `IM`, `VOIP`,
+/// `ACCOUNT` and the order / logistics-like `ORDER` and `EXPRESS`). Their channel ids can
+/// only come from the app's `settings.xiaomi.categories`; this table decides nothing about
+/// the channel, only whether a message of an unmapped category is worth a warning, since it
+/// goes out as a public message (quieter display, daily quota) or on the default channel.
+pub(crate) const PRIVATE_CATEGORIES: [&str; 5] = ["IM", "VOIP", "ACCOUNT", "ORDER", "EXPRESS"];
 /// Form keys `overrides.xiaomi` may not set.
 const TARGET_FIELDS: [&str; 2] = ["registration_id", "restricted_package_name"];
 /// The `extra.*` keys pushgate or Xiaomi define; others count as custom pairs.
@@ -130,6 +142,10 @@ pub(crate) struct Prepared {
     fields: Vec<(String, String)>,
     /// The class of the message.
     pub class: Class,
+    /// Why a private-like message (chat, call, account, order) is not on a private channel:
+    /// its category has no mapping in the app's settings. For the adapter to log; the
+    /// message is still sent.
+    pub note: Option<String>,
 }
 
 impl Prepared {
@@ -156,19 +172,16 @@ impl Prepared {
 
 /// Builds the form, or says why Xiaomi would refuse it (→ `Rejected`, nothing sent).
 pub(crate) fn build(inputs: &Inputs<'_>) -> Result<Prepared, String> {
-    let (mut fields, class) = form(inputs)?;
+    let mut prepared = form(inputs)?;
     if let Some(patch) = inputs.message.overrides.get("xiaomi") {
-        apply_overrides(&mut fields, patch)?;
+        apply_overrides(&mut prepared.fields, patch)?;
     }
-    check(&fields)?;
-    Ok(Prepared {
-        fields: fields.into_iter().collect(),
-        class,
-    })
+    check(&prepared.fields)?;
+    Ok(prepared)
 }
 
 /// The form before overrides, with the class; see the module documentation.
-fn form(inputs: &Inputs<'_>) -> Result<(Vec<(String, String)>, Class), String> {
+fn form(inputs: &Inputs<'_>) -> Result<Prepared, String> {
     let msg = inputs.message;
     let options = &msg.options;
     let content = msg.notification.clone().unwrap_or_default();
@@ -176,7 +189,8 @@ fn form(inputs: &Inputs<'_>) -> Result<(Vec<(String, String)>, Class), String> {
     let body = content.body.as_deref().filter(|b| !b.trim().is_empty());
     let visible = !options.silent && (title.is_some() || body.is_some());
 
-    let channel = channel(msg, inputs.app)?;
+    let channel = channel(msg, inputs.app);
+    let note = unmapped_private_note(msg, inputs.app, channel.as_ref());
     let class = match &channel {
         Some(c) if c.private => Class::Private,
         Some(_) => Class::Public,
@@ -245,7 +259,10 @@ fn form(inputs: &Inputs<'_>) -> Result<(Vec<(String, String)>, Class), String> {
     }
     if let Some(channel) = channel {
         put("extra.channel_id", channel.channel_id);
-        if let Some((template_id, sources)) = channel.template {
+        // A template shapes what the system shows on a private channel (§4.2): a
+        // pass-through message shows nothing, and a public channel takes none.
+        let template = channel.template.filter(|_| channel.private && visible);
+        if let Some((template_id, sources)) = template {
             let mut params = Map::new();
             for (name, source) in &sources {
                 let value = template_value(name, source, title, body, &msg.data)?;
@@ -269,7 +286,11 @@ fn form(inputs: &Inputs<'_>) -> Result<(Vec<(String, String)>, Class), String> {
         put("extra.callback.param", param.to_string());
     }
     put("extra.callback.type", CALLBACK_TYPES.to_string());
-    Ok((f, class))
+    Ok(Prepared {
+        fields: f,
+        class,
+        note,
+    })
 }
 
 /// The channel a message goes on, copied out of the app's settings.
@@ -281,19 +302,18 @@ struct Channel {
     template: Option<(String, Vec<(String, String)>)>,
 }
 
-/// The app's Xiaomi channel for the message's category: `None` without a category; an error
-/// for a category the app did not map (never sent on the wrong channel).
-fn channel(message: &IngestMessage, app: &App) -> Result<Option<Channel>, String> {
-    let Some(ours) = message.options.category.as_deref() else {
-        return Ok(None);
-    };
-    match app
-        .settings
-        .xiaomi
-        .as_ref()
-        .and_then(|x| x.categories.get(ours))
-    {
-        Some(c) => Ok(Some(Channel {
+/// The app's Xiaomi channel for a message (xiaomi.md §4.1): the app's mapping of its
+/// category wins; an unmapped category and a message without one take the app's public
+/// channel; `None` (Xiaomi's default channel) when the app has none.
+fn channel(message: &IngestMessage, app: &App) -> Option<Channel> {
+    let settings = app.settings.xiaomi.as_ref()?;
+    let mapped = message
+        .options
+        .category
+        .as_deref()
+        .and_then(|ours| settings.categories.get(ours));
+    match mapped {
+        Some(c) => Some(Channel {
             channel_id: c.channel_id.clone(),
             private: c.is_private(),
             template: c.template.as_ref().map(|t| {
@@ -304,12 +324,39 @@ fn channel(message: &IngestMessage, app: &App) -> Result<Option<Channel>, String
                     .collect();
                 (t.id.clone(), params)
             }),
-        })),
-        None => Err(format!(
-            "no Xiaomi channel configured for category {ours} — set settings.xiaomi.categories.{ours} of app {} to the channel id the MiPush console assigned (a private-message channel for chat, calls and account messages)",
-            app.id
-        )),
+        }),
+        None => settings.public_channel_id.as_ref().map(|id| Channel {
+            channel_id: id.clone(),
+            private: false,
+            template: None,
+        }),
     }
+}
+
+/// The warning for a message of a private-like category ([`PRIVATE_CATEGORIES`]) the app did
+/// not map, which therefore goes out on the public or the default channel.
+fn unmapped_private_note(
+    message: &IngestMessage,
+    app: &App,
+    channel: Option<&Channel>,
+) -> Option<String> {
+    let ours = message.options.category.as_deref()?;
+    let mapped = app
+        .settings
+        .xiaomi
+        .as_ref()
+        .is_some_and(|x| x.categories.contains_key(ours));
+    if mapped || !PRIVATE_CATEGORIES.contains(&ours) {
+        return None;
+    }
+    let on = match channel {
+        Some(c) => format!("the public channel {}", c.channel_id),
+        None => "Xiaomi's default channel (1 message per device per day)".to_string(),
+    };
+    Some(format!(
+        "category {ours} has no Xiaomi channel, so it goes out on {on}: set settings.xiaomi.categories.{ours} of app {} to the private-message channel id the MiPush console assigned",
+        app.id
+    ))
 }
 
 /// `text` cut to at most `max` characters, ending in `…` when cut.

@@ -15,6 +15,7 @@
 //!     "VOIP":      { "channel_id": "110002", "class": "private" },
 //!     "MARKETING": { "channel_id": "120001", "class": "public" }
 //!   },
+//!   "public_channel_id": "120001",
 //!   "callback_url": "https://push.example.com/v1/callbacks/xiaomi/chat-prod?t=…"
 //! }
 //! ```
@@ -25,17 +26,27 @@ use serde::{Deserialize, Serialize};
 
 /// Xiaomi MiPush settings of an app.
 ///
-/// A notification whose `options.category` is not in `categories` is refused for Xiaomi
-/// instead of going out on the wrong channel; a notification without a category is sent
-/// without `extra.channel_id` (Xiaomi's default channel, limited to one message per device
-/// per day — fine for rare notices, unusable for chat).
+/// The channel of a message (xiaomi.md §4.1): the `categories` entry of its
+/// `options.category` when there is one (the app's own mapping always wins); otherwise —
+/// an unmapped category or none at all — `public_channel_id`, and without that no
+/// `extra.channel_id` (Xiaomi's default channel, limited to one message per device per day:
+/// fine for rare notices, unusable for chat). The adapter cannot invent channel ids, so chat,
+/// calls, account and order/logistics messages only go on a private channel once the app
+/// maps their category to one.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct XiaomiSettings {
     /// pushgate category (`options.category`, see [`super::CATEGORIES`]) → the Xiaomi
-    /// channel it is sent on.
+    /// channel it is sent on. Default: empty (every message takes `public_channel_id`).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub categories: BTreeMap<String, XiaomiChannel>,
+    /// The app's public-message (公信) channel id from the MiPush console, for messages
+    /// whose category has no entry in `categories` and for messages without a category.
+    /// Absent (the default): those go without `extra.channel_id`, on Xiaomi's default
+    /// channel. Never a private channel's id: Xiaomi audits private channels and may revoke
+    /// one that carries marketing (xiaomi.md §4 rule 4).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub public_channel_id: Option<String>,
     /// The receipt URL sent as `extra.callback` (at most 128 characters, http or https):
     /// pushgate's `/v1/callbacks/xiaomi/{app}` URL with the app's secret path token. Absent:
     /// receipts go to the URL registered in the MiPush console, if any.
@@ -101,26 +112,27 @@ impl XiaomiSettings {
                 .is_some_and(|key| !key.is_empty())
     }
 
+    /// Whether `id` has the shape of a MiPush console channel id: 1-64 letters, digits, `_`
+    /// or `-`, without surrounding blanks.
+    pub fn channel_id_ok(id: &str) -> bool {
+        !id.is_empty()
+            && id.len() <= 64
+            && id
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    }
+
     /// Appends every problem as `(field path, reason)`.
     pub fn problems(&self, out: &mut Vec<(String, String)>) {
+        const CHANNEL_ID: &str =
+            "must be the channel id from the MiPush console (1-64 letters, digits, _ or -)";
         for (category, channel) in &self.categories {
             let path = format!("settings.xiaomi.categories.{category}");
             if category.is_empty() || category.chars().count() > 64 {
                 out.push((path.clone(), "a category is 1 to 64 characters".to_string()));
             }
-            let id = channel.channel_id.trim();
-            if id.is_empty()
-                || id.len() > 64
-                || id != channel.channel_id
-                || !id
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
-            {
-                out.push((
-                    format!("{path}.channel_id"),
-                    "must be the channel id from the MiPush console (1-64 letters, digits, _ or -)"
-                        .to_string(),
-                ));
+            if !Self::channel_id_ok(&channel.channel_id) {
+                out.push((format!("{path}.channel_id"), CHANNEL_ID.to_string()));
             }
             let Some(template) = &channel.template else {
                 continue;
@@ -156,6 +168,23 @@ impl XiaomiSettings {
                 }
             }
         }
+        if let Some(id) = &self.public_channel_id {
+            let path = "settings.xiaomi.public_channel_id".to_string();
+            if !Self::channel_id_ok(id) {
+                out.push((path, CHANNEL_ID.to_string()));
+            } else if let Some((category, _)) = self
+                .categories
+                .iter()
+                .find(|(_, c)| c.is_private() && c.channel_id == *id)
+            {
+                out.push((
+                    path,
+                    format!(
+                        "is the private-message channel of category {category}: unmapped categories (marketing included) would go out on it, and Xiaomi may revoke a private channel that carries marketing"
+                    ),
+                ));
+            }
+        }
         if let Some(url) = &self.callback_url {
             let ok_scheme = url.starts_with("https://") || url.starts_with("http://");
             if !ok_scheme
@@ -188,7 +217,7 @@ mod tests {
 
     #[test]
     fn a_good_mapping_has_no_problems_and_round_trips() {
-        let json = r#"{"categories":{"IM":{"channel_id":"110001","class":"private","template":{"id":"tpl-1","params":{"sender":"title","text":"body","conv":"data.conv"}}},"MARKETING":{"channel_id":"120001","class":"public"}},"callback_url":"https://push.example.com/v1/callbacks/xiaomi/chat"}"#;
+        let json = r#"{"categories":{"IM":{"channel_id":"110001","class":"private","template":{"id":"tpl-1","params":{"sender":"title","text":"body","conv":"data.conv"}}},"MARKETING":{"channel_id":"120001","class":"public"}},"public_channel_id":"120001","callback_url":"https://push.example.com/v1/callbacks/xiaomi/chat"}"#;
         assert!(problems(json).is_empty());
         let s: XiaomiSettings = serde_json::from_str(json).unwrap();
         let back: XiaomiSettings =
@@ -225,6 +254,41 @@ mod tests {
                 r#"{"categories":{"IM":{"channel_id":"1","class":"private","template":{"id":"t","params":{}}}}}"#
             ),
             vec!["settings.xiaomi.categories.IM.template.params"]
+        );
+    }
+
+    #[test]
+    fn settings_stored_before_public_channel_id_still_load_and_save_unchanged() {
+        let stored = r#"{"categories":{"IM":{"channel_id":"110001","class":"private"}},"callback_url":"https://push.example.com/cb"}"#;
+        let s: XiaomiSettings = serde_json::from_str(stored).unwrap();
+        assert_eq!(s.public_channel_id, None);
+        assert_eq!(serde_json::to_string(&s).unwrap(), stored);
+        let with: XiaomiSettings =
+            serde_json::from_str(r#"{"public_channel_id":"120001"}"#).unwrap();
+        assert_eq!(with.public_channel_id.as_deref(), Some("120001"));
+    }
+
+    #[test]
+    fn the_public_channel_must_be_a_channel_id_and_not_a_private_channel() {
+        assert_eq!(
+            problems(r#"{"public_channel_id":" 12 "}"#),
+            vec!["settings.xiaomi.public_channel_id"]
+        );
+        assert_eq!(
+            problems(r#"{"public_channel_id":""}"#),
+            vec!["settings.xiaomi.public_channel_id"]
+        );
+        assert_eq!(
+            problems(
+                r#"{"categories":{"IM":{"channel_id":"110001","class":"private"}},"public_channel_id":"110001"}"#
+            ),
+            vec!["settings.xiaomi.public_channel_id"]
+        );
+        assert!(
+            problems(
+                r#"{"categories":{"NEWS":{"channel_id":"120001","class":"public"}},"public_channel_id":"120001"}"#
+            )
+            .is_empty()
         );
     }
 

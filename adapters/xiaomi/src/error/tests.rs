@@ -252,26 +252,46 @@ fn no_valid_targets_on_an_unproven_batch_deactivates_nothing() {
 }
 
 #[test]
-fn a_public_message_over_the_daily_quota_waits_for_midnight() {
-    let over = ok_body(json!({"id": ID, "day_acked": "1001", "day_quota": "1000"}));
-    let v = classify(&answer(200, over.clone(), None), &[TOKEN], true, NOW);
-    let o = outcomes(&v, &[TOKEN], false, NOW);
+fn success_over_the_public_quota_is_still_accepted_with_its_bad_regids() {
+    // Xiaomi took the message: it discards the over-quota part itself (receipt type 128).
+    let over =
+        ok_body(json!({"id": ID, "bad_regids": OTHER, "day_acked": "1001", "day_quota": "1000"}));
+    let v = classify(&answer(200, over.clone(), None), &[TOKEN, OTHER], true, NOW);
+    assert_eq!(v.action, Action::Accepted);
+    assert_eq!(
+        v.public_quota,
+        Some(PublicQuota {
+            acked: 1001,
+            quota: 1000
+        })
+    );
+    assert!(v.public_quota.unwrap().is_over());
+    let o = outcomes(&v, &[TOKEN, OTHER], false, NOW);
     assert!(
-        matches!(&o[0], Outcome::QuotaExhausted { reason, resets_at } if reason.contains("1001 of 1000") && *resets_at == datetime!(2026-03-01 16:00:00 UTC)),
+        matches!(&o[0], Outcome::Accepted { vendor_message_id: Some(id) } if id == ID),
         "{o:?}"
     );
-    // A private message is not counted against the public quota.
+    assert!(
+        matches!(&o[1], Outcome::InvalidToken { reason, .. } if reason.contains("bad_regids")),
+        "{o:?}"
+    );
+    assert!(!degrades(&v, 2, false));
+    // A private message is not counted against the public quota: the figures are ignored.
     let v = classify(&answer(200, over, None), &[TOKEN], false, NOW);
+    assert_eq!(v.public_quota, None);
     assert!(matches!(
-        outcomes(&v, &[TOKEN], false, NOW)[0],
-        Outcome::Accepted { .. }
+        &outcomes(&v, &[TOKEN], false, NOW)[0],
+        Outcome::Accepted { vendor_message_id: Some(id) } if id == ID
     ));
+    // Numbers or strings; at the quota is not over it, nor is a zero quota.
     let within = ok_body(json!({"id": ID, "day_acked": 1000, "day_quota": 1000}));
     let v = classify(&answer(200, within, None), &[TOKEN], true, NOW);
+    assert!(!v.public_quota.unwrap().is_over());
     assert!(matches!(
         outcomes(&v, &[TOKEN], false, NOW)[0],
         Outcome::Accepted { .. }
     ));
+    assert!(!PublicQuota { acked: 5, quota: 0 }.is_over());
 }
 
 #[test]

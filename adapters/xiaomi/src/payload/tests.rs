@@ -67,10 +67,13 @@ pub(crate) fn chat_message() -> IngestMessage {
 }
 
 fn build_for(message: &IngestMessage) -> Result<Prepared, String> {
-    let app = app();
+    build_with(&app(), message)
+}
+
+fn build_with(app: &App, message: &IngestMessage) -> Result<Prepared, String> {
     build(&Inputs {
         message,
-        app: &app,
+        app,
         package_name: PACKAGE,
         accepted_at: NOW,
         now: NOW,
@@ -209,25 +212,157 @@ fn the_payload_limit_is_4095_utf8_bytes() {
     assert!(build_for(&cjk).unwrap_err().contains("CJK"));
 }
 
+/// [`app`] with `settings.xiaomi.public_channel_id` = 120009 (not MARKETING's 120001, to
+/// tell the two apart).
+fn app_with_public_channel() -> App {
+    let mut app = app();
+    if let Some(x) = app.settings.xiaomi.as_mut() {
+        x.public_channel_id = Some("120009".into());
+    }
+    app
+}
+
 #[test]
-fn categories_map_to_channels_and_unmapped_ones_are_refused() {
+fn mapped_categories_go_on_their_channels() {
     let mut m = chat_message();
     m.options.category = Some("MARKETING".into());
-    let p = build_for(&m).unwrap();
+    let p = build_with(&app_with_public_channel(), &m).unwrap();
     assert_eq!(p.class, Class::Public);
     assert_eq!(p.get("extra.channel_id"), Some("120001"));
     assert_eq!(p.get("extra.template_id"), None);
     assert_eq!(p.get("time_to_live"), Some("86400000"));
-    m.options.category = None;
-    let p = build_for(&m).unwrap();
+    assert_eq!(p.note, None);
+    m.options.category = Some("VOIP".into());
+    let p = build_with(&app_with_public_channel(), &m).unwrap();
+    assert_eq!(p.class, Class::Private);
+    assert_eq!(p.get("extra.channel_id"), Some("110002"));
+}
+
+#[test]
+fn without_a_public_channel_unmapped_and_missing_categories_use_the_default_channel() {
+    for category in [Some("ACCOUNT"), Some("NEWS"), None] {
+        let mut m = chat_message();
+        m.options.category = category.map(str::to_string);
+        let p = build_for(&m).unwrap();
+        assert_eq!(p.class, Class::Unclassified, "{category:?}");
+        assert_eq!(p.get("extra.channel_id"), None, "{category:?}");
+        assert_eq!(p.get("extra.template_id"), None, "{category:?}");
+        assert_eq!(p.get("time_to_live"), Some("86400000"), "{category:?}");
+    }
+    // Without any Xiaomi settings at all, too.
+    let mut bare = app();
+    bare.settings.xiaomi = None;
+    let p = build_with(&bare, &chat_message()).unwrap();
     assert_eq!(p.class, Class::Unclassified);
     assert_eq!(p.get("extra.channel_id"), None);
-    m.options.category = Some("ACCOUNT".into());
-    let err = build_for(&m).unwrap_err();
+    assert_eq!(p.get("extra.template_id"), None);
+}
+
+#[test]
+fn unmapped_and_missing_categories_take_the_public_channel() {
+    let app = app_with_public_channel();
+    for category in [Some("ACCOUNT"), Some("NEWS"), Some("SUBSCRIPTION"), None] {
+        let mut m = chat_message();
+        m.options.category = category.map(str::to_string);
+        m.options.ttl = Some(5 * 86_400);
+        let p = build_with(&app, &m).unwrap();
+        assert_eq!(p.class, Class::Public, "{category:?}");
+        assert_eq!(p.get("extra.channel_id"), Some("120009"), "{category:?}");
+        assert_eq!(p.get("extra.template_id"), None, "{category:?}");
+        assert_eq!(p.get("extra.template_param"), None, "{category:?}");
+        // Capped at the public class's day, not the private 10 days.
+        assert_eq!(p.get("time_to_live"), Some("86400000"), "{category:?}");
+    }
+}
+
+#[test]
+fn unmapped_private_kinds_are_sent_with_a_note() {
+    for (category, on) in [("ACCOUNT", "public channel 120009"), ("ORDER", "120009")] {
+        let mut m = chat_message();
+        m.options.category = Some(category.into());
+        let note = build_with(&app_with_public_channel(), &m)
+            .unwrap()
+            .note
+            .unwrap();
+        assert!(
+            note.contains(on) && note.contains(&format!("settings.xiaomi.categories.{category}")),
+            "{note}"
+        );
+    }
+    let mut bare = app();
+    bare.settings.xiaomi = None;
+    let note = build_with(&bare, &chat_message()).unwrap().note.unwrap();
     assert!(
-        err.contains("settings.xiaomi.categories.ACCOUNT") && err.contains("chat-prod"),
-        "{err}"
+        note.contains("default channel") && note.contains("chat-prod"),
+        "{note}"
     );
+    let mut news = chat_message();
+    news.options.category = Some("NEWS".into());
+    assert_eq!(build_for(&news).unwrap().note, None);
+    news.options.category = None;
+    assert_eq!(build_for(&news).unwrap().note, None);
+}
+
+#[test]
+fn the_apps_mapping_overrides_the_default() {
+    // ACCOUNT would fall back to the public channel; the app maps it to a private one.
+    let mut app = app_with_public_channel();
+    let settings = app.settings.xiaomi.as_mut().unwrap();
+    settings.categories.insert(
+        "ACCOUNT".into(),
+        serde_json::from_value(serde_json::json!({"channel_id": "110003", "class": "private"}))
+            .unwrap(),
+    );
+    // And NEWS, which would take the public channel 120009, to its own public channel.
+    settings.categories.insert(
+        "NEWS".into(),
+        serde_json::from_value(serde_json::json!({"channel_id": "120002", "class": "public"}))
+            .unwrap(),
+    );
+    let mut m = chat_message();
+    m.options.category = Some("ACCOUNT".into());
+    m.options.ttl = Some(5 * 86_400);
+    let p = build_with(&app, &m).unwrap();
+    assert_eq!(p.class, Class::Private);
+    assert_eq!(p.get("extra.channel_id"), Some("110003"));
+    assert_eq!(p.get("time_to_live"), Some("432000000"));
+    assert_eq!(p.note, None);
+    m.options.category = Some("NEWS".into());
+    let p = build_with(&app, &m).unwrap();
+    assert_eq!(p.class, Class::Public);
+    assert_eq!(p.get("extra.channel_id"), Some("120002"));
+}
+
+#[test]
+fn templates_go_only_with_notifications_on_mapped_private_channels() {
+    // A pass-through message on the templated IM channel: no template, and the variables'
+    // sources (title and body) are not needed.
+    let mut silent = chat_message();
+    silent.options.silent = true;
+    let p = build_for(&silent).unwrap();
+    assert_eq!(p.get("pass_through"), Some("1"));
+    assert_eq!(p.get("extra.channel_id"), Some("110001"));
+    assert_eq!(p.get("extra.template_id"), None);
+    assert_eq!(p.get("extra.template_param"), None);
+    let mut data_only = chat_message();
+    data_only.notification = None;
+    let p = build_for(&data_only).unwrap();
+    assert_eq!(p.get("pass_through"), Some("1"));
+    assert_eq!(p.get("extra.template_id"), None);
+    // A template on a public mapping (settings validation refuses it; stored settings may
+    // predate that) is not sent.
+    let mut app = app();
+    let settings = app.settings.xiaomi.as_mut().unwrap();
+    let mut im = settings.categories["IM"].clone();
+    im.class = push_core::app::XiaomiClass::Public;
+    settings.categories.insert("IM".into(), im);
+    let p = build_with(&app, &chat_message()).unwrap();
+    assert_eq!(p.class, Class::Public);
+    assert_eq!(p.get("extra.template_id"), None);
+    assert_eq!(p.get("extra.template_param"), None);
+    // The notification on the private channel keeps it.
+    let p = build_for(&chat_message()).unwrap();
+    assert_eq!(p.get("extra.template_id"), Some("tpl-chat"));
 }
 
 #[test]

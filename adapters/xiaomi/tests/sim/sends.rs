@@ -3,7 +3,10 @@
 
 use crate::helpers::*;
 use push_core::adapter::{CheckError, Outcome};
-use push_sim::dev::{DEV_XIAOMI_APP_ID, DEV_XIAOMI_APP_SECRET, DEV_XIAOMI_PACKAGE};
+use push_sim::dev::{
+    DEV_XIAOMI_APP_ID, DEV_XIAOMI_APP_SECRET, DEV_XIAOMI_PACKAGE, DEV_XIAOMI_PRIVATE_CHANNEL,
+    DEV_XIAOMI_PUBLIC_CHANNEL,
+};
 use push_sim::types::{
     ErrorFault, FaultSpec, Vendor, XiaomiAppUpdate, XiaomiTokenSpec, XiaomiTokenState,
 };
@@ -210,7 +213,7 @@ async fn a_blacklisted_app_is_auth_failed() {
 }
 
 #[tokio::test]
-async fn daily_quotas_park_until_china_midnight() {
+async fn the_request_limit_parks_the_app_but_the_public_quota_does_not() {
     let t = spawn_app().await;
     let update = XiaomiAppUpdate {
         daily_request_limit: Some(1),
@@ -240,13 +243,58 @@ async fn daily_quotas_park_until_china_midnight() {
     let mut promo = chat_message();
     promo.options.category = Some("MARKETING".into());
     assert!(accepted(&t.send(&promo, &[&regid(1)]).await[0]));
-    let o = t.send(&promo, &[&regid(2)]).await;
+    // Over the public quota Xiaomi still answers code 0: the message is accepted with its
+    // id (Xiaomi discards it and reports receipt type 128), nothing is parked.
+    let dead = regid(9);
+    t.token(&dead, XiaomiTokenState::Uninstalled);
+    let o = t.send(&promo, &[&regid(2), &dead]).await;
+    let last = t.sends().pop().unwrap();
+    let answer: serde_json::Value = serde_json::from_str(&last.response.body).unwrap();
+    assert_eq!(answer["data"]["day_acked"], "2");
+    assert_eq!(answer["data"]["day_quota"], "1");
+    let id = answer["data"]["id"].as_str().unwrap();
     assert!(
-        matches!(&o[0], Outcome::QuotaExhausted { reason, .. } if reason.contains("2 of 1")),
+        matches!(&o[0], Outcome::Accepted { vendor_message_id: Some(v) } if v == id),
+        "{o:?}"
+    );
+    assert!(
+        matches!(&o[1], Outcome::InvalidToken { reason, .. } if reason.contains("bad_regids")),
         "{o:?}"
     );
     // Private messages are not counted against it.
     assert!(accepted(&t.send(&chat_message(), &[&regid(3)]).await[0]));
+}
+
+#[tokio::test]
+async fn unmapped_categories_go_on_the_public_or_the_default_channel() {
+    let mut t = spawn_app().await;
+    let mut account = chat_message();
+    account.options.category = Some("ACCOUNT".into());
+    let mut none = chat_message();
+    none.options.category = None;
+    // Without a public channel: no extra.channel_id (Xiaomi's default channel).
+    for m in [&account, &none] {
+        assert!(accepted(&t.send(m, &[&regid(1)]).await[0]));
+        let f = form(&t.sends().pop().unwrap());
+        assert!(!f.contains_key("extra.channel_id"), "{f:?}");
+    }
+    let mut settings = t.app.settings.xiaomi.clone().unwrap();
+    settings.public_channel_id = Some(DEV_XIAOMI_PUBLIC_CHANNEL.into());
+    t.app.settings.xiaomi = Some(settings);
+    for (m, device) in [(&account, 2), (&none, 3)] {
+        assert!(accepted(&t.send(m, &[&regid(device)]).await[0]));
+        let last = t.sends().pop().unwrap();
+        assert_eq!(form(&last)["extra.channel_id"], DEV_XIAOMI_PUBLIC_CHANNEL);
+        // The sim counts it as a public message.
+        let answer: serde_json::Value = serde_json::from_str(&last.response.body).unwrap();
+        assert!(answer["data"]["day_quota"].is_string(), "{answer}");
+    }
+    // The app's own mapping still wins.
+    assert!(accepted(&t.send(&chat_message(), &[&regid(4)]).await[0]));
+    assert_eq!(
+        form(&t.sends().pop().unwrap())["extra.channel_id"],
+        DEV_XIAOMI_PRIVATE_CHANNEL
+    );
 }
 
 #[tokio::test]
@@ -312,9 +360,12 @@ async fn refused_locally_means_zero_requests() {
     let t = spawn_app().await;
     let mut big = chat_message();
     big.data.insert("blob".into(), "x".repeat(4100));
-    let mut unmapped = chat_message();
-    unmapped.options.category = Some("VOIP".into());
-    for msg in [big, unmapped] {
+    let mut retarget = chat_message();
+    retarget.overrides.insert(
+        "xiaomi".into(),
+        serde_json::json!({"registration_id": "someone-else"}),
+    );
+    for msg in [big, retarget] {
         let o = t.send(&msg, &[&regid(1), &regid(2)]).await;
         assert!(
             o.iter().all(|o| matches!(o, Outcome::Rejected { .. })),
