@@ -157,9 +157,6 @@ impl CallbackService {
             CallbackEvent::Failed { reason } => Transition::Failed {
                 reason: format!("vendor receipt: {reason}"),
             },
-            CallbackEvent::SubscriptionSpent { reason } => Transition::Failed {
-                reason: format!("subscription spent: {reason}"),
-            },
             CallbackEvent::TokenInvalid { reason } => {
                 if let Some(device) = &device
                     && self.deactivate(device, reason).await?

@@ -165,7 +165,6 @@ mod tests {
             E::Failed { .. } => "failed",
             E::TokenInvalid { .. } => "invalid",
             E::Info { .. } => "info",
-            E::SubscriptionSpent { .. } => "spent",
         };
         let table = [
             (40000001, "delivered"),

@@ -240,7 +240,6 @@ mod tests {
             E::TokenInvalid { .. } => "invalid",
             E::Info { .. } => "info",
             E::Clicked => "clicked",
-            E::SubscriptionSpent { .. } => "spent",
         };
         let table: &[(i64, Option<i64>, &str)] = &[
             (0, None, "delivered"),

@@ -91,12 +91,6 @@ pub enum CallbackEvent {
         /// The vendor's status and what it means.
         reason: String,
     },
-    /// A WeChat subscription was used up or refused (43101): the subscription is spent, the
-    /// openid stays valid.
-    SubscriptionSpent {
-        /// The vendor's status.
-        reason: String,
-    },
     /// Informational only (Huawei 27, 51): nothing changes.
     Info {
         /// The vendor's status.

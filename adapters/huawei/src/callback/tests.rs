@@ -156,7 +156,6 @@ fn the_status_table_follows_the_reference() {
             CallbackEvent::Clicked => "clicked",
             CallbackEvent::Failed { .. } => "failed",
             CallbackEvent::TokenInvalid { .. } => "token_invalid",
-            CallbackEvent::SubscriptionSpent { .. } => "spent",
             CallbackEvent::Info { .. } => "info",
         };
         assert_eq!(got, kind, "status {status}");
