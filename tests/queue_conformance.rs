@@ -1000,7 +1000,10 @@ impl Proxy {
         self.up.send_replace(false);
         let deadline = Instant::now() + Duration::from_secs(5);
         while self.open.load(std::sync::atomic::Ordering::SeqCst) > 0 {
-            assert!(Instant::now() < deadline, "proxied connections did not close");
+            assert!(
+                Instant::now() < deadline,
+                "proxied connections did not close"
+            );
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
     }
