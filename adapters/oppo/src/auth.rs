@@ -1,4 +1,5 @@
-//! OPPO's signed auth-token exchange (oppo.md §3): `POST {host}/server/v1/auth` with the form
+//! OPPO's signed auth-token exchange (oppo.md §3): `POST {host}/server/v1/auth` (or the host's
+//! configured `auth_url` / `intl_auth_url`) with the form
 //! fields `app_key`, `timestamp` (epoch milliseconds) and `sign` = lowercase hex
 //! SHA-256(`app_key` + `timestamp` + `master_secret`). The answer's `auth_token` is valid for
 //! 24 hours from its `create_time`; it is cached per (credential, host) in push-core's
@@ -220,7 +221,7 @@ pub(crate) fn token_answer(
                 })
             }
             None => Err(AuthError::Refused(format!(
-                "OPPO auth answered code 0 (HTTP {status}) without an auth_token; check vendors.oppo.base_url"
+                "OPPO auth answered code 0 (HTTP {status}) without an auth_token; check vendors.oppo.auth_url / intl_auth_url (default: under base_url / intl_base_url)"
             ))),
         };
     }

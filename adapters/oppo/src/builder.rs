@@ -2,7 +2,7 @@
 //! `ca_file` or URL fails at start-up naming the key, never at the first send.
 
 use crate::adapter::OppoAdapter;
-use crate::client::{Hosts, HttpClient};
+use crate::client::{Host, Hosts, HttpClient};
 use crate::config::OppoConfig;
 use push_core::adapter::{Adapter, AdapterRegistry};
 use push_core::token_cache::SharedTokens;
@@ -50,13 +50,20 @@ impl OppoBuilder {
     /// `request_timeout_seconds`) serving both hosts.
     pub fn build(self) -> Result<Arc<dyn Adapter>, BuildError> {
         let config = self.config;
+        let mut urls = vec![
+            ("base_url", &config.base_url),
+            ("intl_base_url", &config.intl_base_url),
+        ];
+        if let Some(auth_url) = &config.auth_url {
+            urls.push(("auth_url", auth_url));
+        }
+        if let Some(intl_auth_url) = &config.intl_auth_url {
+            urls.push(("intl_auth_url", intl_auth_url));
+        }
         let http = build_checked_client(
             &Checked {
                 section: SECTION,
-                urls: &[
-                    ("base_url", &config.base_url),
-                    ("intl_base_url", &config.intl_base_url),
-                ],
+                urls: &urls,
                 request_timeout_seconds: config.request_timeout_seconds,
             },
             &ClientSettings {
@@ -68,9 +75,17 @@ impl OppoBuilder {
             },
         )?;
         let timeout = config.request_timeout();
+        // Each host keeps its own auth endpoint; the token cache stays keyed per region, so
+        // a token from one endpoint is never sent to the other host.
         let hosts = Hosts::new(
-            HttpClient::new(http.clone(), config.base_url, timeout, "oppo"),
-            HttpClient::new(http, config.intl_base_url, timeout, "oppo"),
+            Host::new(
+                HttpClient::new(http.clone(), config.base_url, timeout, "oppo"),
+                config.auth_url,
+            ),
+            Host::new(
+                HttpClient::new(http, config.intl_base_url, timeout, "oppo"),
+                config.intl_auth_url,
+            ),
         );
         Ok(Arc::new(
             OppoAdapter::new(hosts).share_tokens(self.shared_tokens),
@@ -135,6 +150,10 @@ mod tests {
         assert!(build_error(ftp).starts_with("vendors.oppo.base_url: must be an https"));
         let query = config(r#"{"intl_base_url":"https://a.example/?x=1"}"#);
         assert!(build_error(query).starts_with("vendors.oppo.intl_base_url:"));
+        let ftp_auth = config(r#"{"auth_url":"ftp://auth.example/server/v1/auth"}"#);
+        assert!(build_error(ftp_auth).starts_with("vendors.oppo.auth_url: must be an https"));
+        let query_auth = config(r#"{"intl_auth_url":"https://a.example/auth#x"}"#);
+        assert!(build_error(query_auth).starts_with("vendors.oppo.intl_auth_url:"));
         let zero = config(r#"{"request_timeout_seconds":0}"#);
         assert!(build_error(zero).starts_with("vendors.oppo.request_timeout_seconds"));
     }

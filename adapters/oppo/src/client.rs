@@ -1,11 +1,12 @@
 //! OPPO's requests on the shared HTTP client ([`pushgate_adapter_http`]): the two hosts
-//! (mainland China and overseas), which one a registration id belongs to, and the paths.
+//! (mainland China and overseas) with their auth endpoints, which one a registration id
+//! belongs to, and the paths.
 //! Classifying the answers is [`crate::error`]'s job.
 
 pub(crate) use pushgate_adapter_http::{Answer, HttpClient, TransportError};
 use url::Url;
 
-/// The auth-token path (on each host).
+/// The auth-token path (on each host), unless the host's auth endpoint is configured.
 pub(crate) const AUTH_PATH: [&str; 3] = ["server", "v1", "auth"];
 /// The single-device send path.
 pub(crate) const UNICAST_PATH: [&str; 5] = ["server", "v1", "message", "notification", "unicast"];
@@ -42,30 +43,51 @@ impl Region {
     }
 }
 
+/// One host: its client (on its base URL) and the auth endpoint whose tokens its sends carry.
+#[derive(Debug, Clone)]
+pub(crate) struct Host {
+    client: HttpClient,
+    auth_url: Url,
+}
+
+impl Host {
+    /// A host on `client`'s base URL. `auth_url` is the configured auth endpoint; `None`
+    /// derives it from the base URL (`{host}/server/v1/auth`).
+    pub fn new(client: HttpClient, auth_url: Option<Url>) -> Self {
+        let auth_url = auth_url.unwrap_or_else(|| client.url(&AUTH_PATH));
+        Self { client, auth_url }
+    }
+}
+
 /// The two hosts, sharing one reqwest client.
 #[derive(Debug, Clone)]
 pub(crate) struct Hosts {
-    china: HttpClient,
-    overseas: HttpClient,
+    china: Host,
+    overseas: Host,
 }
 
 impl Hosts {
     /// Both hosts.
-    pub fn new(china: HttpClient, overseas: HttpClient) -> Self {
+    pub fn new(china: Host, overseas: Host) -> Self {
         Self { china, overseas }
     }
 
-    /// The client of a region's host.
-    pub fn host(&self, region: Region) -> &HttpClient {
+    fn of(&self, region: Region) -> &Host {
         match region {
             Region::China => &self.china,
             Region::Overseas => &self.overseas,
         }
     }
 
+    /// The client of a region's host.
+    pub fn host(&self, region: Region) -> &HttpClient {
+        &self.of(region).client
+    }
+
+    /// A region's auth endpoint: `auth_url` / `intl_auth_url` as configured, else
     /// `{host}/server/v1/auth`.
     pub fn auth_url(&self, region: Region) -> Url {
-        self.host(region).url(&AUTH_PATH)
+        self.of(region).auth_url.clone()
     }
 
     /// `{host}/server/v1/message/notification/unicast` or `…/unicast_batch`.
@@ -93,6 +115,10 @@ mod tests {
         )
     }
 
+    fn host(base: &str, auth: Option<&str>) -> Host {
+        Host::new(client(base), auth.map(|a| Url::parse(a).unwrap()))
+    }
+
     #[test]
     fn regions_follow_the_underscore_rule() {
         for china in [
@@ -118,8 +144,8 @@ mod tests {
     #[test]
     fn urls_keep_a_path_prefix() {
         let hosts = Hosts::new(
-            client("https://api.push.oppomobile.com"),
-            client("https://proxy.internal/oppo-intl/"),
+            host("https://api.push.oppomobile.com", None),
+            host("https://proxy.internal/oppo-intl/", None),
         );
         assert_eq!(
             hosts.auth_url(Region::China).as_str(),
@@ -132,6 +158,45 @@ mod tests {
         assert_eq!(
             hosts.send_url(Region::Overseas, true).as_str(),
             "https://proxy.internal/oppo-intl/server/v1/message/notification/unicast_batch"
+        );
+    }
+
+    #[test]
+    fn each_host_derives_its_auth_url_unless_configured() {
+        let hosts = Hosts::new(
+            host("https://api.push.oppomobile.com", None),
+            host("https://proxy.internal/oppo-intl/", None),
+        );
+        assert_eq!(
+            hosts.auth_url(Region::Overseas).as_str(),
+            "https://proxy.internal/oppo-intl/server/v1/auth"
+        );
+        let split = Hosts::new(
+            host(
+                "https://api.push.oppomobile.com",
+                Some("https://auth.internal:9443/cn-auth"),
+            ),
+            host(
+                "https://api-intl.push.oppomobile.com",
+                Some("https://auth-intl.internal/auth"),
+            ),
+        );
+        assert_eq!(
+            split.auth_url(Region::China).as_str(),
+            "https://auth.internal:9443/cn-auth"
+        );
+        assert_eq!(
+            split.auth_url(Region::Overseas).as_str(),
+            "https://auth-intl.internal/auth"
+        );
+        assert_eq!(
+            split.send_url(Region::China, false).as_str(),
+            "https://api.push.oppomobile.com/server/v1/message/notification/unicast",
+            "the sends stay on the host"
+        );
+        assert_eq!(
+            split.send_url(Region::Overseas, true).as_str(),
+            "https://api-intl.push.oppomobile.com/server/v1/message/notification/unicast_batch"
         );
     }
 }

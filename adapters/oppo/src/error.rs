@@ -136,13 +136,13 @@ pub(crate) const RULES: &[Rule] = &[
     rule(On::Negative, Action::Retry, "unknown OPPO system code"),
     rule(On::AnyCode, Action::Rejected, "unknown OPPO result code"),
     // HTTP status alone (no code in the body)
-    rule(On::Http(200, 299), Action::Retry, "answer without an OPPO code: check vendors.oppo.base_url / intl_base_url"),
+    rule(On::Http(200, 299), Action::Retry, "answer without an OPPO code: check vendors.oppo.base_url / intl_base_url (auth_url / intl_auth_url)"),
     rule(On::Http(401, 401), Action::AuthFailed, "the auth token was refused; a new one is fetched"),
     rule(On::Http(403, 403), Action::AuthFailedConfig, "forbidden: check the app's OPPO push permission"),
-    rule(On::Http(404, 404), Action::Retry, "not found: check vendors.oppo.base_url / intl_base_url"),
+    rule(On::Http(404, 404), Action::Retry, "not found: check vendors.oppo.base_url / intl_base_url (auth_url / intl_auth_url)"),
     rule(On::Http(400, 499), Action::Rejected, "OPPO refused the request"),
     rule(On::Http(500, 599), Action::Retry, "OPPO server error"),
-    rule(On::Http(0, 999), Action::Retry, "unexpected HTTP status: check vendors.oppo.base_url / intl_base_url"),
+    rule(On::Http(0, 999), Action::Retry, "unexpected HTTP status: check vendors.oppo.base_url / intl_base_url (auth_url / intl_auth_url)"),
 ];
 
 /// The deciding rule: HTTP statuses that win, then the code, then the HTTP status.

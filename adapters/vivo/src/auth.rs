@@ -1,4 +1,5 @@
-//! vivo's signed auth (vivo.md §2): `POST /message/auth` with `appId`, `appKey`, `timestamp`
+//! vivo's signed auth (vivo.md §2): `POST /message/auth` (`vendors.vivo.auth_url`, by default
+//! under `base_url`) with `appId`, `appKey`, `timestamp`
 //! (epoch ms) and `sign` = lowercase hex MD5 of `appId + appKey + timestamp + appSecret`
 //! (each part trimmed), answered with an `authToken` valid for 24 hours.
 //!
@@ -12,7 +13,7 @@
 //!
 //! Errors never carry the AppSecret, the sign or an auth token.
 
-use crate::client::{AUTH, TransportError, VivoClient};
+use crate::client::{TransportError, VivoClient};
 use md5::{Digest, Md5};
 use push_core::adapter::CredentialRef;
 use push_core::token_cache::{Fetched, SharedTokens, TokenCache};
@@ -197,12 +198,9 @@ impl Auth {
                 .as_millis(),
         )
         .unwrap_or(i64::MAX);
-        let answer = client
-            .post(AUTH, None, app.auth_body(now_ms))
-            .await
-            .map_err(|TransportError { reason }| {
-                AuthError::Unreachable(format!("vivo auth: {reason}"))
-            })?;
+        let answer = client.post_auth(app.auth_body(now_ms)).await.map_err(
+            |TransportError { reason }| AuthError::Unreachable(format!("vivo auth: {reason}")),
+        )?;
         auth_answer(answer.status, &answer.body, app.secret.expose())
     }
 }
@@ -239,7 +237,7 @@ pub(crate) fn auth_answer(
     let parsed: Option<AuthBody> = serde_json::from_slice(body).ok();
     let Some(parsed) = parsed else {
         return Err(AuthError::Refused(format!(
-            "vivo auth answered HTTP {status} without a vivo result; check vendors.vivo.base_url"
+            "vivo auth answered HTTP {status} without a vivo result; check vendors.vivo.auth_url (default: under base_url)"
         )));
     };
     let code = result_code(parsed.result.as_ref());
@@ -252,7 +250,9 @@ pub(crate) fn auth_answer(
         });
     }
     let advice = match code {
-        Some(0) => "success without an authToken; check vendors.vivo.base_url",
+        Some(0) => {
+            "success without an authToken; check vendors.vivo.auth_url (default: under base_url)"
+        }
         Some(10200) => {
             "a required field is missing, the AppID is unknown or the AppKey is illegal: check the credential's app_id and app_key in the vivo developer console"
         }

@@ -51,10 +51,14 @@ impl VivoBuilder {
     /// `request_timeout_seconds`).
     pub fn build(self) -> Result<Arc<dyn Adapter>, BuildError> {
         let config = self.config;
+        let mut urls = vec![("base_url", &config.base_url)];
+        if let Some(auth_url) = &config.auth_url {
+            urls.push(("auth_url", auth_url));
+        }
         let http = build_checked_client(
             &Checked {
                 section: SECTION,
-                urls: &[("base_url", &config.base_url)],
+                urls: &urls,
                 request_timeout_seconds: config.request_timeout_seconds,
             },
             &ClientSettings {
@@ -66,7 +70,7 @@ impl VivoBuilder {
             },
         )?;
         let timeout = config.request_timeout();
-        let client = VivoClient::new(http, config.base_url, timeout);
+        let client = VivoClient::new(http, config.base_url, config.auth_url, timeout);
         Ok(Arc::new(
             VivoAdapter::new(client).share_tokens(self.shared_tokens),
         ))
@@ -135,6 +139,10 @@ mod tests {
         assert!(build_error(ftp).starts_with("vendors.vivo.base_url: must be an https"));
         let query = config(r#"{"base_url":"https://a.example/x?y=1"}"#);
         assert!(build_error(query).starts_with("vendors.vivo.base_url:"));
+        let ftp_auth = config(r#"{"auth_url":"ftp://auth.example/message/auth"}"#);
+        assert!(build_error(ftp_auth).starts_with("vendors.vivo.auth_url: must be an https"));
+        let query_auth = config(r#"{"auth_url":"https://auth.example/auth?x=1"}"#);
+        assert!(build_error(query_auth).starts_with("vendors.vivo.auth_url:"));
         let zero = config(r#"{"request_timeout_seconds":0}"#);
         assert!(build_error(zero).starts_with("vendors.vivo.request_timeout_seconds"));
         let bad_url = serde_json::from_str::<VivoConfig>(r#"{"base_url":"not a url"}"#);

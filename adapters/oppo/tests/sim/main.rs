@@ -3,6 +3,7 @@
 //! per-entry results, classification, quotas, de-duplication, receipts and injected faults.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod endpoints;
 mod helpers;
 mod raw;
 mod receipts;

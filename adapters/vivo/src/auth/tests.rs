@@ -82,8 +82,8 @@ fn auth_answers_are_classified() {
     assert!(refused(r#"{"result":10206,"desc":"sign error"}"#).contains("AppSecret"));
     assert!(refused(r#"{"result":10207,"desc":"ts"}"#).contains("clock"));
     assert!(!refused(r#"{"result":10206,"desc":"bad s3cr3t"}"#).contains("s3cr3t"));
-    assert!(refused(r#"{"result":0,"desc":"ok"}"#).contains("base_url"));
-    assert!(refused("<html>").contains("base_url"));
+    assert!(refused(r#"{"result":0,"desc":"ok"}"#).contains("vendors.vivo.auth_url"));
+    assert!(refused("<html>").contains("vendors.vivo.auth_url"));
     for (status, body) in [
         (200, r#"{"result":10250,"desc":"limit"}"#),
         (503, ""),

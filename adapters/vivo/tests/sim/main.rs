@@ -4,6 +4,7 @@
 //! conformance suite.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
+mod endpoints;
 mod helpers;
 mod receipts;
 mod sends;

@@ -1,0 +1,206 @@
+//! `auth_url` / `intl_auth_url`: by default each host's auth call goes to
+//! `{host}/server/v1/auth`; when set, that host's auth call — and only it — goes to the
+//! configured URL, so an auth endpoint may sit on another host or port. Tokens stay per host.
+
+use crate::helpers::*;
+use push_core::adapter::{CheckError, Outcome};
+use push_sim::dev::{DEV_OPPO_APP_KEY, DEV_OPPO_MASTER_SECRET};
+use push_sim::{Sim, SimConfig};
+use pushgate_oppo::{OppoBuilder, OppoConfig};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::task::JoinHandle;
+
+/// A TCP relay on a port of its own in front of the sim's OPPO port, counting the
+/// connections it carries: an endpoint "elsewhere" whose traffic can be told apart from the
+/// traffic that goes to the sim directly. TLS passes through untouched.
+struct Relay {
+    port: u16,
+    connections: Arc<AtomicUsize>,
+    task: JoinHandle<()>,
+}
+
+impl Relay {
+    async fn to(target: SocketAddr) -> Relay {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let connections = Arc::new(AtomicUsize::new(0));
+        let counted = connections.clone();
+        let task = tokio::spawn(async move {
+            while let Ok((mut inbound, _)) = listener.accept().await {
+                counted.fetch_add(1, Ordering::SeqCst);
+                tokio::spawn(async move {
+                    if let Ok(mut outbound) = TcpStream::connect(target).await {
+                        let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                    }
+                });
+            }
+        });
+        Relay {
+            port,
+            connections,
+            task,
+        }
+    }
+
+    /// `https://127.0.0.1:{relay}{path}`.
+    fn url(&self, path: &str) -> url::Url {
+        format!("https://127.0.0.1:{}{path}", self.port)
+            .parse()
+            .unwrap()
+    }
+
+    fn connections(&self) -> usize {
+        self.connections.load(Ordering::SeqCst)
+    }
+}
+
+impl Drop for Relay {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+fn oppo_addr(sim: &Sim) -> SocketAddr {
+    let url = url::Url::parse(&sim.oppo_url()).unwrap();
+    SocketAddr::from(([127, 0, 0, 1], url.port().unwrap()))
+}
+
+/// A loopback port with nothing listening on it.
+async fn closed_port() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    listener.local_addr().unwrap().port()
+}
+
+async fn sim() -> Sim {
+    Sim::start(SimConfig {
+        preload_dev: true,
+        ..SimConfig::default()
+    })
+    .await
+    .unwrap()
+}
+
+/// An app talking to `sim` with this config (trusting only the sim's CA).
+fn app_with(sim: Sim, config: OppoConfig) -> TestApp {
+    let adapter = OppoBuilder::new(config)
+        .trust_only(sim.ca_pem_path())
+        .build()
+        .unwrap();
+    TestApp {
+        sim,
+        adapter,
+        credential: credential(DEV_OPPO_APP_KEY, DEV_OPPO_MASTER_SECRET),
+        app: app(None),
+    }
+}
+
+#[tokio::test]
+async fn each_hosts_auth_url_gets_that_hosts_token_and_the_sends_stay_on_the_hosts() {
+    let sim = sim().await;
+    let china_auth = Relay::to(oppo_addr(&sim)).await;
+    let intl_auth = Relay::to(oppo_addr(&sim)).await;
+    let mut config = config_for(&sim, 3);
+    config.auth_url = Some(china_auth.url("/server/v1/auth"));
+    config.intl_auth_url = Some(intl_auth.url("/intl/server/v1/auth"));
+    let t = app_with(sim, config);
+    for _ in 0..2 {
+        let outcomes = t.send(&chat_message(), &["CN_a", "OPPO_EU_b"]).await;
+        assert!(outcomes.iter().all(accepted), "{outcomes:?}");
+    }
+    assert_eq!(china_auth.connections(), 1, "China auth went to auth_url");
+    assert_eq!(
+        intl_auth.connections(),
+        1,
+        "overseas auth went to intl_auth_url"
+    );
+    // One token per host, then each host's cached token: never one host's for the other.
+    assert_eq!(t.auth_tokens("/server/v1/auth"), 1);
+    assert_eq!(t.auth_tokens("/intl/server/v1/auth"), 1);
+    let requests = t.requests();
+    let auth_connections: Vec<u64> = requests
+        .iter()
+        .filter(|r| r.path.ends_with("/server/v1/auth"))
+        .map(|r| r.connection)
+        .collect();
+    let sends = t.sends();
+    assert_eq!(sends.len(), 4);
+    assert!(
+        sends
+            .iter()
+            .all(|s| !auth_connections.contains(&s.connection)),
+        "the sends used the hosts' own connection, not the auth relays'"
+    );
+}
+
+#[tokio::test]
+async fn an_unset_auth_url_stays_derived_from_its_host() {
+    let sim = sim().await;
+    let intl_auth = Relay::to(oppo_addr(&sim)).await;
+    let mut config = config_for(&sim, 3);
+    config.intl_auth_url = Some(intl_auth.url("/intl/server/v1/auth"));
+    assert_eq!(config.auth_url, None);
+    let t = app_with(sim, config);
+    let outcomes = t.send(&chat_message(), &["CN_a", "IN_d"]).await;
+    assert!(outcomes.iter().all(accepted), "{outcomes:?}");
+    assert_eq!(
+        t.auth_tokens("/server/v1/auth"),
+        1,
+        "{{base_url}}/server/v1/auth"
+    );
+    assert_eq!(t.auth_tokens("/intl/server/v1/auth"), 1);
+    assert_eq!(
+        intl_auth.connections(),
+        1,
+        "only the overseas auth was moved"
+    );
+}
+
+#[tokio::test]
+async fn the_credential_is_checked_at_auth_url_not_base_url() {
+    let sim = sim().await;
+    let mut config = config_for(&sim, 3);
+    config.auth_url = Some(
+        format!("{}/server/v1/auth", sim.oppo_url())
+            .parse()
+            .unwrap(),
+    );
+    config.base_url = format!("https://127.0.0.1:{}", closed_port().await)
+        .parse()
+        .unwrap();
+    let t = app_with(sim, config);
+    t.adapter
+        .check_credential(&t.app, &t.credential)
+        .await
+        .unwrap();
+    assert_eq!(t.auth_tokens("/server/v1/auth"), 1);
+}
+
+#[tokio::test]
+async fn an_unreachable_auth_url_sends_nothing_even_though_the_host_answers() {
+    let sim = sim().await;
+    let mut config = config_for(&sim, 3);
+    config.auth_url = Some(
+        format!("https://127.0.0.1:{}/server/v1/auth", closed_port().await)
+            .parse()
+            .unwrap(),
+    );
+    let t = app_with(sim, config);
+    let outcomes = t.send(&chat_message(), &["CN_a"]).await;
+    assert!(
+        matches!(&outcomes[0], Outcome::Retry { reason, .. } if reason.contains("OPPO auth (China host)")),
+        "{outcomes:?}"
+    );
+    assert!(
+        t.requests().is_empty(),
+        "neither the auth call nor a send reached base_url"
+    );
+    let err = t
+        .adapter
+        .check_credential(&t.app, &t.credential)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, CheckError::Unreachable(_)), "{err:?}");
+}

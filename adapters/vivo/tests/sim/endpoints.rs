@@ -1,0 +1,185 @@
+//! `auth_url`: by default the auth call goes to `{base_url}/message/auth`; when set, the auth
+//! call — and only it — goes there, so the auth endpoint may sit on another host or port.
+
+use crate::helpers::*;
+use push_core::adapter::{CheckError, Outcome};
+use push_sim::dev::{DEV_VIVO_APP_ID, DEV_VIVO_APP_KEY, DEV_VIVO_APP_SECRET};
+use push_sim::types::VivoTokenState;
+use push_sim::{Sim, SimConfig};
+use pushgate_vivo::{VivoBuilder, VivoConfig};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::task::JoinHandle;
+
+/// A TCP relay on a port of its own in front of the sim's vivo port, counting the
+/// connections it carries: an endpoint "elsewhere" whose traffic can be told apart from the
+/// traffic that goes to the sim directly. TLS passes through untouched.
+struct Relay {
+    port: u16,
+    connections: Arc<AtomicUsize>,
+    task: JoinHandle<()>,
+}
+
+impl Relay {
+    async fn to(target: SocketAddr) -> Relay {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let connections = Arc::new(AtomicUsize::new(0));
+        let counted = connections.clone();
+        let task = tokio::spawn(async move {
+            while let Ok((mut inbound, _)) = listener.accept().await {
+                counted.fetch_add(1, Ordering::SeqCst);
+                tokio::spawn(async move {
+                    if let Ok(mut outbound) = TcpStream::connect(target).await {
+                        let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                    }
+                });
+            }
+        });
+        Relay {
+            port,
+            connections,
+            task,
+        }
+    }
+
+    fn connections(&self) -> usize {
+        self.connections.load(Ordering::SeqCst)
+    }
+}
+
+impl Drop for Relay {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+fn vivo_addr(sim: &Sim) -> SocketAddr {
+    let url = url::Url::parse(&sim.vivo_url()).unwrap();
+    SocketAddr::from(([127, 0, 0, 1], url.port().unwrap()))
+}
+
+/// A loopback port with nothing listening on it.
+async fn closed_port() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    listener.local_addr().unwrap().port()
+}
+
+async fn sim() -> Sim {
+    Sim::start(SimConfig {
+        preload_dev: true,
+        ..SimConfig::default()
+    })
+    .await
+    .unwrap()
+}
+
+/// An app talking to `sim` with this config (trusting only the sim's CA).
+fn app_with(sim: Sim, config: VivoConfig) -> TestApp {
+    let adapter = VivoBuilder::new(config)
+        .trust_only(sim.ca_pem_path())
+        .build()
+        .unwrap();
+    let t = TestApp {
+        sim,
+        adapter,
+        credential: credential(DEV_VIVO_APP_ID, DEV_VIVO_APP_KEY, DEV_VIVO_APP_SECRET),
+        app: app(settings()),
+    };
+    t.token(&reg(1), VivoTokenState::Valid);
+    t
+}
+
+fn with_auth_url(sim: &Sim, auth_url: &str) -> VivoConfig {
+    let mut config = config_for(sim, 3);
+    config.auth_url = Some(auth_url.parse().unwrap());
+    config
+}
+
+#[tokio::test]
+async fn without_auth_url_the_auth_call_goes_to_the_base_url() {
+    let sim = sim().await;
+    let relay = Relay::to(vivo_addr(&sim)).await;
+    let base = format!("https://127.0.0.1:{}", relay.port);
+    let config: VivoConfig =
+        serde_json::from_value(serde_json::json!({ "base_url": base })).unwrap();
+    assert_eq!(config.auth_url, None);
+    let t = app_with(sim, config);
+    let o = t.send(&chat_message(), &[&reg(1)]).await;
+    assert!(accepted(&o[0]), "{o:?}");
+    assert_eq!(
+        t.auth_calls(),
+        1,
+        "the auth call reached {{base_url}}/message/auth"
+    );
+    assert!(
+        relay.connections() >= 1,
+        "auth and send both went through base_url"
+    );
+}
+
+#[tokio::test]
+async fn an_auth_url_on_another_port_gets_the_token_and_the_sends_stay_on_base_url() {
+    let sim = sim().await;
+    let relay = Relay::to(vivo_addr(&sim)).await;
+    let config = with_auth_url(
+        &sim,
+        &format!("https://127.0.0.1:{}/message/auth", relay.port),
+    );
+    let t = app_with(sim, config);
+    for _ in 0..2 {
+        let o = t.send(&chat_message(), &[&reg(1)]).await;
+        assert!(accepted(&o[0]), "{o:?}");
+    }
+    assert_eq!(t.auth_calls(), 1, "one exchange, then the cached token");
+    assert_eq!(relay.connections(), 1, "the auth call went to auth_url");
+    let requests = t.requests();
+    let auth = requests.iter().find(|r| r.path == "/message/auth").unwrap();
+    let sends = t.sends();
+    assert_eq!(sends.len(), 2);
+    assert!(
+        sends.iter().all(|s| s.connection != auth.connection),
+        "the sends used base_url's own connection, not the relay's"
+    );
+}
+
+#[tokio::test]
+async fn the_credential_is_checked_at_auth_url_not_base_url() {
+    let sim = sim().await;
+    let auth_url = format!("{}/message/auth", sim.vivo_url());
+    let mut config = with_auth_url(&sim, &auth_url);
+    config.base_url = format!("https://127.0.0.1:{}", closed_port().await)
+        .parse()
+        .unwrap();
+    let t = app_with(sim, config);
+    t.adapter
+        .check_credential(&t.app, &t.credential)
+        .await
+        .unwrap();
+    assert_eq!(t.auth_calls(), 1);
+}
+
+#[tokio::test]
+async fn an_unreachable_auth_url_sends_nothing_even_though_base_url_answers() {
+    let sim = sim().await;
+    let dead = format!("https://127.0.0.1:{}/message/auth", closed_port().await);
+    let config = with_auth_url(&sim, &dead);
+    let t = app_with(sim, config);
+    let o = t.send(&chat_message(), &[&reg(1)]).await;
+    assert!(
+        matches!(&o[0], Outcome::Retry { reason, .. } if reason.contains("vivo auth")),
+        "{o:?}"
+    );
+    assert!(
+        t.requests().is_empty(),
+        "neither the auth call nor a send reached base_url"
+    );
+    let err = t
+        .adapter
+        .check_credential(&t.app, &t.credential)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, CheckError::Unreachable(_)), "{err:?}");
+}
