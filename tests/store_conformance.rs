@@ -1657,6 +1657,27 @@ async fn postgres_store_reports_its_backend_and_migrates_twice() {
 }
 
 #[tokio::test]
+async fn postgres_refuses_a_nul_character_as_a_value_not_as_an_outage() {
+    // Validation keeps NUL characters out of ingest; should one get past it, PostgreSQL's
+    // data exception must read as `Refused` (dead-letter that message), never as
+    // `Unavailable` (release and redeliver it for ever, holding back its batch).
+    let fresh = Fresh::postgres().await;
+    let s = fresh.store();
+    app(&*s, "chat").await;
+    let poisoned = message("chat", "n\u{0}1");
+    let refused = s.insert_notifications(&[&poisoned], now_ms()).await;
+    assert!(
+        matches!(refused, Err(StoreError::Refused(_))),
+        "{refused:?}"
+    );
+    assert!(
+        !format!("{refused:?}").contains("n\u{0}1"),
+        "the refused value is not echoed"
+    );
+    fresh.finish().await;
+}
+
+#[tokio::test]
 async fn postgres_connections_plan_each_run_with_current_table_sizes() {
     let fresh = Fresh::postgres().await;
     // Every pooled connection, not just the first: hold several at once.

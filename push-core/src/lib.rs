@@ -7,6 +7,7 @@
 
 pub mod adapter;
 pub mod app;
+pub mod bearer;
 pub mod channel;
 pub mod credential;
 pub mod delivery;

@@ -53,6 +53,10 @@ pub enum StoreError {
     /// A row could not be read back (corruption or a schema mismatch).
     #[error("stored data is unreadable: {0}")]
     Corrupt(String),
+    /// The database refused a value of the request (PostgreSQL's data exceptions, e.g. a
+    /// NUL character in text): the same request fails every time, so retrying cannot help.
+    #[error("the database refused a value: {0}")]
+    Refused(String),
 }
 
 /// Shorthand for store results.

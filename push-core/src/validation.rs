@@ -67,6 +67,7 @@ pub fn validate_ingest(
         return Err(vec![Problem::new("", "must be a JSON object")]);
     };
     let mut v = Validator::default();
+    v.nul_characters(&root, "");
     let msg = v.message(&root, app);
     match msg {
         Some(m) if v.problems.is_empty() => Ok(m),
@@ -88,6 +89,37 @@ impl Validator {
         for key in obj.keys().filter(|k| !known.contains(&k.as_str())) {
             let shown: String = key.chars().take(64).collect();
             self.push(join(prefix, &shown), "unknown field");
+        }
+    }
+
+    /// Every string (key or value) holding U+0000: valid JSON, but PostgreSQL refuses it in
+    /// text and `jsonb`, so such a message could never be stored.
+    fn nul_characters(&mut self, obj: &Map<String, Value>, prefix: &str) {
+        for (key, value) in obj {
+            let shown: String = key.chars().filter(|c| *c != '\0').take(64).collect();
+            let path = join(prefix, &shown);
+            if key.contains('\0') {
+                self.push(path.clone(), "a key holds a NUL character (\\u0000)");
+            }
+            self.nul_in_value(value, &path);
+        }
+    }
+
+    fn nul_in_value(&mut self, value: &Value, path: &str) {
+        match value {
+            Value::String(text) if text.contains('\0') => {
+                self.push(
+                    path,
+                    "holds a NUL character (\\u0000), which cannot be stored",
+                );
+            }
+            Value::Array(items) => {
+                for (i, item) in items.iter().enumerate() {
+                    self.nul_in_value(item, &format!("{path}[{i}]"));
+                }
+            }
+            Value::Object(obj) => self.nul_characters(obj, path),
+            _ => {}
         }
     }
 

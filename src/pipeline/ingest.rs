@@ -38,7 +38,12 @@ pub enum IngestError {
 impl IngestError {
     /// Whether retrying the same message can never help.
     pub fn is_permanent(&self) -> bool {
-        matches!(self, IngestError::Invalid(_) | IngestError::UnknownApp(_))
+        matches!(
+            self,
+            IngestError::Invalid(_)
+                | IngestError::UnknownApp(_)
+                | IngestError::Store(StoreError::Refused(_))
+        )
     }
 }
 
@@ -196,8 +201,11 @@ impl Ingestor {
             results[i] = Some(Err(IngestError::UnknownApp(message.app)));
         }
         let messages: Vec<&IngestMessage> = accepted.iter().map(|(_, m)| m).collect();
-        for ((i, _), done) in accepted.iter().zip(self.ingest(&messages).await?) {
-            results[*i] = Some(Ok(done));
+        let answers =
+            one_by_one_if_refused(&messages, |part| async move { self.ingest(&part).await })
+                .await?;
+        for ((i, _), answer) in accepted.iter().zip(answers) {
+            results[*i] = Some(answer);
         }
         // Every message has its answer by now; should one not, it is retried, never dropped.
         Ok(results
@@ -212,7 +220,8 @@ impl Ingestor {
             .collect())
     }
 
-    /// Stores and dispatches valid messages of existing apps; one answer per message.
+    /// Stores and dispatches valid messages of existing apps; one answer per message. Fails
+    /// as a whole: see [`one_by_one_if_refused`] for a batch the database refuses.
     async fn ingest(&self, messages: &[&IngestMessage]) -> Result<Vec<Ingested>, IngestError> {
         if messages.is_empty() {
             return Ok(Vec::new());
@@ -413,6 +422,97 @@ impl Ingestor {
             }
             Err(StoreError::IllegalTransition { .. }) => Ok(()),
             Err(e) => Err(e),
+        }
+    }
+}
+
+/// Runs `ingest` over the whole batch; when the database refuses a value of it
+/// ([`StoreError::Refused`], the same every time), runs it again one message at a time, so
+/// only the message holding that value is dead-lettered and it cannot hold back the others
+/// on every redelivery. Any other failure fails the whole batch (released and retried).
+async fn one_by_one_if_refused<'a, F, Fut>(
+    messages: &[&'a IngestMessage],
+    ingest: F,
+) -> Result<Vec<Result<Ingested, IngestError>>, IngestError>
+where
+    F: Fn(Vec<&'a IngestMessage>) -> Fut,
+    Fut: Future<Output = Result<Vec<Ingested>, IngestError>>,
+{
+    match ingest(messages.to_vec()).await {
+        Ok(done) => return Ok(done.into_iter().map(Ok).collect()),
+        Err(IngestError::Store(StoreError::Refused(reason))) if messages.len() == 1 => {
+            return Ok(vec![Err(IngestError::Store(StoreError::Refused(reason)))]);
+        }
+        Err(IngestError::Store(StoreError::Refused(_))) => {}
+        Err(e) => return Err(e),
+    }
+    let mut answers = Vec::with_capacity(messages.len());
+    for message in messages {
+        match ingest(vec![*message]).await {
+            Ok(mut done) if done.len() == 1 => answers.push(Ok(done.remove(0))),
+            Ok(done) => {
+                return Err(IngestError::Store(StoreError::Corrupt(format!(
+                    "{} answers for 1 notification",
+                    done.len()
+                ))));
+            }
+            Err(e @ IngestError::Store(StoreError::Refused(_))) => answers.push(Err(e)),
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(answers)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use push_core::validation::validate_ingest;
+
+    fn message(id: &str) -> IngestMessage {
+        let raw = format!(r#"{{"id":"{id}","app":"a","to":{{"users":["u"]}},"data":{{"k":"v"}}}}"#);
+        validate_ingest(raw.as_bytes(), AppSource::Body, 4096).expect("a valid message")
+    }
+
+    fn done(m: &IngestMessage) -> Ingested {
+        Ingested {
+            app: m.app.clone(),
+            id: m.id.clone(),
+            new: true,
+            dispatched: 1,
+        }
+    }
+
+    /// A store that refuses any batch holding the message `poison`.
+    async fn refusing(part: Vec<&IngestMessage>) -> Result<Vec<Ingested>, IngestError> {
+        if part.iter().any(|m| m.id == "poison") {
+            return Err(IngestError::Store(StoreError::Refused("bad value".into())));
+        }
+        Ok(part.iter().map(|m| done(m)).collect())
+    }
+
+    #[tokio::test]
+    async fn a_refused_value_fails_only_its_own_message() {
+        let (a, poison, b) = (message("a"), message("poison"), message("b"));
+        let answers = one_by_one_if_refused(&[&a, &poison, &b], refusing)
+            .await
+            .expect("no batch failure");
+        assert_eq!(answers.len(), 3);
+        assert_eq!(answers[0].as_ref().ok(), Some(&done(&a)));
+        let refused = answers[1].as_ref().expect_err("the poison is refused");
+        assert!(refused.is_permanent(), "dead-lettered, not retried");
+        assert_eq!(answers[2].as_ref().ok(), Some(&done(&b)));
+    }
+
+    #[tokio::test]
+    async fn other_failures_fail_the_whole_batch() {
+        let (a, b) = (message("a"), message("b"));
+        let result = one_by_one_if_refused(&[&a, &b], |_| async {
+            Err(IngestError::Store(StoreError::Unavailable("down".into())))
+        })
+        .await;
+        match result {
+            Err(e) => assert!(!e.is_permanent(), "released and retried"),
+            Ok(_) => panic!("an unavailable store must fail the batch"),
         }
     }
 }

@@ -14,8 +14,9 @@ const CONFLICT_RETRIES: usize = 5;
 /// Maps a sqlx error met while working on `what`.
 ///
 /// Unique violations become `Conflict`, foreign-key violations `NotFound` (a row refers to
-/// something that does not exist), undecodable rows `Corrupt`, everything else
-/// `Unavailable`.
+/// something that does not exist), PostgreSQL data exceptions (SQLSTATE class 22: a value
+/// the server cannot take, such as `\u0000` in text) `Refused`, undecodable rows `Corrupt`,
+/// everything else `Unavailable`.
 pub(super) fn db_error(e: sqlx::Error, what: &str) -> StoreError {
     match e {
         sqlx::Error::Database(db) => match db.kind() {
@@ -25,6 +26,9 @@ pub(super) fn db_error(e: sqlx::Error, what: &str) -> StoreError {
             }
             ErrorKind::NotNullViolation | ErrorKind::CheckViolation => {
                 StoreError::Corrupt(format!("{what} breaks a database constraint"))
+            }
+            _ if db.code().is_some_and(|c| c.starts_with("22")) => {
+                StoreError::Refused(format!("{what}: {}", db.message()))
             }
             _ => StoreError::Unavailable(format!("{what}: database error: {}", db.message())),
         },

@@ -390,3 +390,27 @@ fn every_problem_is_reported_at_once() {
     .collect();
     assert_eq!(fields, expected, "{problems:?}");
 }
+
+#[test]
+fn nul_characters_are_refused_wherever_they_are() {
+    let message = with(valid(), "/id", json!("im\u{0}1"));
+    let message = with(message, "/data/k\u{0}ey", json!("v"));
+    let message = with(
+        message,
+        "/overrides/fcm",
+        json!({"android": {"tags": ["a", "b\u{0}"]}}),
+    );
+    let problems = check(message).unwrap_err();
+    let fields: Vec<&str> = problems.iter().map(|p| p.field.as_str()).collect();
+    for field in ["id", "data.key", "overrides.fcm.android.tags[1]"] {
+        assert!(fields.contains(&field), "{field} in {fields:?}");
+    }
+    assert!(
+        problems
+            .iter()
+            .all(|p| !p.field.contains('\u{0}') && !p.reason.contains('\u{0}')),
+        "the reason never echoes the character"
+    );
+    // The escaped text `\\u0000` (a backslash, then u0000) is plain text, not a NUL.
+    assert!(check(with(valid(), "/data/conv", json!("\\u0000"))).is_ok());
+}
