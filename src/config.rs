@@ -166,31 +166,32 @@ impl Default for Config {
     }
 }
 
-/// Values given as command-line flags; `None` leaves the lower layers in force.
+/// Values given as command-line flags; `None` leaves the lower layers in force. Global: they
+/// go before or after the subcommand (`pushgate serve --listen …`, `pushgate --listen …`).
 #[derive(Debug, Clone, Default, Serialize, clap::Args)]
 pub struct ConfigFlags {
     /// Listen address, e.g. 0.0.0.0:8080 [env: PUSHGATE_LISTEN]
-    #[arg(long)]
+    #[arg(long, global = true)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub listen: Option<SocketAddr>,
     /// Data directory of the embedded defaults [env: PUSHGATE_DATA_DIR]
-    #[arg(long)]
+    #[arg(long, global = true)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub data_dir: Option<PathBuf>,
     /// postgres://… or sqlite://… [env: PUSHGATE_DATABASE_URL]
-    #[arg(long)]
+    #[arg(long, global = true)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub database_url: Option<String>,
     /// amqp://… of RabbitMQ [env: PUSHGATE_AMQP_URL]
-    #[arg(long)]
+    #[arg(long, global = true)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub amqp_url: Option<String>,
     /// Log format [env: PUSHGATE_LOG_FORMAT]
-    #[arg(long, value_enum)]
+    #[arg(long, value_enum, global = true)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub log_format: Option<LogFormat>,
     /// Log filter when RUST_LOG is unset [env: PUSHGATE_LOG_LEVEL]
-    #[arg(long)]
+    #[arg(long, global = true)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub log_level: Option<String>,
 }

@@ -74,13 +74,56 @@ fn runs_on_embedded_defaults_without_any_configuration_and_stops_on_sigterm() {
 }
 
 #[test]
+fn debug_logs_name_routes_not_uris_that_can_hold_secrets() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let mut child = pushgate(dir.path())
+        .args(["--listen", &format!("127.0.0.1:{port}")])
+        .env("RUST_LOG", "debug")
+        .env("PUSHGATE_LOG_FORMAT", "json")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_for_health(port, &mut child);
+    let secret = "path-token-0123456789abcdef";
+    for path in [
+        format!("/v1/callbacks/xiaomi/chat/{secret}"),
+        format!("/v1/ws?token={secret}"),
+        format!("/healthz?token={secret}"),
+    ] {
+        // Any answer will do: what matters is what the log says about the request.
+        let _ = std::net::TcpStream::connect(("127.0.0.1", port)).and_then(|mut s| {
+            use std::io::Write;
+            write!(
+                s,
+                "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+            )?;
+            let mut answer = String::new();
+            s.read_to_string(&mut answer).map(|_| ())
+        });
+    }
+    assert!(terminate(&mut child).success());
+    let mut log = String::new();
+    child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut log)
+        .unwrap();
+    assert!(log.contains("/healthz"), "the route is logged: {log}");
+    assert!(!log.contains(secret), "a URI reached the log: {log}");
+}
+
+#[test]
 fn a_restart_reuses_the_generated_master_key_and_admin_token() {
     let dir = tempfile::tempdir().unwrap();
     let read = |file: &str| std::fs::read_to_string(dir.path().join("data").join(file)).unwrap();
     let serve_once = || {
         let port = free_port();
+        // The subcommand first, the flags after it: the README's form.
         let mut child = pushgate(dir.path())
-            .args(["--listen", &format!("127.0.0.1:{port}")])
+            .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
