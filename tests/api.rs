@@ -183,6 +183,38 @@ async fn admin_endpoints_need_the_admin_token() {
 }
 
 #[tokio::test]
+async fn the_bearer_scheme_is_read_without_regard_to_case() {
+    let app = spawn_app().await;
+    let (_, key) = app.tenant("acme").await;
+    for (scheme, token) in [("bearer", ADMIN), ("BEARER", ADMIN)] {
+        let resp = app
+            .http
+            .get(format!("{}/v1/tenants", app.base))
+            .header("authorization", format!("{scheme} {token}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), StatusCode::OK, "{scheme}");
+    }
+    let resp = app
+        .http
+        .get(format!("{}/v1/apps", app.base))
+        .header("authorization", format!("bearer {key}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK, "a tenant key after `bearer`");
+    let resp = app
+        .http
+        .get(format!("{}/v1/apps", app.base))
+        .header("authorization", format!("Basic {key}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::UNAUTHORIZED, "another scheme");
+}
+
+#[tokio::test]
 async fn api_keys_are_shown_once_and_can_be_revoked() {
     let app = spawn_app().await;
     let (tenant, key) = app.tenant("acme").await;

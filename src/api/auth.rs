@@ -25,7 +25,8 @@ pub fn hash_api_key(key: &str) -> String {
     hex::encode(digest(&SHA256, key.as_bytes()).as_ref())
 }
 
-fn bearer(parts: &Parts) -> Result<&str, ApiError> {
+/// The request's bearer token, or the 401 that says what is missing.
+pub(crate) fn bearer(parts: &Parts) -> Result<&str, ApiError> {
     let value = parts
         .headers
         .get(AUTHORIZATION)
@@ -33,9 +34,7 @@ fn bearer(parts: &Parts) -> Result<&str, ApiError> {
     value
         .to_str()
         .ok()
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::trim)
-        .filter(|t| !t.is_empty())
+        .and_then(push_core::bearer::bearer_token)
         .ok_or_else(|| ApiError::unauthorized("Authorization must be Bearer <token>"))
 }
 

@@ -2,10 +2,9 @@
 //! log can say who acted. Authenticates exactly like [`super::auth::TenantCaller`].
 
 use super::AppState;
-use super::auth::{API_KEY_PREFIX, TenantCaller, hash_api_key};
+use super::auth::{API_KEY_PREFIX, TenantCaller, bearer, hash_api_key};
 use super::error::ApiError;
 use axum::extract::FromRequestParts;
-use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use push_core::{ApiKeyId, TenantId};
 
@@ -29,17 +28,7 @@ impl FromRequestParts<AppState> for KeyHolder {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let value = parts
-            .headers
-            .get(AUTHORIZATION)
-            .ok_or_else(|| ApiError::unauthorized("missing Authorization: Bearer <token>"))?;
-        let token = value
-            .to_str()
-            .ok()
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .map(str::trim)
-            .filter(|t| !t.is_empty())
-            .ok_or_else(|| ApiError::unauthorized("Authorization must be Bearer <token>"))?;
+        let token = bearer(parts)?;
         if !token.starts_with(API_KEY_PREFIX) {
             return Err(ApiError::unauthorized("invalid API key"));
         }
