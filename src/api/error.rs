@@ -132,6 +132,11 @@ impl From<StoreError> for ApiError {
                 )
             }
             StoreError::Corrupt(_) => Self::internal("store returned unreadable data", &e),
+            StoreError::Refused(_) => Self::new(
+                StatusCode::BAD_REQUEST,
+                "invalid_request",
+                "the database cannot store a value of this request (e.g. a NUL character)",
+            ),
         }
     }
 }
@@ -144,8 +149,35 @@ impl From<JsonRejection> for ApiError {
             StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
             _ => "invalid_json",
         };
-        Self::new(status, code, r.body_text())
+        Self::new(status, code, without_values(&r.body_text()))
     }
+}
+
+/// A serde error text without the values it quotes: `invalid type: integer `1234`, expected
+/// a string` → `invalid type: integer, expected a string`. A field sent with the wrong type
+/// may be a secret (a key, a password), and errors never echo secrets.
+pub(crate) fn without_values(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = ["invalid type: ", "invalid value: "]
+        .iter()
+        .filter_map(|m| rest.find(m).map(|i| (i, m.len())))
+        .min()
+    {
+        let (start, marker) = at;
+        out.push_str(&rest[..start + marker]);
+        rest = &rest[start + marker..];
+        let end = rest.find(", expected").unwrap_or(rest.len());
+        let kind = rest[..end]
+            .split(['`', '"'])
+            .next()
+            .unwrap_or_default()
+            .trim_end();
+        out.push_str(kind);
+        rest = &rest[end..];
+    }
+    out.push_str(rest);
+    out
 }
 
 impl From<PathRejection> for ApiError {
@@ -157,5 +189,35 @@ impl From<PathRejection> for ApiError {
 impl From<QueryRejection> for ApiError {
     fn from(r: QueryRejection) -> Self {
         Self::new(StatusCode::BAD_REQUEST, "invalid_query", r.body_text())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::without_values;
+
+    #[test]
+    fn serde_errors_lose_the_values_they_quote() {
+        let cases = [
+            (
+                "secret: invalid type: integer `1234567`, expected a string at line 1 column 20",
+                "secret: invalid type: integer, expected a string at line 1 column 20",
+            ),
+            (
+                "invalid type: string \"hunter2\", expected u64",
+                "invalid type: string, expected u64",
+            ),
+            (
+                "invalid value: floating point `1.5`, expected an integer; invalid type: map, expected a string",
+                "invalid value: floating point, expected an integer; invalid type: map, expected a string",
+            ),
+            (
+                "unknown field `labl`, expected `label`",
+                "unknown field `labl`, expected `label`",
+            ),
+        ];
+        for (given, wanted) in cases {
+            assert_eq!(without_values(given), wanted);
+        }
     }
 }

@@ -98,7 +98,18 @@ pub async fn create_key(
         String::new()
     } else {
         serde_json::from_slice::<CreateKey>(&body)
-            .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "invalid_json", e.to_string()))?
+            .map_err(|e| {
+                // As every JSON body: not JSON → 400, an unknown field or wrong type → 422.
+                let status = match e.classify() {
+                    serde_json::error::Category::Data => StatusCode::UNPROCESSABLE_ENTITY,
+                    _ => StatusCode::BAD_REQUEST,
+                };
+                ApiError::new(
+                    status,
+                    "invalid_json",
+                    super::error::without_values(&e.to_string()),
+                )
+            })?
             .label
     };
     if !label.is_empty() {

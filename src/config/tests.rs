@@ -176,6 +176,10 @@ fn vendor_endpoints_come_from_file_and_environment() {
             "[vendors.fcm]\nbase_url = \"https://127.0.0.1:8443\"\n\n[pipeline]\nprefetch = 8\n",
         )?;
         jail.set_env("PUSHGATE_VENDORS__APNS__BASE_URL", "https://127.0.0.1:8444");
+        jail.set_env(
+            "PUSHGATE_VENDORS__VIVO__AUTH_URL",
+            "https://127.0.0.1:9443/message/auth",
+        );
         let c = load_in(jail, Some("pushgate.toml"), &ConfigFlags::default())
             .map_err(|e| e.to_string())?;
         assert_eq!(c.vendors.apns.base_url.as_str(), "https://127.0.0.1:8444/");
@@ -185,6 +189,12 @@ fn vendor_endpoints_come_from_file_and_environment() {
             "default kept"
         );
         assert_eq!(c.vendors.fcm.base_url.as_str(), "https://127.0.0.1:8443/");
+        assert_eq!(
+            c.vendors.vivo.auth_url.as_ref().map(|u| u.as_str()),
+            Some("https://127.0.0.1:9443/message/auth"),
+            "contract 4: every vendor with an auth endpoint takes auth_url"
+        );
+        assert_eq!(c.vendors.oppo.intl_auth_url, None);
         assert_eq!(c.pipeline.prefetch, 8);
         Ok(())
     });
