@@ -1,6 +1,8 @@
-//! The HTTP API (`/v1`, JSON): tenants and keys, apps, devices, credentials, health and
-//! metrics. Every failure answers `{ "error": { "code", "message" } }`.
+//! The HTTP API (`/v1`, JSON): tenants and keys, apps, devices, credentials, notifications
+//! and their receipts (vendor callbacks, client acks), health and metrics. Every failure
+//! answers `{ "error": { "code", "message" } }`.
 
+mod acks;
 mod apps;
 pub mod auth;
 mod callbacks;
@@ -8,6 +10,7 @@ mod credential_audit;
 mod credential_caller;
 mod credential_versions;
 mod credentials;
+mod device_auth;
 mod devices;
 pub mod error;
 mod extract;
@@ -47,8 +50,10 @@ pub struct AppState {
     pub ingestor: crate::pipeline::ingest::Ingestor,
     /// The enabled vendor adapters (credential verification on upload).
     pub adapters: Arc<push_core::adapter::AdapterRegistry>,
-    /// Handles vendors' receipt callbacks.
+    /// Handles vendors' receipt callbacks and client acks.
     pub callbacks: crate::callbacks::CallbackService,
+    /// The apps' client keys, which verify the client tokens a device may ack with.
+    pub client_keys: Arc<pushgate_online::keys::ClientKeys>,
 }
 
 /// The whole API as an axum router.
@@ -94,6 +99,7 @@ pub fn router_with(state: AppState, extra: Router) -> Router {
         )
         .route("/apps/{app}/notifications", post(notifications::create))
         .route("/apps/{app}/notifications/{id}", get(notifications::get))
+        .route("/apps/{app}/notifications/{id}/acks", post(acks::create))
         .route("/apps/{app}/credentials", get(credentials::list))
         .route("/apps/{app}/credentials/{vendor}", put(credentials::upload))
         .route("/apps/{app}/credentials/audit", get(credential_audit::list))
@@ -116,7 +122,7 @@ pub fn router_with(state: AppState, extra: Router) -> Router {
         .merge(extra)
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(axum::middleware::from_fn(http_metrics::record))
-        .layer(TraceLayer::new_for_http())
+        .layer(TraceLayer::new_for_http().make_span_with(request_span))
         .layer(SetSensitiveRequestHeadersLayer::new([
             axum::http::header::AUTHORIZATION,
         ]))
@@ -128,6 +134,16 @@ pub fn router_with(state: AppState, extra: Router) -> Router {
             )
             .into_response()
         }))
+}
+
+/// The tracing span of a request: method and route template only. The URI itself can hold
+/// secrets (a callback's path token, a client JWT in `?token=`), so it is never recorded.
+fn request_span(request: &axum::http::Request<axum::body::Body>) -> tracing::Span {
+    let route = request
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map_or("unmatched", axum::extract::MatchedPath::as_str);
+    tracing::debug_span!("request", method = %request.method(), route)
 }
 
 async fn not_found() -> Response {

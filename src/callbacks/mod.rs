@@ -6,7 +6,12 @@
 //! whose token the receipt says is gone, and publishes the receipt events. Receipts for
 //! message ids pushgate does not know are ignored (counted), so a replayed or foreign
 //! callback changes nothing.
+//!
+//! Client acks ([`client_ack`]) are the same reports from the app on the device (or the
+//! tenant's backend), for vendors without receipts (APNs, FCM): they go through the same
+//! guarded transitions and publish the same events.
 
+pub mod client_ack;
 mod matching;
 pub mod token;
 
@@ -33,7 +38,7 @@ pub enum CallbackFailure {
     Store(#[from] StoreError),
 }
 
-/// Handles receipt callbacks.
+/// Handles receipt callbacks and client acks ([`client_ack`]).
 #[derive(Clone)]
 pub struct CallbackService {
     store: Arc<dyn Store>,
@@ -139,16 +144,8 @@ impl CallbackService {
             applied.ignored += 1;
             return Ok(());
         };
-        if delivery.state == DeliveryState::Sending
-            && !matches!(receipt.event, CallbackEvent::Info { .. })
-        {
-            // The receipt overtook the worker recording the vendor's answer: the receipt
-            // proves the vendor took the message, so record that first (the worker's own
-            // `accepted` then finds it done).
-            let accepted = Transition::Accepted {
-                vendor_message_id: receipt.vendor_message_id.clone(),
-            };
-            self.transition(&delivery, accepted, &mut Applied::default())
+        if !matches!(receipt.event, CallbackEvent::Info { .. }) {
+            self.accept_if_sending(&delivery, receipt.vendor_message_id.clone())
                 .await?;
         }
         let transition = match &receipt.event {
@@ -175,6 +172,25 @@ impl CallbackService {
         self.transition(&delivery, transition, applied).await
     }
 
+    /// Records `accepted` for a delivery still in `sending`. A receipt or client ack that
+    /// overtook the worker recording the vendor's answer proves the vendor took the message,
+    /// so that comes first (the worker's own `accepted` then finds it done) and the report
+    /// itself can follow.
+    async fn accept_if_sending(
+        &self,
+        delivery: &Delivery,
+        vendor_message_id: Option<String>,
+    ) -> Result<(), StoreError> {
+        if delivery.state != DeliveryState::Sending {
+            return Ok(());
+        }
+        let accepted = Transition::Accepted { vendor_message_id };
+        self.transition(delivery, accepted, &mut Applied::default())
+            .await
+    }
+
+    /// Applies one transition, publishing its receipt event; a move the state machine refuses
+    /// (a duplicate or late report) is counted as ignored, not an error.
     async fn transition(
         &self,
         delivery: &Delivery,
