@@ -434,6 +434,11 @@ async fn bad_app_input_gets_a_clear_4xx() {
     assert_error(s, &b, StatusCode::NOT_FOUND, "not_found");
     let (s, b) = app.call(Method::DELETE, "/v1/apps", Some(&key), None).await;
     assert_error(s, &b, StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed");
+    // The online core's routes too (merged into the same router).
+    let (s, b) = app
+        .call(Method::POST, "/v1/apps/chat/client-key", Some(&key), None)
+        .await;
+    assert_error(s, &b, StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed");
     // The service is unharmed.
     let (s, _) = app.call(Method::GET, "/readyz", None, None).await;
     assert_eq!(s, StatusCode::OK);

@@ -116,10 +116,11 @@ pub fn router_with(state: AppState, extra: Router) -> Router {
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(health::metrics))
         .nest("/v1", v1)
-        .fallback(not_found)
-        .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)
         .merge(extra)
+        // After the merge, so the online core's routes answer JSON errors too.
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(axum::middleware::from_fn(http_metrics::record))
         .layer(TraceLayer::new_for_http().make_span_with(request_span))
