@@ -11,7 +11,7 @@ use push_core::{
 };
 use pushgate::pipeline::Pipeline;
 use pushgate::pipeline::credentials::CredentialCache;
-use pushgate::pipeline::ingest::Ingestor;
+use pushgate::pipeline::ingest::{IngestError, Ingestor};
 use pushgate::pipeline::worker::{VendorWorker, WorkerLimits};
 use pushgate::queue::{EmbeddedOptions, EmbeddedQueue};
 use pushgate::store::SqlStore;
@@ -425,6 +425,29 @@ async fn a_repeated_id_is_delivered_once() {
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(h.fcm.sends().len(), 1);
     assert_eq!(h.store.deliveries_of(APP, "dup").await.unwrap().len(), 1);
+    h.stop().await;
+}
+
+#[tokio::test]
+async fn rest_refuses_what_the_consumer_would_dead_letter_for_its_size() {
+    let h = harness().await;
+    // A body just under the limit, which grows past it once `app` and the default options
+    // are written into the queued form.
+    let body = |len: usize| {
+        let head = r#"{"id":"big","to":{"users":["alice"]},"data":{"k":""#;
+        let tail = r#""}}"#;
+        format!("{head}{}{tail}", "x".repeat(len - head.len() - tail.len()))
+    };
+    let near = body(64 * 1024 - 8);
+    let refused = h.ingestor.enqueue(APP, near.as_bytes()).await;
+    match refused {
+        Err(IngestError::Invalid(problems)) => {
+            assert!(problems[0].reason.contains("once its app"), "{problems:?}");
+        }
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+    let fits = body(64 * 1024 - 200);
+    assert!(h.ingestor.enqueue(APP, fits.as_bytes()).await.is_ok());
     h.stop().await;
 }
 

@@ -154,6 +154,19 @@ impl Ingestor {
                 reason: e.to_string(),
             }])
         })?;
+        // The queued form names the app and spells out the options' defaults, so it can be a
+        // little longer than the body; the consumer checks the limit again, and a message it
+        // would dead-letter must be refused here rather than answered 202.
+        if body.len() > self.max_message_bytes {
+            return Err(IngestError::Invalid(vec![Problem {
+                field: String::new(),
+                reason: format!(
+                    "message is {} bytes once its app and default options are added; the limit is {}",
+                    body.len(),
+                    self.max_message_bytes
+                ),
+            }]));
+        }
         self.queue
             .publish(
                 &QueueName::Ingest,
