@@ -425,6 +425,41 @@ async fn a_repeated_id_is_delivered_once() {
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(h.fcm.sends().len(), 1);
     assert_eq!(h.store.deliveries_of(APP, "dup").await.unwrap().len(), 1);
+    // A repeat naming someone else is the same notification: nothing more is sent.
+    h.device("phone", "bob", Channel::Fcm, "fcm-2").await;
+    h.publish(message("dup", json!({ "users": ["bob"] }))).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        h.fcm.sends().len(),
+        1,
+        "the repeat's recipients are ignored"
+    );
+    assert_eq!(h.store.deliveries_of(APP, "dup").await.unwrap().len(), 1);
+    h.stop().await;
+}
+
+#[tokio::test]
+async fn a_notification_stored_without_deliveries_gets_them_from_the_stored_message() {
+    // As after a crash between the notification and the deliveries inserts: the redelivery
+    // (here a repeat naming someone else) completes the first message, not the repeat.
+    let h = harness().await;
+    h.device("pixel", "alice", Channel::Fcm, "fcm-1").await;
+    h.device("phone", "bob", Channel::Fcm, "fcm-2").await;
+    let first: push_core::IngestMessage =
+        serde_json::from_value(message("half", json!({ "users": ["alice"] }))).unwrap();
+    assert!(
+        h.store
+            .insert_notification(&first, push_core::now())
+            .await
+            .unwrap()
+    );
+    h.publish(message("half", json!({ "users": ["bob"] })))
+        .await;
+    let settled = h.settled("half", 1).await;
+    assert_eq!(
+        settled[0].device_id, "pixel",
+        "alice's device, from the stored message"
+    );
     h.stop().await;
 }
 

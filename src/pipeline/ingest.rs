@@ -254,13 +254,35 @@ impl Ingestor {
             .iter()
             .map(|m| !firsts.insert((m.app.as_str(), m.id.as_str())))
             .collect();
-        let recipients = self.resolve(messages).await?;
+        // A notification stored before (a redelivery after a crash, or a producer's repeat)
+        // keeps the deliveries it has: a repeat naming other recipients sends nothing more.
+        // Only one whose deliveries were never written (a crash between the two inserts)
+        // gets them now, from the stored message — the one accepted — not from the repeat.
+        let mut existing: Vec<Option<Vec<Delivery>>> = vec![None; messages.len()];
+        let mut stored: Vec<Option<IngestMessage>> = vec![None; messages.len()];
+        for (i, m) in messages.iter().enumerate() {
+            if new[i] || repeat[i] {
+                continue;
+            }
+            let have = self.store.deliveries_of(&m.app, &m.id).await?;
+            if !have.is_empty() {
+                existing[i] = Some(have);
+            } else if let Some(first) = self.store.get_notification(&m.app, &m.id).await? {
+                stored[i] = Some(first.message);
+            }
+        }
+        let basis: Vec<&IngestMessage> = messages
+            .iter()
+            .zip(&stored)
+            .map(|(m, first)| first.as_ref().unwrap_or(m))
+            .collect();
+        let recipients = self.resolve(&basis).await?;
         let fresh: Vec<Vec<Delivery>> = messages
             .iter()
+            .enumerate()
             .zip(&recipients)
-            .zip(&repeat)
-            .map(|((m, devices), repeat)| {
-                if *repeat {
+            .map(|((i, m), devices)| {
+                if repeat[i] || existing[i].is_some() {
                     return Vec::new();
                 }
                 devices
@@ -279,6 +301,8 @@ impl Ingestor {
         for (i, (m, fresh)) in messages.iter().zip(fresh).enumerate() {
             deliveries.push(if repeat[i] {
                 Vec::new()
+            } else if let Some(have) = existing[i].take() {
+                have
             } else if new[i] && all_in {
                 fresh
             } else {
