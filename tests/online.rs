@@ -1,7 +1,7 @@
 //! The online core through the real service: client keys and groups over REST, WebSocket
 //! auth before the upgrade, send / msg / pull / ack, kick, idle eviction, bad frames, the
-//! offline hand-off to the pipeline (FCM simulator), and gap-free sequences under
-//! concurrent senders on SQLite and PostgreSQL.
+//! offline hand-off to the pipeline (FCM simulator) and its durability across a stop and a
+//! repeated send, and gap-free sequences under concurrent senders on SQLite and PostgreSQL.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -582,6 +582,272 @@ async fn a_push_waiting_out_its_grace_window_survives_a_restart() {
     );
     tokio::time::sleep(Duration::from_secs(1)).await;
     assert_eq!(fcm_bodies(&sim, "tok-1").len(), 1, "and only once");
+}
+
+/// An ES256 token for (app `chat`, user, device), signed with [`ES256_PRIVATE`].
+fn es256_token(user: &str, device: &str) -> String {
+    jsonwebtoken::encode(
+        &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::ES256),
+        &json!({"app": "chat", "sub": user, "dev": device,
+                "exp": jsonwebtoken::get_current_timestamp() + 600}),
+        &jsonwebtoken::EncodingKey::from_ec_pem(ES256_PRIVATE.as_bytes()).unwrap(),
+    )
+    .unwrap()
+}
+
+/// Sets app `chat`'s client key to [`ES256_PUBLIC`] (stored as is, so an online core without
+/// the vault can verify tokens).
+async fn set_es256(pg: &Instance, key: &str) {
+    let (s, body) = rest(
+        &Client::new(),
+        &pg.base,
+        key,
+        Method::PUT,
+        "/v1/apps/chat/client-key",
+        Some(json!({"alg": "ES256", "public_key_pem": ES256_PUBLIC})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+}
+
+/// Opens no sealed secrets: the online cores built here verify ES256 tokens only.
+struct NoSealer;
+
+impl pushgate_online::SecretSealer for NoSealer {
+    fn seal(
+        &self,
+        _: uuid::Uuid,
+        _: &str,
+        _: &push_core::Secret,
+    ) -> Result<push_core::SealedCredential, pushgate_online::SealError> {
+        Err(pushgate_online::SealError("no vault here".into()))
+    }
+    fn open(
+        &self,
+        _: uuid::Uuid,
+        _: &str,
+        _: &push_core::SealedCredential,
+    ) -> Result<push_core::Secret, pushgate_online::SealError> {
+        Err(pushgate_online::SealError("no vault here".into()))
+    }
+}
+
+/// An online core on `config`'s store and queue that serves its routes but whose background
+/// work (the hand-off workers) never runs: an instance that dies right after queueing
+/// hand-offs. Shutting the returned instance down stops serving.
+async fn online_core_without_workers(config: &pushgate::config::Config) -> Instance {
+    use push_core::Store;
+    let store = pushgate::service::open_store(config).await.unwrap();
+    let queue = pushgate::queue::open_queue(
+        config.amqp_url.as_deref(),
+        &config.amqp_prefix,
+        Duration::from_secs(config.pipeline.embedded_lease_seconds),
+        &store,
+    )
+    .await
+    .unwrap();
+    let dialect = match store.backend() {
+        pushgate::store::Backend::Postgres => Dialect::Postgres,
+        pushgate::store::Backend::Sqlite => Dialect::Sqlite,
+    };
+    let dyn_store: Arc<dyn Store> = Arc::new(store.clone());
+    let core = pushgate_online::OnlineCore::new(
+        config.online.clone(),
+        pushgate_online::OnlinePorts {
+            pool: store.pool().clone(),
+            dialect,
+            store: Arc::clone(&dyn_store),
+            queue,
+            sealer: Arc::new(NoSealer),
+            access: Arc::new(pushgate_online::StoreTenantAccess::new(
+                dyn_store,
+                pushgate::api::auth::hash_api_key,
+                pushgate::api::auth::API_KEY_PREFIX,
+            )),
+            clustered: config.amqp_url.is_some(),
+        },
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let shutdown = tokio_util::sync::CancellationToken::new();
+    let stop = shutdown.clone();
+    tokio::spawn(async move {
+        axum::serve(listener, core.router())
+            .with_graceful_shutdown(stop.cancelled_owned())
+            .await
+    });
+    Instance {
+        base,
+        shutdown,
+        dir: None,
+    }
+}
+
+/// (a) A one-to-one message (no grace window) is stored and its hand-off queued by an
+/// instance that stops before working it off; the next instance on the same store and
+/// queue pushes it, once.
+async fn a_zero_grace_hand_off_survives_a_stop(
+    config: &pushgate::config::Config,
+    sim: &push_sim::Sim,
+) {
+    assert_eq!(config.online.direct_grace_ms, 0);
+    let setup = start(config, None).await;
+    let key = chat_app_with_fcm(&setup).await;
+    set_es256(&setup, &key).await;
+    drop(setup);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+
+    let dying = online_core_without_workers(config).await;
+    let mut u0 = connect(&dying, &es256_token("u0", "d0")).await;
+    let sent = u0
+        .send_msg("m1", json!({"user": "u1"}), "sent before the stop")
+        .await;
+    assert_eq!(sent["duplicate"], false);
+    drop(u0);
+    drop(dying);
+    assert!(
+        fcm_bodies(sim, "tok-1").is_empty(),
+        "nothing took the hand-off yet"
+    );
+
+    let _next = start(config, None).await;
+    let bodies = wait_for_pushes(sim, "tok-1", 1).await;
+    assert_eq!(
+        bodies.len(),
+        1,
+        "the queued hand-off went out after the restart"
+    );
+    assert!(bodies[0].contains("sent before the stop"), "{}", bodies[0]);
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(fcm_bodies(sim, "tok-1").len(), 1, "and only once");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_zero_grace_hand_off_survives_a_stop_on_the_embedded_queue() {
+    let (sim, config, _dir) = sim_and_config(3_000).await;
+    a_zero_grace_hand_off_survives_a_stop(&config, &sim).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_zero_grace_hand_off_survives_a_stop_on_rabbitmq() {
+    let (sim, mut config, _dir) = sim_and_config(3_000).await;
+    let (db_url, db_name) = support::fresh_postgres_database().await;
+    let prefix = format!(
+        "pghandoff{}",
+        &uuid::Uuid::new_v4().simple().to_string()[..8]
+    );
+    config.database_url = Some(db_url);
+    config.amqp_url = Some(support::amqp_url());
+    config.amqp_prefix = prefix.clone();
+    config.master_key = Some(push_core::Secret::new(
+        "9sRJq6mN2fB0kX4vL8wT1yZ3cE5gH7jA0pQ2rS4uV6w=",
+    ));
+    a_zero_grace_hand_off_survives_a_stop(&config, &sim).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    support::delete_rabbit_prefix(&prefix);
+    support::drop_postgres_database(&db_name).await;
+}
+
+/// (c) A send stored just before a crash (its hand-off never queued) is repeated by the
+/// client: the repeat queues the hand-off, and the push goes out; a further repeat queues
+/// it again, and ingest takes the same push id only once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_repeated_send_hands_off_again_and_pushes_once() {
+    let (sim, config, _dir) = sim_and_config(3_000).await;
+    let pg = start(&config, None).await;
+    chat_app_with_fcm(&pg).await;
+    // Stored, then the process died before queueing the hand-off.
+    let sql = pushgate::store::SqlStore::connect(&config.effective_database_url())
+        .await
+        .unwrap();
+    let online = OnlineStore::new(sql.pool().clone(), Dialect::Sqlite);
+    let stored = online
+        .send(&Outgoing {
+            app: "chat",
+            sender: "u0",
+            client_msg_id: "m1",
+            to: &Recipient::User("u1".into()),
+            content: &Content {
+                text: "stored before a crash".into(),
+                title: None,
+                data: None,
+            },
+        })
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(fcm_bodies(&sim, "tok-1").is_empty());
+
+    let mut u0 = connect(&pg, &token("chat", "u0", "d0", 600)).await;
+    let again = u0
+        .send_msg("m1", json!({"user": "u1"}), "stored before a crash")
+        .await;
+    assert_eq!(again["duplicate"], true, "{again}");
+    assert_eq!(again["msg_id"], stored.msg_id.as_str());
+    let bodies = wait_for_pushes(&sim, "tok-1", 1).await;
+    assert_eq!(bodies.len(), 1, "the repeat handed the message off");
+    assert!(bodies[0].contains("stored before a crash"), "{}", bodies[0]);
+
+    // Repeated once more: handed off again, deduplicated by ingest.
+    let third = u0
+        .send_msg("m1", json!({"user": "u1"}), "stored before a crash")
+        .await;
+    assert_eq!(third["duplicate"], true);
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(fcm_bodies(&sim, "tok-1").len(), 1, "pushed once");
+    // The sender's own device is never pushed.
+    assert!(fcm_bodies(&sim, "tok-0").is_empty());
+}
+
+/// `repeat_of` on PostgreSQL (the SQLite checks are the online crate's unit tests).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_repeat_finds_its_recipients_on_postgres() {
+    let (url, name) = support::fresh_postgres_database().await;
+    let sql = store_with_app(&url).await;
+    let store = OnlineStore::new(sql.pool().clone(), Dialect::Postgres);
+    let content = |text: &str| Content {
+        text: text.into(),
+        title: None,
+        data: None,
+    };
+    let send = |sender: &'static str, id: &'static str, to: Recipient| {
+        let store = store.clone();
+        async move {
+            store
+                .send(&Outgoing {
+                    app: "chat",
+                    sender,
+                    client_msg_id: id,
+                    to: &to,
+                    content: &content(id),
+                })
+                .await
+                .unwrap()
+        }
+    };
+    send("carol", "c0", Recipient::User("bob".into())).await;
+    let m1 = send("alice", "m1", Recipient::User("bob".into())).await;
+    let repeat = store.repeat_of("chat", &m1.msg_id).await.unwrap().unwrap();
+    assert_eq!(repeat.recipients, vec![("bob".to_string(), 2)]);
+    assert_eq!(repeat.content, content("m1"));
+    store.create_group("chat", "g", "G").await.unwrap();
+    let members: Vec<String> = ["ann", "ben", "bob"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    store.add_members("chat", "g", &members, 10).await.unwrap();
+    let g1 = send("ben", "g1", Recipient::Group("g".into())).await;
+    let repeat = store.repeat_of("chat", &g1.msg_id).await.unwrap().unwrap();
+    let expected: Vec<(String, i64)> = g1
+        .seqs
+        .iter()
+        .filter(|(u, _)| u != "ben")
+        .cloned()
+        .collect();
+    assert_eq!(repeat.recipients, expected);
+    assert!(store.repeat_of("chat", "no-such").await.unwrap().is_none());
+    sql.close().await;
+    support::drop_postgres_database(&name).await;
 }
 
 async fn gap_free_under_concurrent_senders(pool: sqlx::AnyPool, dialect: Dialect) {

@@ -6,7 +6,7 @@
 //! handling runs in a boxed future only while a frame is being handled.
 
 use crate::core::Shared;
-use crate::dispatch::{Outbound, dispatch};
+use crate::dispatch::{Outbound, dispatch, hand_off_again};
 use crate::hub::Eviction;
 use crate::protocol::{ClientFrame, Content, ServerFrame};
 use crate::relay::RelayMessage;
@@ -331,7 +331,12 @@ async fn send_message(
         }
         Err(SendError::Store(e)) => return unavailable(&e, Some(id)),
     };
-    if !stored.duplicate {
+    if stored.duplicate {
+        // Its hand-off may never have been queued (a crash right after the store): again.
+        if let Err(e) = hand_off_again(shared, &session.app, &session.user, &stored.msg_id).await {
+            return unavailable(&e, Some(id));
+        }
+    } else {
         dispatch(
             shared,
             Outbound {

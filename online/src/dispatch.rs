@@ -1,5 +1,6 @@
 //! After a message is stored: push `msg` frames to its recipients' live connections (here,
-//! and through other instances' queues), and queue the offline hand-off for the rest.
+//! and through other instances' queues), and queue the offline hand-off for the rest. After
+//! a repeated send: queue the offline hand-off again.
 
 use crate::core::Shared;
 use crate::protocol::{Content, Recipient};
@@ -120,6 +121,47 @@ pub(crate) async fn dispatch(shared: &Shared, out: Outbound<'_>) {
             ))
             .await;
     }
+}
+
+/// Queues the offline hand-off of message `msg_id` again, for a repeated send by `sender`:
+/// the first send may have stopped between storing the message and queueing its hand-off
+/// (the client repeats a send it got no `sent` for). Harmless when the hand-off was queued
+/// the first time: ingest accepts each push id (`online:<msg_id>:<device hash>`) once, and
+/// devices that acked the message or are online are skipped. Nothing is queued for a
+/// message older than a push's lifetime. Live connections are not sent the message again
+/// (they pull it). A store error is answered, so the client repeats the send later.
+pub(crate) async fn hand_off_again(
+    shared: &Shared,
+    app: &str,
+    sender: &str,
+    msg_id: &str,
+) -> Result<(), push_core::StoreError> {
+    let Some(repeat) = shared.store.repeat_of(app, msg_id).await? else {
+        return Ok(());
+    };
+    let age_ms = crate::store::now_ms().saturating_sub(repeat.ts);
+    let lifetime_ms = i64::try_from(crate::offline::PUSH_TTL_SECONDS * 1000).unwrap_or(i64::MAX);
+    if repeat.recipients.is_empty() || age_ms > lifetime_ms {
+        return Ok(());
+    }
+    tracing::debug!(
+        app,
+        msg_id,
+        "repeated send; queueing its offline hand-off again"
+    );
+    shared
+        .offline
+        .enqueue(crate::offline::OfflineJob::new(
+            app,
+            msg_id,
+            sender,
+            &repeat.to,
+            &repeat.content,
+            repeat.recipients,
+            shared.config.grace(repeat.to.is_group()),
+        ))
+        .await;
+    Ok(())
 }
 
 #[cfg(test)]

@@ -7,6 +7,9 @@
 //! (PostgreSQL row lock; SQLite's single writer), so a second sender to the same user waits,
 //! then continues from the committed value; a rolled-back send returns its numbers with it.
 //! Recipients are locked in sorted order, so two group sends cannot deadlock.
+//!
+//! A repeated send finds the message and its recipients' sequences again
+//! ([`OnlineStore::repeat_of`]), so its offline hand-off can be queued again.
 
 use super::{Dialect, OnlineStore, db_error, is_retryable, now_ms};
 use crate::protocol::{Content, Recipient};
@@ -75,6 +78,36 @@ const INDEX_FROM_JSON: &str = "INSERT INTO online_inbox (app_id, user_id, seq, m
 
 const GROUP_EXISTS: &str = "SELECT 1 FROM online_groups WHERE app_id = $1 AND group_id = $2";
 
+const MESSAGE: &str = "SELECT sender, to_kind, to_id, content, created_at FROM online_messages \
+    WHERE app_id = $1 AND message_id = $2";
+
+/// Each recipient's sequence of message `$2`, found by walking its inbox down from the head
+/// (an index range scan that stops at the first match), at most `$3` entries deep.
+const REPEAT_SEQ: &str = "SELECT s.user_id, (SELECT i.seq FROM online_inbox i \
+    WHERE i.app_id = s.app_id AND i.user_id = s.user_id AND i.seq > s.head - $3 \
+    AND i.message_id = $2 ORDER BY i.seq DESC LIMIT 1) \
+    FROM online_user_seq s WHERE s.app_id = $1 AND s.user_id <> $4 AND s.user_id IN ";
+
+/// How deep below each recipient's inbox head [`OnlineStore::repeat_of`] looks for the
+/// message. A client repeats an unanswered send within moments, so the message sits near
+/// the head; the bound keeps a stale repeat to a big group from walking whole inboxes. A
+/// recipient who got more messages since has had pushes for those.
+pub const REPEAT_LOOKBACK: i64 = 256;
+
+/// A stored message as a repeated send hands it off again.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Repeat {
+    /// Where it went.
+    pub to: Recipient,
+    /// What it says.
+    pub content: Content,
+    /// Unix milliseconds it was stored.
+    pub ts: i64,
+    /// Its recipients other than the sender, with their sequence, sorted by user: those
+    /// whose inbox holds it within [`REPEAT_LOOKBACK`] of the head.
+    pub recipients: Vec<(String, i64)>,
+}
+
 impl OnlineStore {
     /// Stores `message` once and indexes it for every recipient (the sender too, so the
     /// sender's other devices see it). A repeated (sender, client id) stores nothing and
@@ -142,6 +175,72 @@ impl OnlineStore {
             seqs,
             duplicate: false,
         })
+    }
+
+    /// Message `msg_id` with its recipients (see [`Repeat`]), for the hand-off of a repeated
+    /// send: the first send may have stopped between storing the message and queueing its
+    /// hand-off. `None` when there is no such message.
+    pub async fn repeat_of(&self, app: &str, msg_id: &str) -> Result<Option<Repeat>, StoreError> {
+        let Some(row) = sqlx::query(MESSAGE)
+            .bind(app)
+            .bind(msg_id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(|e| db_error(e, "reading a message"))?
+        else {
+            return Ok(None);
+        };
+        let get = |e| db_error(e, "reading a message");
+        let sender: String = row.try_get(0).map_err(get)?;
+        let kind: String = row.try_get(1).map_err(get)?;
+        let to_id: String = row.try_get(2).map_err(get)?;
+        let content: String = row.try_get(3).map_err(get)?;
+        let content: Content = serde_json::from_str(&content)
+            .map_err(|_| StoreError::Corrupt("message content is not JSON".into()))?;
+        let to = if kind == "group" {
+            Recipient::Group(to_id)
+        } else {
+            Recipient::User(to_id)
+        };
+        let ts: i64 = row.try_get(4).map_err(get)?;
+        // Today's members of a group: one who left is not pushed, one who joined since
+        // has no inbox entry of the message.
+        let query = match &to {
+            Recipient::Group(group) => sqlx::query(sqlx::AssertSqlSafe(format!(
+                "{REPEAT_SEQ}(SELECT user_id FROM online_group_members WHERE app_id = $5 AND group_id = $6)"
+            )))
+            .bind(app)
+            .bind(msg_id)
+            .bind(REPEAT_LOOKBACK)
+            .bind(&sender)
+            .bind(app)
+            .bind(group.as_str()),
+            Recipient::User(user) => sqlx::query(sqlx::AssertSqlSafe(format!("{REPEAT_SEQ}($5)")))
+                .bind(app)
+                .bind(msg_id)
+                .bind(REPEAT_LOOKBACK)
+                .bind(&sender)
+                .bind(user.as_str()),
+        };
+        let rows = query
+            .fetch_all(&self.pool)
+            .await
+            .map_err(|e| db_error(e, "finding a message's recipients"))?;
+        let mut recipients = Vec::with_capacity(rows.len());
+        for row in rows {
+            let get = |e| db_error(e, "reading a message's recipients");
+            let seq: Option<i64> = row.try_get(1).map_err(get)?;
+            if let Some(seq) = seq {
+                recipients.push((row.try_get(0).map_err(get)?, seq));
+            }
+        }
+        recipients.sort();
+        Ok(Some(Repeat {
+            to,
+            content,
+            ts,
+            recipients,
+        }))
     }
 
     async fn duplicate(&self, m: &Outgoing<'_>) -> Result<Stored, SendError> {

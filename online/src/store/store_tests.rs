@@ -72,6 +72,72 @@ async fn a_repeated_client_id_is_stored_once() {
 }
 
 #[tokio::test]
+async fn a_repeat_finds_the_message_and_its_recipients_sequences() {
+    use super::messages::REPEAT_LOOKBACK;
+    let store = testing::sqlite().await;
+    // bob has an older message, so his sequence of m1 is 2.
+    send(&store, "carol", "c0", Recipient::User("bob".into())).await;
+    let m1 = send(&store, "alice", "m1", Recipient::User("bob".into())).await;
+    let repeat = store.repeat_of("chat", &m1.msg_id).await.unwrap().unwrap();
+    assert_eq!(repeat.to, Recipient::User("bob".into()));
+    assert_eq!(repeat.content, content("m1"));
+    assert_eq!(repeat.ts, m1.ts);
+    assert_eq!(
+        repeat.recipients,
+        vec![("bob".to_string(), 2)],
+        "the sender is left out"
+    );
+    assert!(store.repeat_of("chat", "no-such").await.unwrap().is_none());
+    assert!(
+        store
+            .repeat_of("other", &m1.msg_id)
+            .await
+            .unwrap()
+            .is_none()
+    );
+
+    let me = send(&store, "alice", "me", Recipient::User("alice".into())).await;
+    let repeat = store.repeat_of("chat", &me.msg_id).await.unwrap().unwrap();
+    assert!(repeat.recipients.is_empty());
+
+    // Group: today's members other than the sender; one who joined later has no entry.
+    store.create_group("chat", "g", "G").await.unwrap();
+    let members: Vec<String> = ["ann", "ben", "bob"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    store.add_members("chat", "g", &members, 10).await.unwrap();
+    let g1 = send(&store, "ben", "g1", Recipient::Group("g".into())).await;
+    store
+        .add_members("chat", "g", &["dan".to_string()], 10)
+        .await
+        .unwrap();
+    send(&store, "ann", "g2", Recipient::Group("g".into())).await;
+    let repeat = store.repeat_of("chat", &g1.msg_id).await.unwrap().unwrap();
+    let expected: Vec<(String, i64)> = g1
+        .seqs
+        .iter()
+        .filter(|(u, _)| u != "ben")
+        .cloned()
+        .collect();
+    assert_eq!(repeat.recipients, expected);
+    assert_eq!(repeat.to, Recipient::Group("g".into()));
+
+    // Deeper than the lookback below bob's head: not found any more.
+    for i in 0..REPEAT_LOOKBACK {
+        send(
+            &store,
+            "carol",
+            &format!("n{i}"),
+            Recipient::User("bob".into()),
+        )
+        .await;
+    }
+    let repeat = store.repeat_of("chat", &m1.msg_id).await.unwrap().unwrap();
+    assert!(repeat.recipients.is_empty(), "{:?}", repeat.recipients);
+}
+
+#[tokio::test]
 async fn a_message_to_oneself_is_indexed_once() {
     let store = testing::sqlite().await;
     let stored = send(&store, "alice", "me", Recipient::User("alice".into())).await;
