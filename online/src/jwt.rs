@@ -153,6 +153,9 @@ impl Verifier {
         validation.leeway = LEEWAY_SECONDS;
         validation.validate_nbf = true;
         validation.set_required_spec_claims(&["exp", "sub"]);
+        // The app's key already says whom a token is for; an `aud` claim (identity providers
+        // add one) carries nothing pushgate checks, so it must not refuse the token.
+        validation.validate_aud = false;
         let data = jsonwebtoken::decode::<Claims>(token, &self.key, &validation).map_err(|e| {
             use jsonwebtoken::errors::ErrorKind;
             TokenError::Refused(
@@ -234,6 +237,33 @@ mod tests {
         assert_eq!(unverified_app(&token).unwrap(), "chat");
         let c = hs_verifier().verify(&token).unwrap();
         assert_eq!((c.sub.as_str(), c.dev.as_str()), ("alice", "phone"));
+    }
+
+    #[test]
+    fn an_audience_claim_does_not_refuse_a_token() {
+        #[derive(Serialize)]
+        struct WithAud {
+            app: &'static str,
+            sub: &'static str,
+            dev: &'static str,
+            exp: u64,
+            aud: &'static str,
+        }
+        let exp = jsonwebtoken::get_current_timestamp() + 600;
+        let token = encode(
+            &Header::new(Algorithm::HS256),
+            &WithAud {
+                app: "chat",
+                sub: "alice",
+                dev: "phone",
+                exp,
+                aud: "https://im.example.com",
+            },
+            &EncodingKey::from_secret(SECRET.as_bytes()),
+        )
+        .unwrap();
+        let c = hs_verifier().verify(&token).unwrap();
+        assert_eq!(c.dev, "phone");
     }
 
     #[test]
