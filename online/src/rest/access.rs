@@ -40,13 +40,7 @@ impl StoreTenantAccess {
 
 /// The bearer token of a request.
 pub(crate) fn bearer(headers: &HeaderMap) -> Option<&str> {
-    headers
-        .get(AUTHORIZATION)?
-        .to_str()
-        .ok()?
-        .strip_prefix("Bearer ")
-        .map(str::trim)
-        .filter(|t| !t.is_empty())
+    push_core::bearer::bearer_token(headers.get(AUTHORIZATION)?.to_str().ok()?)
 }
 
 #[async_trait::async_trait]
