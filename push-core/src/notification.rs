@@ -65,6 +65,22 @@ pub struct NotificationContent {
     pub click: Option<String>,
 }
 
+impl NotificationContent {
+    /// The title and body to show where a vendor needs both (Huawei, Honor, …): a missing or
+    /// blank title is `app_name`, a missing or blank body repeats the title. `None` when
+    /// there is neither, i.e. nothing to show.
+    pub fn title_and_body(&self, app_name: &str) -> Option<(String, String)> {
+        let given = |text: &Option<String>| text.clone().filter(|t| !t.trim().is_empty());
+        let (title, body) = (given(&self.title), given(&self.body));
+        if title.is_none() && body.is_none() {
+            return None;
+        }
+        let title = title.unwrap_or_else(|| app_name.to_string());
+        let body = body.unwrap_or_else(|| title.clone());
+        Some((title, body))
+    }
+}
+
 /// Delivery options.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Options {
@@ -108,4 +124,40 @@ pub struct WechatContent {
     /// Template data, `{ "thing1": { "value": "Alice" } }`.
     #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
     pub data: serde_json::Map<String, serde_json::Value>,
+}
+
+#[cfg(test)]
+mod title_and_body_tests {
+    use super::NotificationContent;
+
+    fn content(title: Option<&str>, body: Option<&str>) -> NotificationContent {
+        NotificationContent {
+            title: title.map(str::to_string),
+            body: body.map(str::to_string),
+            ..NotificationContent::default()
+        }
+    }
+
+    #[test]
+    fn a_missing_half_is_filled_in() {
+        let both = |t, b| Some((String::from(t), String::from(b)));
+        assert_eq!(
+            content(Some("Alice"), Some("hi")).title_and_body("Chat"),
+            both("Alice", "hi")
+        );
+        assert_eq!(
+            content(Some("Alice"), None).title_and_body("Chat"),
+            both("Alice", "Alice")
+        );
+        assert_eq!(
+            content(None, Some("hi")).title_and_body("Chat"),
+            both("Chat", "hi")
+        );
+        assert_eq!(
+            content(Some(" "), Some("hi")).title_and_body("Chat"),
+            both("Chat", "hi")
+        );
+        assert_eq!(content(None, Some("  ")).title_and_body("Chat"), None);
+        assert_eq!(content(None, None).title_and_body("Chat"), None);
+    }
 }

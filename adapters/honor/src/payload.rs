@@ -6,7 +6,8 @@
 //! `{data?, notification?, android: {ttl, biTag, targetUserType, notification?}, token: […]}`.
 //! How the ingest message maps:
 //! - a **notification** when the message has a title or body and is not `silent`:
-//!   `android.notification` {title, body, image, `clickAction`, `tag` = collapse key,
+//!   `android.notification` {title, body (both required: a missing title is the app's name, a
+//!   missing body repeats the title), image, `clickAction`, `tag` = collapse key,
 //!   `importance`}. `clickAction` is required: an `https` click target → type 2 (`url`); any
 //!   other click target → type 1 with it as the `intent`; none → type 3 (open the app). The
 //!   badge is not sent (Honor's needs the app's entry activity class — set it with
@@ -189,14 +190,14 @@ fn message(inputs: &Inputs<'_>) -> Result<Map<String, Value>, String> {
     android.insert("targetUserType".into(), json!(0));
     if visible {
         let mut n = Map::new();
-        for (key, value) in [
-            ("title", &content.title),
-            ("body", &content.body),
-            ("image", &content.image),
-        ] {
-            if let Some(value) = value {
-                n.insert(key.into(), json!(value));
-            }
+        // A notification is shown only with both a title and a body: a missing title is the
+        // app's name, a missing body repeats the title (as for vivo, Xiaomi and OPPO).
+        if let Some((title, body)) = content.title_and_body(&inputs.app.name) {
+            n.insert("title".into(), json!(title));
+            n.insert("body".into(), json!(body));
+        }
+        if let Some(image) = &content.image {
+            n.insert("image".into(), json!(image));
         }
         let click = match content.click.as_deref() {
             Some(url) if url.starts_with("https://") => json!({ "type": 2, "url": url }),

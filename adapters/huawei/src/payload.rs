@@ -4,7 +4,8 @@
 //!
 //! How the ingest message maps:
 //! - a **notification message** (shown by the system, works when the app is killed) when the
-//!   message has a title or body and is not `silent`: `android.notification` {title, body,
+//!   message has a title or body and is not `silent`: `android.notification` {title, body
+//!   (both required: a missing title is the app's name, a missing body repeats the title),
 //!   image, `click_action`, `tag` = collapse key, `default_sound` / `sound`}. The click target
 //!   is `click_action` type 1 with it as the `intent` (Android parses a plain deep link as
 //!   a VIEW intent); without one, type 3 (open the app). The badge is not sent: Huawei's
@@ -194,14 +195,14 @@ fn message(inputs: &Inputs<'_>) -> Result<Map<String, Value>, String> {
     }
     if visible {
         let mut n = Map::new();
-        for (key, value) in [
-            ("title", &content.title),
-            ("body", &content.body),
-            ("image", &content.image),
-        ] {
-            if let Some(value) = value {
-                n.insert(key.into(), json!(value));
-            }
+        // A notification is shown only with both a title and a body: a missing title is the
+        // app's name, a missing body repeats the title (as for vivo, Xiaomi and OPPO).
+        if let Some((title, body)) = content.title_and_body(&inputs.app.name) {
+            n.insert("title".into(), json!(title));
+            n.insert("body".into(), json!(body));
+        }
+        if let Some(image) = &content.image {
+            n.insert("image".into(), json!(image));
         }
         let click = match &content.click {
             Some(target) => json!({ "type": 1, "intent": target }),

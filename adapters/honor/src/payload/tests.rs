@@ -252,3 +252,21 @@ fn ttl_is_what_is_left() {
     );
     assert!(remaining_ttl(Some(50), now(), later).is_err());
 }
+
+#[test]
+fn a_notification_with_only_a_title_or_a_body_shows_both() {
+    let with = |title: Option<&str>, body: Option<&str>| {
+        let mut m = message();
+        if let Some(n) = m.notification.as_mut() {
+            n.title = title.map(str::to_string);
+            n.body = body.map(str::to_string);
+        }
+        let p = built(&m, &app(settings())).expect("sent, not refused");
+        let body: Value = serde_json::from_slice(&p.body_for(&["tok-1"])).unwrap();
+        let n = &body["android"]["notification"];
+        (n["title"].clone(), n["body"].clone())
+    };
+    assert_eq!(with(Some("Alice"), None), (json!("Alice"), json!("Alice")));
+    let app_name = app(settings()).name;
+    assert_eq!(with(None, Some("hi")), (json!(app_name), json!("hi")));
+}

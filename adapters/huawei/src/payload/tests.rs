@@ -377,3 +377,23 @@ fn the_size_limit_counts_utf8_bytes_of_the_message_without_tokens() {
     let err = built_at(&cjk, &app(), ACCEPTED).unwrap_err();
     assert!(err.contains("characters") && err.contains("CJK"), "{err}");
 }
+
+#[test]
+fn a_notification_with_only_a_title_or_a_body_shows_both() {
+    let with = |title: Option<&str>, body: Option<&str>| {
+        let mut m = chat_message();
+        if let Some(n) = m.notification.as_mut() {
+            n.title = title.map(str::to_string);
+            n.body = body.map(str::to_string);
+        }
+        let built = built(&m);
+        let n = &built["android"]["notification"];
+        (n["title"].clone(), n["body"].clone())
+    };
+    assert_eq!(with(Some("Alice"), None), (json!("Alice"), json!("Alice")));
+    assert_eq!(
+        with(None, Some("hi")),
+        (json!("Chat"), json!("hi")),
+        "the app's name"
+    );
+}
