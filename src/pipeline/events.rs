@@ -3,7 +3,7 @@
 //! core; the durable record is the store's receipts, so a failed publish is logged, not fatal.
 
 use push_core::queue::Queue;
-use push_core::{Channel, Delivery, ReceiptEvent};
+use push_core::{Channel, Delivery, DeliveryState, ReceiptEvent};
 use serde::Serialize;
 use std::sync::Arc;
 use time::OffsetDateTime;
@@ -32,8 +32,17 @@ pub struct TokenInvalidEvent<'a> {
     pub at: OffsetDateTime,
 }
 
-/// The contract-2 event of a delivery's current state.
+/// The contract-2 event of a delivery's current state. Its reason is this state's: the
+/// delivery keeps the reason of its last retry or failure, which says nothing about a later
+/// `sending`, `accepted`, `delivered` or `opened`.
 fn receipt_event(d: &Delivery) -> ReceiptEvent {
+    let reason = match d.state {
+        DeliveryState::Queued | DeliveryState::Failed | DeliveryState::Expired => d.reason.clone(),
+        DeliveryState::Sending
+        | DeliveryState::Accepted
+        | DeliveryState::Delivered
+        | DeliveryState::Opened => None,
+    };
     ReceiptEvent {
         delivery_id: d.id,
         app: d.app_id.clone(),
@@ -41,7 +50,7 @@ fn receipt_event(d: &Delivery) -> ReceiptEvent {
         device_id: d.device_id.clone(),
         vendor: d.channel,
         state: d.state,
-        reason: d.reason.clone(),
+        reason,
         vendor_message_id: d.vendor_message_id.clone(),
         at: d.updated_at,
     }
@@ -90,6 +99,26 @@ impl EventPublisher {
         };
         if let Err(error) = self.queue.publish_event(routing_key, body).await {
             tracing::warn!(%error, routing_key, "receipt event not published (the receipt is stored)");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_event_carries_its_own_states_reason_not_an_earlier_one() {
+        let mut d = Delivery::queued("chat", "n1", "pixel", Channel::Fcm, push_core::now());
+        d.reason = Some("FCM UNAVAILABLE: retry".into());
+        for (state, kept) in [
+            (DeliveryState::Queued, true),
+            (DeliveryState::Accepted, false),
+            (DeliveryState::Delivered, false),
+            (DeliveryState::Failed, true),
+        ] {
+            d.state = state;
+            assert_eq!(receipt_event(&d).reason.is_some(), kept, "{state:?}");
         }
     }
 }
