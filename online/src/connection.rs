@@ -126,7 +126,17 @@ pub(crate) async fn serve(shared: Arc<Shared>, mut socket: WebSocket, session: S
             })
             .await
     {
-        tracing::warn!(error = %e, "cannot remove presence");
+        tracing::warn!(error = %e, "cannot remove presence; retried every heartbeat");
+        shared
+            .unreleased
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(crate::core::Unreleased {
+                app: session.app.clone(),
+                user: session.user.clone(),
+                device: session.device.clone(),
+                conn_id: conn_id as i64,
+            });
     }
     tracing::debug!(app = %session.app, user = %session.user, device = %session.device, conn_id, "disconnected");
 }

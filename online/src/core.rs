@@ -45,6 +45,20 @@ pub(crate) struct Shared {
     pub access: Arc<dyn TenantAccess>,
     /// Cancelled when the service stops: connections close with 1001.
     pub closing: CancellationToken,
+    /// Presence rows of closed connections whose removal failed: retried every heartbeat,
+    /// before this instance's rows are refreshed — a left-over row would otherwise be kept
+    /// fresh by that refresh, and its device would count as online (no offline pushes) for
+    /// as long as this instance lives.
+    pub unreleased: std::sync::Mutex<Vec<Unreleased>>,
+}
+
+/// A closed connection whose presence row is still to be removed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Unreleased {
+    pub app: String,
+    pub user: String,
+    pub device: String,
+    pub conn_id: i64,
 }
 
 impl Shared {
@@ -86,6 +100,7 @@ impl OnlineCore {
             queue: ports.queue,
             access: ports.access,
             closing: CancellationToken::new(),
+            unreleased: std::sync::Mutex::new(Vec::new()),
             config,
         };
         Self {
@@ -142,6 +157,44 @@ impl OnlineCore {
     }
 }
 
+/// Removes the presence rows whose removal failed when their connection closed; the ones
+/// that fail again wait for the next heartbeat.
+pub(crate) async fn release_left_overs(shared: &Shared, instance: &str) {
+    let pending = std::mem::take(
+        &mut *shared
+            .unreleased
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner),
+    );
+    let mut failed = Vec::new();
+    for row in pending {
+        let released = shared
+            .store
+            .release_presence(crate::store::presence::Connection {
+                app: &row.app,
+                user: &row.user,
+                device: &row.device,
+                instance,
+                conn_id: row.conn_id,
+            })
+            .await;
+        if released.is_err() {
+            failed.push(row);
+        }
+    }
+    if !failed.is_empty() {
+        tracing::warn!(
+            rows = failed.len(),
+            "cannot remove presence of closed connections yet"
+        );
+        shared
+            .unreleased
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .extend(failed);
+    }
+}
+
 /// Refreshes this instance's presence rows every heartbeat and purges dead instances' rows.
 async fn refresh_presence(shared: Arc<Shared>, stop: CancellationToken) {
     let Some(instance) = shared.instance().map(str::to_string) else {
@@ -155,6 +208,7 @@ async fn refresh_presence(shared: Arc<Shared>, stop: CancellationToken) {
             _ = tick.tick() => {}
         }
         rounds += 1;
+        release_left_overs(&shared, &instance).await;
         if let Err(e) = shared.store.touch_presence(&instance, now_ms()).await {
             tracing::warn!(error = %e, "cannot refresh presence");
         }

@@ -316,6 +316,7 @@ fn instance(
         queue,
         access: Arc::new(NoAccess),
         closing: CancellationToken::new(),
+        unreleased: std::sync::Mutex::new(Vec::new()),
     })
 }
 
@@ -691,4 +692,38 @@ async fn a_repeated_send_queues_the_hand_off_again() {
         .await
         .unwrap();
     assert_eq!(broker.published(&QueueName::Handoff).len(), 1);
+}
+
+#[tokio::test]
+async fn a_presence_row_left_by_a_failed_removal_is_removed_at_the_next_heartbeat() {
+    // Else the heartbeat's refresh would keep it fresh, and its device would count as online
+    // — never pushed offline — for as long as this instance lives.
+    let store = testing::sqlite().await;
+    let broker = Arc::new(MemoryQueue::default());
+    let shared = instance(&store, &broker, Arc::new(FlakyDirectory::default()));
+    let conn = crate::store::presence::Connection {
+        app: "chat",
+        user: "u1",
+        device: "d1",
+        instance: "i1",
+        conn_id: 7,
+    };
+    store
+        .claim_presence(conn, crate::store::now_ms(), 0)
+        .await
+        .unwrap();
+    shared
+        .unreleased
+        .lock()
+        .unwrap()
+        .push(crate::core::Unreleased {
+            app: "chat".into(),
+            user: "u1".into(),
+            device: "d1".into(),
+            conn_id: 7,
+        });
+    assert_eq!(store.locate("chat", &["u1"], 0).await.unwrap().len(), 1);
+    crate::core::release_left_overs(&shared, "i1").await;
+    assert!(store.locate("chat", &["u1"], 0).await.unwrap().is_empty());
+    assert!(shared.unreleased.lock().unwrap().is_empty());
 }
