@@ -7,71 +7,11 @@ use push_core::adapter::{CheckError, Outcome};
 use push_sim::dev::{DEV_OPPO_APP_KEY, DEV_OPPO_MASTER_SECRET};
 use push_sim::{Sim, SimConfig};
 use pushgate_oppo::{OppoBuilder, OppoConfig};
+use pushgate_testkit::relay::{CountingRelay, closed_port, loopback_addr};
 use std::net::SocketAddr;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use tokio::net::{TcpListener, TcpStream};
-use tokio::task::JoinHandle;
-
-/// A TCP relay on a port of its own in front of the sim's OPPO port, counting the
-/// connections it carries: an endpoint "elsewhere" whose traffic can be told apart from the
-/// traffic that goes to the sim directly. TLS passes through untouched.
-struct Relay {
-    port: u16,
-    connections: Arc<AtomicUsize>,
-    task: JoinHandle<()>,
-}
-
-impl Relay {
-    async fn to(target: SocketAddr) -> Relay {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let connections = Arc::new(AtomicUsize::new(0));
-        let counted = connections.clone();
-        let task = tokio::spawn(async move {
-            while let Ok((mut inbound, _)) = listener.accept().await {
-                counted.fetch_add(1, Ordering::SeqCst);
-                tokio::spawn(async move {
-                    if let Ok(mut outbound) = TcpStream::connect(target).await {
-                        let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
-                    }
-                });
-            }
-        });
-        Relay {
-            port,
-            connections,
-            task,
-        }
-    }
-
-    /// `https://127.0.0.1:{relay}{path}`.
-    fn url(&self, path: &str) -> url::Url {
-        format!("https://127.0.0.1:{}{path}", self.port)
-            .parse()
-            .unwrap()
-    }
-
-    fn connections(&self) -> usize {
-        self.connections.load(Ordering::SeqCst)
-    }
-}
-
-impl Drop for Relay {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
-}
 
 fn oppo_addr(sim: &Sim) -> SocketAddr {
-    let url = url::Url::parse(&sim.oppo_url()).unwrap();
-    SocketAddr::from(([127, 0, 0, 1], url.port().unwrap()))
-}
-
-/// A loopback port with nothing listening on it.
-async fn closed_port() -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    listener.local_addr().unwrap().port()
+    loopback_addr(&sim.oppo_url())
 }
 
 async fn sim() -> Sim {
@@ -100,11 +40,11 @@ fn app_with(sim: Sim, config: OppoConfig) -> TestApp {
 #[tokio::test]
 async fn each_hosts_auth_url_gets_that_hosts_token_and_the_sends_stay_on_the_hosts() {
     let sim = sim().await;
-    let china_auth = Relay::to(oppo_addr(&sim)).await;
-    let intl_auth = Relay::to(oppo_addr(&sim)).await;
+    let china_auth = CountingRelay::to(oppo_addr(&sim)).await;
+    let intl_auth = CountingRelay::to(oppo_addr(&sim)).await;
     let mut config = config_for(&sim, 3);
-    config.auth_url = Some(china_auth.url("/server/v1/auth"));
-    config.intl_auth_url = Some(intl_auth.url("/intl/server/v1/auth"));
+    config.auth_url = Some(china_auth.url("/server/v1/auth").parse().unwrap());
+    config.intl_auth_url = Some(intl_auth.url("/intl/server/v1/auth").parse().unwrap());
     let t = app_with(sim, config);
     for _ in 0..2 {
         let outcomes = t.send(&chat_message(), &["CN_a", "OPPO_EU_b"]).await;
@@ -138,9 +78,9 @@ async fn each_hosts_auth_url_gets_that_hosts_token_and_the_sends_stay_on_the_hos
 #[tokio::test]
 async fn an_unset_auth_url_stays_derived_from_its_host() {
     let sim = sim().await;
-    let intl_auth = Relay::to(oppo_addr(&sim)).await;
+    let intl_auth = CountingRelay::to(oppo_addr(&sim)).await;
     let mut config = config_for(&sim, 3);
-    config.intl_auth_url = Some(intl_auth.url("/intl/server/v1/auth"));
+    config.intl_auth_url = Some(intl_auth.url("/intl/server/v1/auth").parse().unwrap());
     assert_eq!(config.auth_url, None);
     let t = app_with(sim, config);
     let outcomes = t.send(&chat_message(), &["CN_a", "IN_d"]).await;

@@ -6,65 +6,12 @@ use push_core::adapter::{CheckError, Outcome};
 use push_sim::dev::{DEV_VIVO_APP_ID, DEV_VIVO_APP_KEY, DEV_VIVO_APP_SECRET};
 use push_sim::types::VivoTokenState;
 use push_sim::{Sim, SimConfig};
+use pushgate_testkit::relay::{CountingRelay, closed_port, loopback_addr};
 use pushgate_vivo::{VivoBuilder, VivoConfig};
 use std::net::SocketAddr;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use tokio::net::{TcpListener, TcpStream};
-use tokio::task::JoinHandle;
-
-/// A TCP relay on a port of its own in front of the sim's vivo port, counting the
-/// connections it carries: an endpoint "elsewhere" whose traffic can be told apart from the
-/// traffic that goes to the sim directly. TLS passes through untouched.
-struct Relay {
-    port: u16,
-    connections: Arc<AtomicUsize>,
-    task: JoinHandle<()>,
-}
-
-impl Relay {
-    async fn to(target: SocketAddr) -> Relay {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let connections = Arc::new(AtomicUsize::new(0));
-        let counted = connections.clone();
-        let task = tokio::spawn(async move {
-            while let Ok((mut inbound, _)) = listener.accept().await {
-                counted.fetch_add(1, Ordering::SeqCst);
-                tokio::spawn(async move {
-                    if let Ok(mut outbound) = TcpStream::connect(target).await {
-                        let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
-                    }
-                });
-            }
-        });
-        Relay {
-            port,
-            connections,
-            task,
-        }
-    }
-
-    fn connections(&self) -> usize {
-        self.connections.load(Ordering::SeqCst)
-    }
-}
-
-impl Drop for Relay {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
-}
 
 fn vivo_addr(sim: &Sim) -> SocketAddr {
-    let url = url::Url::parse(&sim.vivo_url()).unwrap();
-    SocketAddr::from(([127, 0, 0, 1], url.port().unwrap()))
-}
-
-/// A loopback port with nothing listening on it.
-async fn closed_port() -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    listener.local_addr().unwrap().port()
+    loopback_addr(&sim.vivo_url())
 }
 
 async fn sim() -> Sim {
@@ -101,8 +48,8 @@ fn with_auth_url(sim: &Sim, auth_url: &str) -> VivoConfig {
 #[tokio::test]
 async fn without_auth_url_the_auth_call_goes_to_the_base_url() {
     let sim = sim().await;
-    let relay = Relay::to(vivo_addr(&sim)).await;
-    let base = format!("https://127.0.0.1:{}", relay.port);
+    let relay = CountingRelay::to(vivo_addr(&sim)).await;
+    let base = format!("https://127.0.0.1:{}", relay.port());
     let config: VivoConfig =
         serde_json::from_value(serde_json::json!({ "base_url": base })).unwrap();
     assert_eq!(config.auth_url, None);
@@ -123,10 +70,10 @@ async fn without_auth_url_the_auth_call_goes_to_the_base_url() {
 #[tokio::test]
 async fn an_auth_url_on_another_port_gets_the_token_and_the_sends_stay_on_base_url() {
     let sim = sim().await;
-    let relay = Relay::to(vivo_addr(&sim)).await;
+    let relay = CountingRelay::to(vivo_addr(&sim)).await;
     let config = with_auth_url(
         &sim,
-        &format!("https://127.0.0.1:{}/message/auth", relay.port),
+        &format!("https://127.0.0.1:{}/message/auth", relay.port()),
     );
     let t = app_with(sim, config);
     for _ in 0..2 {
