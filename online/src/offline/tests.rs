@@ -332,6 +332,20 @@ async fn stop(running: (CancellationToken, tokio::task::JoinHandle<()>)) {
     running.1.await.unwrap();
 }
 
+/// Waits until a push is on the ingest queue and no hand-off is left unacked.
+async fn handed_off(broker: &MemoryQueue) {
+    broker
+        .until("the push is on the ingest queue", |b| {
+            !b.ingest_ids().is_empty()
+        })
+        .await;
+    broker
+        .until("every hand-off is acked", |b| {
+            b.pending(&QueueName::Handoff) == 0
+        })
+        .await;
+}
+
 fn content(text: &str) -> Content {
     Content {
         text: text.into(),
@@ -428,16 +442,7 @@ async fn a_zero_grace_hand_off_queued_before_a_stop_is_handed_off_by_the_next_in
     // The next instance on the same queue and store hands it off.
     let second = instance(&store, &broker, devices);
     let running = start(&second);
-    broker
-        .until("the push is on the ingest queue", |b| {
-            !b.ingest_ids().is_empty()
-        })
-        .await;
-    broker
-        .until("the hand-off is acked", |b| {
-            b.pending(&QueueName::Handoff) == 0
-        })
-        .await;
+    handed_off(&broker).await;
     stop(running).await;
     assert_eq!(broker.ingest_ids(), vec![push_id("m1", "u1-phone")]);
 }
@@ -456,16 +461,7 @@ async fn a_store_error_while_listing_devices_is_retried_until_the_push_is_queued
     core.offline
         .enqueue(job("m1", &["u1"], Duration::ZERO))
         .await;
-    broker
-        .until("the push is on the ingest queue", |b| {
-            !b.ingest_ids().is_empty()
-        })
-        .await;
-    broker
-        .until("every attempt is acked", |b| {
-            b.pending(&QueueName::Handoff) == 0
-        })
-        .await;
+    handed_off(&broker).await;
     stop(running).await;
 
     assert_eq!(broker.ingest_ids(), vec![push_id("m1", "u1-phone")]);
@@ -556,16 +552,7 @@ async fn an_in_memory_job_goes_back_to_the_durable_queue_once_it_takes_jobs_agai
     core.offline
         .enqueue(job("m1", &["u1"], Duration::ZERO))
         .await;
-    broker
-        .until("the push is on the ingest queue", |b| {
-            !b.ingest_ids().is_empty()
-        })
-        .await;
-    broker
-        .until("the hand-off is acked", |b| {
-            b.pending(&QueueName::Handoff) == 0
-        })
-        .await;
+    handed_off(&broker).await;
     stop(running).await;
     let retried: Vec<OfflineJob> = broker
         .published(&QueueName::Handoff)
