@@ -1,5 +1,6 @@
-//! Fault injection, vendor-neutral: latency, a share of error answers, outages. Each vendor
-//! renders an error fault in its own error format; a `refuse` outage is carried out by the
+//! Fault injection, vendor-neutral: latency, a share of error answers, outages, and for the
+//! HTTP/2-only APNs listeners GOAWAYs and idle closure. Each vendor renders an error fault in
+//! its own error format; a `refuse` outage, GOAWAYs and idle closure are carried out by the
 //! listener (see `server.rs`).
 
 use std::collections::HashMap;
@@ -8,7 +9,7 @@ use std::time::Duration;
 
 use tokio::sync::watch;
 
-use crate::control::types::{ErrorFault, FaultSpec, Outage, Vendor};
+use crate::control::types::{ErrorFault, FaultSpec, GoawayFault, Outage, Vendor};
 use crate::record::lock;
 
 /// What to do with one request, decided before the vendor processes it.
@@ -22,11 +23,20 @@ pub(crate) enum FaultAction {
     Error(ErrorFault),
 }
 
+/// One vendor's faults and how often the counted ones fired.
+#[derive(Debug, Default)]
+struct Slot {
+    spec: FaultSpec,
+    errors: u64,
+    goaways: u64,
+}
+
 /// The faults of every vendor.
 #[derive(Debug)]
 pub(crate) struct Faults {
-    specs: Mutex<HashMap<Vendor, (FaultSpec, u64)>>,
+    specs: Mutex<HashMap<Vendor, Slot>>,
     refuse: HashMap<Vendor, watch::Sender<bool>>,
+    idle: HashMap<Vendor, watch::Sender<Option<Duration>>>,
 }
 
 impl Default for Faults {
@@ -35,9 +45,14 @@ impl Default for Faults {
             .into_iter()
             .map(|v| (v, watch::channel(false).0))
             .collect();
+        let idle = Vendor::ALL
+            .into_iter()
+            .map(|v| (v, watch::channel(None).0))
+            .collect();
         Faults {
             specs: Mutex::new(HashMap::new()),
             refuse,
+            idle,
         }
     }
 }
@@ -56,10 +71,32 @@ impl Faults {
         if !(0.0..=1.0).contains(&spec.reset_rate) {
             return Err("reset_rate must be between 0 and 1".into());
         }
+        // Only the APNs listeners are HTTP/2-only, where the server can follow the frames.
+        if vendor != Vendor::Apns && (spec.goaway.is_some() || spec.idle_timeout_ms.is_some()) {
+            return Err("goaway and idle_timeout_ms are APNs faults".into());
+        }
+        if let Some(g) = &spec.goaway
+            && !(0.0..=1.0).contains(&g.rate)
+        {
+            return Err("goaway.rate must be between 0 and 1".into());
+        }
+        if spec.idle_timeout_ms == Some(0) {
+            return Err("idle_timeout_ms must be positive (absent: no idle closure)".into());
+        }
         let refusing = spec.outage == Some(Outage::Refuse);
-        lock(&self.specs).insert(vendor, (spec, 0));
+        let idle = spec.idle_timeout_ms.map(Duration::from_millis);
+        lock(&self.specs).insert(
+            vendor,
+            Slot {
+                spec,
+                ..Slot::default()
+            },
+        );
         if let Some(tx) = self.refuse.get(&vendor) {
             tx.send_if_modified(|v| std::mem::replace(v, refusing) != refusing);
+        }
+        if let Some(tx) = self.idle.get(&vendor) {
+            tx.send_if_modified(|v| std::mem::replace(v, idle) != idle);
         }
         Ok(())
     }
@@ -68,7 +105,7 @@ impl Faults {
     pub(crate) fn get(&self, vendor: Vendor) -> FaultSpec {
         lock(&self.specs)
             .get(&vendor)
-            .map(|(s, _)| s.clone())
+            .map(|s| s.spec.clone())
             .unwrap_or_default()
     }
 
@@ -88,11 +125,19 @@ impl Faults {
         }
     }
 
+    /// Watches the idle timeout of `vendor`'s connections (`None`: never closed for idleness).
+    pub(crate) fn idle_watch(&self, vendor: Vendor) -> watch::Receiver<Option<Duration>> {
+        match self.idle.get(&vendor) {
+            Some(tx) => tx.subscribe(),
+            None => watch::channel(None).1,
+        }
+    }
+
     /// The latency to add to a request of `vendor`.
     pub(crate) fn latency(&self, vendor: Vendor) -> Duration {
         lock(&self.specs)
             .get(&vendor)
-            .map(|(s, _)| Duration::from_millis(s.latency_ms))
+            .map(|s| Duration::from_millis(s.spec.latency_ms))
             .unwrap_or_default()
     }
 
@@ -101,29 +146,45 @@ impl Faults {
     pub(crate) fn unavailable(&self, vendor: Vendor) -> bool {
         lock(&self.specs)
             .get(&vendor)
-            .is_some_and(|(s, _)| s.outage == Some(Outage::Unavailable))
+            .is_some_and(|s| s.spec.outage == Some(Outage::Unavailable))
     }
 
     /// Decides the fault for one request of `vendor` (counts it against `count`).
     pub(crate) fn decide(&self, vendor: Vendor) -> FaultAction {
         let mut specs = lock(&self.specs);
-        let Some((spec, fired)) = specs.get_mut(&vendor) else {
+        let Some(slot) = specs.get_mut(&vendor) else {
             return FaultAction::None;
         };
-        if spec.outage == Some(Outage::Unavailable) {
+        if slot.spec.outage == Some(Outage::Unavailable) {
             return FaultAction::Unavailable;
         }
-        let Some(err) = &spec.error else {
+        let Some(err) = &slot.spec.error else {
             return FaultAction::None;
         };
-        if err.count.is_some_and(|c| *fired >= c) {
+        if err.count.is_some_and(|c| slot.errors >= c) {
             return FaultAction::None;
         }
         if err.rate >= 1.0 || random_unit() < err.rate {
-            *fired += 1;
+            slot.errors += 1;
             return FaultAction::Error(err.clone());
         }
         FaultAction::None
+    }
+
+    /// Whether a request of `vendor` that just arrived is to be answered with a GOAWAY
+    /// instead (counts it against `count`).
+    pub(crate) fn goaway(&self, vendor: Vendor) -> Option<GoawayFault> {
+        let mut specs = lock(&self.specs);
+        let slot = specs.get_mut(&vendor)?;
+        let g = slot.spec.goaway.as_ref()?;
+        if g.count.is_some_and(|c| slot.goaways >= c) {
+            return None;
+        }
+        if g.rate >= 1.0 || random_unit() < g.rate {
+            slot.goaways += 1;
+            return Some(g.clone());
+        }
+        None
     }
 }
 
@@ -132,7 +193,7 @@ impl Faults {
     pub(crate) fn reset_now(&self, vendor: Vendor) -> bool {
         let rate = lock(&self.specs)
             .get(&vendor)
-            .map_or(0.0, |(s, _)| s.reset_rate);
+            .map_or(0.0, |s| s.spec.reset_rate);
         rate > 0.0 && (rate >= 1.0 || random_unit() < rate)
     }
 }
@@ -177,6 +238,51 @@ mod tests {
         f.set(Vendor::Fcm, error(0.0, None)).unwrap();
         assert!((0..100).all(|_| f.decide(Vendor::Fcm) == FaultAction::None));
         assert!(f.set(Vendor::Fcm, error(1.5, None)).is_err());
+    }
+
+    #[test]
+    fn goaway_counts_separately_and_is_apns_only() {
+        let f = Faults::default();
+        let spec = FaultSpec {
+            goaway: Some(GoawayFault {
+                reason: "Shutdown".into(),
+                count: Some(1),
+                ..Default::default()
+            }),
+            ..error(1.0, Some(1))
+        };
+        f.set(Vendor::Apns, spec.clone()).unwrap();
+        assert_eq!(f.goaway(Vendor::Apns).unwrap().reason, "Shutdown");
+        assert_eq!(f.goaway(Vendor::Apns), None, "count: 1");
+        assert!(
+            matches!(f.decide(Vendor::Apns), FaultAction::Error(_)),
+            "the error fault has its own count"
+        );
+        assert!(f.set(Vendor::Fcm, spec).is_err());
+        let bad_rate = FaultSpec {
+            goaway: Some(GoawayFault {
+                rate: 2.0,
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        assert!(f.set(Vendor::Apns, bad_rate).is_err());
+    }
+
+    #[test]
+    fn idle_timeout_flips_the_watch() {
+        let f = Faults::default();
+        let rx = f.idle_watch(Vendor::Apns);
+        let idle = |ms| FaultSpec {
+            idle_timeout_ms: ms,
+            ..Default::default()
+        };
+        f.set(Vendor::Apns, idle(Some(250))).unwrap();
+        assert_eq!(*rx.borrow(), Some(Duration::from_millis(250)));
+        assert!(f.set(Vendor::Apns, idle(Some(0))).is_err());
+        assert!(f.set(Vendor::Huawei, idle(Some(250))).is_err());
+        f.clear_all();
+        assert_eq!(*rx.borrow(), None);
     }
 
     #[test]

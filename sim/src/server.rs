@@ -1,6 +1,10 @@
 //! The vendor-neutral TLS server: one accept loop per listening port, TLS via tokio-rustls,
 //! HTTP via hyper-util's auto builder (h2 only for APNs), per-connection state handed to the
-//! vendor [`Endpoint`], connection counting, `refuse` outages and graceful shutdown.
+//! vendor [`Endpoint`], connection counting, `refuse` outages and graceful shutdown. On
+//! HTTP/2-only listeners it also sends GOAWAYs with debug data (faults `goaway` and
+//! `idle_timeout_ms`), which hyper cannot: see `goaway.rs`.
+
+mod goaway;
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -16,6 +20,7 @@ use hyper_util::server::conn::auto;
 use rustls::ServerConfig;
 use rustls_pki_types::CertificateDer;
 use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::watch;
 use tokio_rustls::TlsAcceptor;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -23,7 +28,14 @@ use tokio_util::task::TaskTracker;
 use crate::control::types::Vendor;
 use crate::counters::Event;
 use crate::state::SimState;
-use crate::wire::Body;
+use crate::wire::{self, Body};
+use goaway::{Admission, Goaway, H2Io, Streams};
+
+/// After a GOAWAY, how long the streams at or below its last-stream-id may take to be
+/// answered before the connection closes anyway.
+const GOAWAY_DRAIN_LIMIT: Duration = Duration::from_secs(30);
+/// After the close, how long to wait for the client to close its side.
+const CLOSE_LINGER: Duration = Duration::from_secs(2);
 
 /// What a vendor endpoint learns about a new connection.
 #[derive(Debug)]
@@ -156,6 +168,7 @@ async fn accept_loop<E: Endpoint>(
                         stream,
                         acceptor.clone(),
                         builder.clone(),
+                        http2_only,
                         endpoint.clone(),
                         state.clone(),
                         shutdown.clone(),
@@ -172,10 +185,12 @@ async fn accept_loop<E: Endpoint>(
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn serve_connection<E: Endpoint>(
     stream: TcpStream,
     acceptor: TlsAcceptor,
     builder: Arc<auto::Builder<TokioExecutor>>,
+    http2_only: bool,
     endpoint: Arc<E>,
     state: Arc<SimState>,
     shutdown: CancellationToken,
@@ -209,31 +224,134 @@ async fn serve_connection<E: Endpoint>(
         reset: reset.clone(),
     };
     counters.count(vendor, name, Event::Connected);
+    // Only HTTP/2-only connections are followed frame by frame (HTTP/1.1 has no frames).
+    let streams = http2_only.then(|| Arc::new(Streams::default()));
+    let io = H2Io::new(tls, streams.clone());
+    // Releases the requests held after a GOAWAY once the connection is gone.
+    let closed = CancellationToken::new();
+    let _closed_on_exit = closed.clone().drop_guard();
     let conn_state = Arc::new(endpoint.open(info));
     let ep = endpoint.clone();
+    let st = state.clone();
+    let service_streams = streams.clone();
     let service = service_fn(move |req| {
-        let ep = ep.clone();
-        let conn_state = conn_state.clone();
-        async move { Ok::<_, Infallible>(ep.handle(&conn_state, req).await) }
+        // Runs in hyper's connection task, in the order the client opened the streams.
+        let admission = service_streams.as_ref().map(|s| {
+            s.admit(|last| {
+                st.core
+                    .faults
+                    .goaway(vendor)
+                    .map(|g| Goaway::with_reason(last, g.error_code, &g.reason))
+            })
+        });
+        let (ep, conn_state, st, closed) =
+            (ep.clone(), conn_state.clone(), st.clone(), closed.clone());
+        async move {
+            match admission {
+                Some(Admission::Hold) => {
+                    // Above the GOAWAY's last-stream-id: arrived, never processed, never
+                    // answered (the request, body included, stays unread until the end).
+                    st.core.counters.count(vendor, name, Event::Request);
+                    let _unanswered = req;
+                    closed.cancelled().await;
+                    Ok::<_, Infallible>(wire::response(503, &[], Vec::new()))
+                }
+                Some(Admission::Serve(guard)) => {
+                    let response = ep.handle(&conn_state, req).await;
+                    guard.answered();
+                    Ok(response)
+                }
+                None => Ok(ep.handle(&conn_state, req).await),
+            }
+        }
     });
-    let conn = builder.serve_connection(TokioIo::new(tls), service);
+    let conn = builder.serve_connection(TokioIo::new(io.clone()), service);
     tokio::pin!(conn);
-    tokio::select! {
+    let next_goaway = async {
+        match &streams {
+            Some(s) => next_goaway(s, state.core.faults.idle_watch(vendor)).await,
+            None => std::future::pending().await,
+        }
+    };
+    let goaway = tokio::select! {
         res = conn.as_mut() => {
             if let Err(e) = res {
                 tracing::debug!(endpoint = name, error = %e, "connection ended with an error");
             }
+            None
         }
         _ = generation.cancelled() => {
             // Outage: the connection is dropped without a GOAWAY.
+            None
         }
         _ = reset.cancelled() => {
             // Injected reset: dropped with requests unanswered.
+            None
         }
         _ = shutdown.cancelled() => {
             conn.as_mut().graceful_shutdown();
             let _ = tokio::time::timeout(Duration::from_secs(5), conn.as_mut()).await;
+            None
+        }
+        goaway = next_goaway => Some(goaway),
+    };
+    if let (Some(goaway), Some(streams)) = (goaway, &streams) {
+        tracing::debug!(
+            endpoint = name,
+            last_stream_id = goaway.last_stream_id,
+            error_code = goaway.error_code,
+            debug_data = %String::from_utf8_lossy(&goaway.debug_data),
+            "sending GOAWAY"
+        );
+        // hyper keeps serving meanwhile: it may be in the middle of a frame, and the streams
+        // at or below the last-stream-id still get their answers.
+        let finish = async {
+            if io.send_goaway(&goaway).await.is_ok() {
+                streams.drained().await;
+            }
+        };
+        let close = tokio::select! {
+            _ = conn.as_mut() => true,
+            _ = finish => true,
+            _ = tokio::time::sleep(GOAWAY_DRAIN_LIMIT) => true,
+            // An outage or injected reset drops the connection as it is.
+            _ = generation.cancelled() => false,
+            _ = reset.cancelled() => false,
+            _ = shutdown.cancelled() => false,
+        };
+        if close {
+            tokio::select! {
+                _ = io.close(CLOSE_LINGER) => {}
+                _ = shutdown.cancelled() => {}
+            }
         }
     }
     counters.count(vendor, name, Event::Closed);
+}
+
+/// The next GOAWAY of a connection: one a request triggered (fault `goaway`), or the idle one
+/// once the connection has been idle for the vendor's `idle_timeout_ms`.
+async fn next_goaway(
+    streams: &Streams,
+    mut idle_timeout: watch::Receiver<Option<Duration>>,
+) -> Goaway {
+    // Far enough to mean "never" without overflowing `Instant`.
+    const NEVER: Duration = Duration::from_secs(24 * 60 * 60);
+    loop {
+        let timeout = *idle_timeout.borrow_and_update();
+        let check_at = match timeout.map(|t| streams.idle_goaway(t)) {
+            Some(Ok(goaway)) => return goaway,
+            Some(Err(at)) => at,
+            None => tokio::time::Instant::now() + NEVER,
+        };
+        tokio::select! {
+            goaway = streams.requested() => return goaway,
+            changed = idle_timeout.changed() => {
+                if changed.is_err() {
+                    return streams.requested().await;
+                }
+            }
+            _ = tokio::time::sleep_until(check_at) => {}
+        }
+    }
 }

@@ -1,6 +1,7 @@
 //! The APNs endpoint: one request through faults, routing, authentication, topic, header,
 //! payload and device-token checks, in that order; the answer is recorded and, when
-//! accepted, kept as the stored notification of its (token, topic).
+//! accepted, kept as the stored notification of its (token, topic). GOAWAYs (faults `goaway`,
+//! `idle_timeout_ms`) are the listener's: a request they leave unanswered never gets here.
 
 use std::sync::{Arc, Mutex};
 

@@ -1,6 +1,6 @@
 //! Integration tests of push-sim, written against the vendor references only: reqwest as the
-//! client, jsonwebtoken to mint provider tokens and assertions from `certs/`, a small axum server to
-//! receive Huawei receipts.
+//! client (and a minimal raw HTTP/2 client where frames matter: GOAWAY), jsonwebtoken to mint
+//! provider tokens and assertions from `certs/`, a small axum server to receive Huawei receipts.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
@@ -11,6 +11,7 @@ mod control;
 mod faults;
 mod fcm_oauth;
 mod fcm_send;
+mod goaway;
 mod helpers;
 mod huawei_oauth;
 mod huawei_receipts;
