@@ -1,7 +1,8 @@
 //! The Honor Push simulator (honor.md §8): the OAuth 2.0 client-credentials endpoint at both
 //! documented paths and `POST /api/v1/{appId}/sendMessage` on one HTTPS port, with the Bearer
 //! and `timestamp` header checks, camelCase validation, token states (`expireTokens`,
-//! `failTokens`), classification limits on the sim clock and receipt callbacks.
+//! `failTokens`), classification limits and the 00:00–06:00 hold on the sim clock, and receipt
+//! callbacks.
 //!
 //! Codes the reference leaves open, chosen here (documented in sim/README.md): HTTP 401 with
 //! `80200003` for a missing, unknown or expired access token and `80200001` for a token of
@@ -54,6 +55,14 @@ impl HonorState {
 /// Beijing-time day number.
 pub(crate) fn china_day(now_ms: i64) -> i64 {
     now_ms.saturating_add(8 * 3_600_000).div_euclid(86_400_000)
+}
+
+/// 06:00 Beijing time of the Beijing day of `now_ms`, Unix ms: when messages held overnight
+/// are released (honor.md §5).
+pub(crate) fn release_ms(now_ms: i64) -> i64 {
+    china_day(now_ms)
+        .saturating_mul(86_400_000)
+        .saturating_add((6 - 8) * 3_600_000)
 }
 
 /// Beijing-time hour of the day (0–23).

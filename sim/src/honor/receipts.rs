@@ -1,13 +1,16 @@
 //! Delivery receipts (honor.md §7, §8.7): the receipt URL configured per app, and the poster
 //! that POSTs `{"statuses": [...]}` batches (≤ 100) after the configured delay, retried a
-//! few times when the callback is down. The poster has its own HTTP client and runs on
-//! spawned tasks; a reset drops receipts still pending.
+//! few times when the callback is down. Receipts of messages sent between 00:00 and 06:00
+//! Beijing time are held (honor.md §5) until the sim clock passes their release time, then
+//! posted like any other. The poster has its own HTTP client and runs on spawned tasks; a
+//! reset drops receipts still pending, held ones included.
 
 use crate::callbacks::CallbackPoster;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
+use crate::clock::SimClock;
 use crate::control::types::{
     ControlError, HonorCallbackSpec, HonorReceiptBatch, HonorReceiptStatus,
 };
@@ -18,12 +21,37 @@ pub(crate) const BATCH: usize = 100;
 /// POST attempts per batch.
 pub(crate) const ATTEMPTS: u32 = 4;
 
-/// Receipt configurations and the log of posted batches.
-#[derive(Debug, Default)]
+/// How often held receipts are checked against the sim clock. The clock is shifted by tests
+/// in jumps, so polling (rather than sleeping until the release time) notices a shift soon.
+pub(crate) const HOLD_POLL: Duration = Duration::from_millis(250);
+
+/// Receipt configurations, held receipts and the log of posted batches. Cloning shares them,
+/// so the background tasks can reach them.
+#[derive(Clone, Debug, Default)]
 pub(crate) struct ReceiptHub {
+    shared: Arc<Shared>,
+}
+
+#[derive(Debug, Default)]
+struct Shared {
     configs: Mutex<Vec<HonorCallbackSpec>>,
-    sent: Arc<Mutex<Vec<HonorReceiptBatch>>>,
-    generation: Arc<AtomicU64>,
+    sent: Mutex<Vec<HonorReceiptBatch>>,
+    /// Bumped by a reset, so tasks scheduled before it post nothing.
+    generation: AtomicU64,
+    /// Receipts of messages held overnight, in send order.
+    held: Mutex<Vec<Held>>,
+    /// The sim clock release times are measured on (set by the first hold).
+    clock: OnceLock<SimClock>,
+    /// Whether the task releasing held receipts runs.
+    watching: AtomicBool,
+}
+
+/// A receipt held until `release_ms` on the sim clock.
+#[derive(Debug)]
+struct Held {
+    release_ms: i64,
+    app_id: String,
+    status: HonorReceiptStatus,
 }
 
 impl ReceiptHub {
@@ -36,7 +64,7 @@ impl ReceiptHub {
         if spec.app_id.is_empty() {
             return Err(ControlError::new("app_id must not be empty"));
         }
-        let mut configs = lock(&self.configs);
+        let mut configs = lock(&self.shared.configs);
         configs.retain(|c| c.app_id != spec.app_id);
         configs.push(spec.clone());
         Ok(())
@@ -44,7 +72,7 @@ impl ReceiptHub {
 
     /// The receipt URL of an app.
     pub(crate) fn config(&self, app_id: &str) -> Option<HonorCallbackSpec> {
-        lock(&self.configs)
+        lock(&self.shared.configs)
             .iter()
             .find(|c| c.app_id == app_id)
             .cloned()
@@ -52,14 +80,66 @@ impl ReceiptHub {
 
     /// Posted (or attempted) batches, oldest first.
     pub(crate) fn sent(&self) -> Vec<HonorReceiptBatch> {
-        lock(&self.sent).clone()
+        lock(&self.shared.sent).clone()
     }
 
-    /// Forgets configurations and the log; pending receipts are dropped.
+    /// Holds the receipts of one send of `app_id` until `release_ms` on `clock`; they are
+    /// posted (to the app's receipt URL at that time) once the clock passes it.
+    pub(crate) fn hold(
+        &self,
+        clock: &SimClock,
+        release_ms: i64,
+        app_id: &str,
+        statuses: Vec<HonorReceiptStatus>,
+    ) {
+        // Every part of the sim shares one clock, so the first one set is the one.
+        let _ = self.shared.clock.get_or_init(|| clock.clone());
+        lock(&self.shared.held).extend(statuses.into_iter().map(|status| Held {
+            release_ms,
+            app_id: app_id.to_string(),
+            status,
+        }));
+    }
+
+    /// How many receipts are held.
+    pub(crate) fn held_count(&self) -> usize {
+        lock(&self.shared.held).len()
+    }
+
+    /// Removes the held receipts that are due on the sim clock, grouped per app in send
+    /// order, with the reset generation they belong to.
+    fn take_due(&self) -> (u64, Vec<(String, Vec<HonorReceiptStatus>)>) {
+        let mut held = lock(&self.shared.held);
+        // Read under the `held` lock: `clear` bumps the generation under it too, so these
+        // entries and this generation belong together.
+        let at = self.shared.generation.load(Ordering::Relaxed);
+        let Some(now) = self.shared.clock.get().map(SimClock::now_ms) else {
+            return (at, Vec::new());
+        };
+        let mut due: Vec<(String, Vec<HonorReceiptStatus>)> = Vec::new();
+        let mut kept = Vec::with_capacity(held.len());
+        for h in held.drain(..) {
+            if h.release_ms > now {
+                kept.push(h);
+            } else if let Some((_, statuses)) = due.iter_mut().find(|(a, _)| *a == h.app_id) {
+                statuses.push(h.status);
+            } else {
+                due.push((h.app_id, vec![h.status]));
+            }
+        }
+        *held = kept;
+        (at, due)
+    }
+
+    /// Forgets configurations, held receipts and the log; pending receipts are dropped.
     pub(crate) fn clear(&self) {
-        self.generation.fetch_add(1, Ordering::Relaxed);
-        lock(&self.configs).clear();
-        lock(&self.sent).clear();
+        {
+            let mut held = lock(&self.shared.held);
+            held.clear();
+            self.shared.generation.fetch_add(1, Ordering::Relaxed);
+        }
+        lock(&self.shared.configs).clear();
+        lock(&self.shared.sent).clear();
     }
 }
 
@@ -75,10 +155,25 @@ impl Poster {
         Poster { callbacks }
     }
 
-    /// Schedules the receipts of one send for the app's receipt URL (if it has one).
+    /// Schedules the receipts of one send for the app's receipt URL (if it has one), and
+    /// starts releasing held receipts if the send left some.
     pub(crate) fn schedule(
         &self,
         hub: &ReceiptHub,
+        app_id: &str,
+        statuses: Vec<HonorReceiptStatus>,
+    ) {
+        self.watch_held(hub);
+        let at = hub.shared.generation.load(Ordering::Relaxed);
+        self.post_later(hub, at, app_id, statuses);
+    }
+
+    /// Posts `statuses` after the app's delay unless a reset after generation `at` came
+    /// first.
+    fn post_later(
+        &self,
+        hub: &ReceiptHub,
+        at: u64,
         app_id: &str,
         statuses: Vec<HonorReceiptStatus>,
     ) {
@@ -89,11 +184,10 @@ impl Poster {
             return;
         }
         let client = self.callbacks.client().clone();
-        let log = hub.sent.clone();
-        let generation = hub.generation.clone();
-        let at = generation.load(Ordering::Relaxed);
+        let hub = hub.clone();
         self.callbacks.spawn(async move {
             tokio::time::sleep(Duration::from_millis(spec.delay_ms)).await;
+            let generation = &hub.shared.generation;
             for batch in statuses.chunks(BATCH) {
                 for _ in 0..if spec.duplicate { 2 } else { 1 } {
                     if generation.load(Ordering::Relaxed) != at {
@@ -101,9 +195,28 @@ impl Poster {
                     }
                     let record = post(&client, &spec, batch.to_vec()).await;
                     if generation.load(Ordering::Relaxed) == at {
-                        lock(&log).push(record);
+                        lock(&hub.shared.sent).push(record);
                     }
                 }
+            }
+        });
+    }
+
+    /// Starts, once per hub, the task that posts held receipts when the sim clock passes
+    /// their release time. It runs until shutdown; resets only empty the hold.
+    fn watch_held(&self, hub: &ReceiptHub) {
+        if hub.held_count() == 0 || hub.shared.watching.swap(true, Ordering::Relaxed) {
+            return;
+        }
+        let poster = self.clone();
+        let hub = hub.clone();
+        self.callbacks.spawn(async move {
+            loop {
+                let (at, due) = hub.take_due();
+                for (app_id, statuses) in due {
+                    poster.post_later(&hub, at, &app_id, statuses);
+                }
+                tokio::time::sleep(HOLD_POLL).await;
             }
         });
     }

@@ -1,10 +1,10 @@
 //! `POST /api/v1/{appId}/sendMessage` (honor.md §3–§6, §8.2–§8.6): Bearer token and
 //! `timestamp` header, camelCase validation, token states, classification limits, the
-//! numeric-code answer and the receipts to post.
+//! numeric-code answer and the receipts to post (or to hold until 06:00 Beijing time).
 
 use serde_json::{Map, Value, json};
 
-use super::{china_day, china_hour};
+use super::{china_day, china_hour, release_ms};
 use crate::control::types::{HonorAppSpec, HonorReceiptStatus, HonorTokenState};
 use crate::state::SimState;
 
@@ -17,7 +17,7 @@ pub(crate) struct SendResult {
     pub body: Value,
     /// The tokens addressed.
     pub tokens: Vec<String>,
-    /// Receipts to post.
+    /// Receipts to post now (those of a message sent at night are held in the receipt hub).
     pub receipts: Vec<HonorReceiptStatus>,
 }
 
@@ -297,10 +297,14 @@ fn deliver(
         (80100000, "partial success")
     };
     let limit = if app.news_app { 5 } else { 2 };
-    let night = china_hour(now) < 6;
-    let receipts = accepted
+    // Between 00:00 and 06:00 Beijing time Honor holds every message type (honor.md §5): the
+    // receipt a message gets by day is posted once the sim clock passes 06:00. Held messages
+    // still count against the per-device quota of the day they are sent, which is the day
+    // they are shown.
+    let release = (china_hour(now) < 6).then(|| release_ms(now));
+    let receipts: Vec<HonorReceiptStatus> = accepted
         .into_iter()
-        .filter_map(|(token, forced)| {
+        .map(|(token, forced)| {
             // Test messages are exempt from per-device limits (honor.md §4): they neither
             // count against nor are stopped by the news & marketing quota.
             let over = info.notification
@@ -310,21 +314,30 @@ fn deliver(
             let status = match forced {
                 Some(s) => s,
                 None if over => 40000009,
-                // Held between 00:00 and 06:00: nothing is reported yet.
-                None if night => return None,
                 None if info.notification => 40000002,
                 None => 40000001,
             };
-            Some(HonorReceiptStatus {
+            HonorReceiptStatus {
                 token,
                 bi_tag: info.bi_tag.clone(),
                 status,
-                timestamp: now,
+                // A held message is delivered, clicked or discarded at its release.
+                timestamp: release.unwrap_or(now),
                 appid: app.app_id.clone(),
                 request_id: request_id.to_string(),
-            })
+            }
         })
         .collect();
+    let receipts = match release {
+        Some(at) => {
+            state
+                .honor
+                .receipts
+                .hold(&state.core.clock, at, &app.app_id, receipts);
+            Vec::new()
+        }
+        None => receipts,
+    };
     SendResult {
         status: 200,
         body: json!({ "code": code, "message": message, "data": data(true) }),

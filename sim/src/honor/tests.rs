@@ -432,6 +432,91 @@ async fn test_messages_are_exempt_from_the_marketing_quota() {
     sim.shutdown().await;
 }
 
+/// Shifts the sim clock to `hour`:xx Beijing time, later today or tomorrow.
+fn shift_to_china_hour(sim: &Sim, hour: i64) {
+    let now = super::china_hour(sim.control().clock().now_ms);
+    let seconds = (hour - now).rem_euclid(24) * 3600;
+    sim.control()
+        .shift_clock(crate::control::types::ClockShift { seconds });
+}
+
+#[tokio::test]
+async fn messages_sent_at_night_are_held_until_six() {
+    let sim = sim().await;
+    shift_to_china_hour(&sim, 2);
+    let (url, seen) = receiver().await;
+    sim.control()
+        .add_honor_callback(HonorCallbackSpec {
+            app_id: APP.into(),
+            url,
+            ..Default::default()
+        })
+        .unwrap();
+    let t = token(&sim).await;
+    let (_, ok) = send(&sim, Some(&t), true, &message(&["tok-night"])).await;
+    assert_eq!(ok["code"], 200, "{ok}");
+    // The news & marketing quota counts held messages too: the third LOW one to a device
+    // is discarded when the hold ends.
+    let mut low = message(&["tok-low"]);
+    low["android"]["notification"]["importance"] = json!("LOW");
+    for _ in 0..3 {
+        let (_, answer) = send(&sim, Some(&t), true, &low).await;
+        assert_eq!(answer["code"], 200, "{answer}");
+    }
+    // Several polls of the hold go by: nothing is posted before 06:00.
+    tokio::time::sleep(super::receipts::HOLD_POLL * 4).await;
+    assert!(sim.control().honor_receipts().is_empty());
+    assert!(seen.lock().unwrap().is_empty());
+
+    // 02:xx + 4 h is past 06:00 the same day.
+    sim.control()
+        .shift_clock(crate::control::types::ClockShift { seconds: 4 * 3600 });
+    let b = batches(&sim, 1).await;
+    assert!(b[0].delivered);
+    let statuses: Vec<_> = b.iter().flat_map(|b| b.statuses.clone()).collect();
+    assert_eq!(statuses.len(), 4, "{b:?}");
+    let night = &statuses[0];
+    assert_eq!(night.token, "tok-night");
+    assert_eq!(night.status, 40000002, "the receipt it would get by day");
+    assert_eq!(night.request_id, ok["data"]["requestId"].as_str().unwrap());
+    assert_eq!(night.bi_tag.as_deref(), Some("n-1"));
+    assert_eq!(
+        super::china_hour(night.timestamp),
+        6,
+        "delivered at the release"
+    );
+    assert_eq!(night.timestamp % 3_600_000, 0);
+    let low: Vec<u32> = statuses[1..].iter().map(|s| s.status).collect();
+    assert_eq!(low, vec![40000002, 40000002, 40000009]);
+    assert_eq!(seen.lock().unwrap().len(), b.len());
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_reset_drops_held_receipts() {
+    let sim = sim().await;
+    shift_to_china_hour(&sim, 3);
+    let t = token(&sim).await;
+    send(&sim, Some(&t), true, &message(&["tok-night"])).await;
+    sim.control().reset();
+    let (url, _seen) = receiver().await;
+    sim.control()
+        .add_honor_callback(HonorCallbackSpec {
+            app_id: APP.into(),
+            url,
+            ..Default::default()
+        })
+        .unwrap();
+    // The reset put the clock back; two days on, the release is long past.
+    sim.control()
+        .shift_clock(crate::control::types::ClockShift {
+            seconds: 2 * 86_400,
+        });
+    tokio::time::sleep(super::receipts::HOLD_POLL * 4).await;
+    assert!(sim.control().honor_receipts().is_empty());
+    sim.shutdown().await;
+}
+
 #[tokio::test]
 async fn faults_answer_with_honor_codes() {
     let sim = sim().await;
