@@ -6,7 +6,7 @@ use serde_json::{Map, Value, json};
 
 use super::apps::{StoredPayload, Totals};
 use super::auth::result;
-use super::receipts::Planned;
+use super::receipts::{Planned, PostSettings};
 use super::validate::{self, BAD_PARAMETER, Message};
 use super::{china_day, china_hour};
 
@@ -25,8 +25,6 @@ pub(crate) const APP_MISMATCH: i64 = 10094;
 pub(crate) const LIST_LIMIT: i64 = 10252;
 /// Invalid target.
 pub(crate) const INVALID_TARGET: i64 = 10302;
-/// Most regIds per receipt entry posted.
-const RECEIPT_BATCH: usize = 100;
 
 /// What one request produced.
 #[derive(Debug, Default)]
@@ -349,9 +347,11 @@ fn deliver(
     Ok((invalid, receipts))
 }
 
-/// Groups the receipts of one send per (ackType, subAckType), ≤ 100 regIds per entry, for
-/// the message's receipt configuration. `ackTime` is the time of the ack, which for the sim
-/// is when the receipt is posted (`now` plus the configuration's delay), not the send.
+/// Groups the receipts of one send per (ackType, subAckType), at most `batch_size` regIds
+/// per entry, for the message's receipt configuration: the console configuration named by
+/// `callback.id`, or for an old-style `callback` URL the app's configuration naming that URL
+/// (else the defaults). `ackTime` is the time of the ack, which for the sim is when the
+/// receipt falls due (`now` plus the configuration's delay), not the send.
 fn plan(
     state: &SimState,
     app: &VivoAppSpec,
@@ -360,16 +360,19 @@ fn plan(
     acks: Vec<(String, Ack)>,
     now: i64,
 ) -> Vec<Planned> {
-    let target = match (&msg.callback_id, &msg.callback_url) {
-        (Some(id), _) => state
-            .vivo
-            .receipts
+    let receipts = &state.vivo.receipts;
+    let settings = match (&msg.callback_id, &msg.callback_url) {
+        (Some(id), _) => receipts
             .config(&app.app_id, id)
-            .map(|c| (c.url, c.delay_ms, c.duplicate)),
-        (None, Some(url)) => Some((url.clone(), 0, false)),
+            .map(|c| PostSettings::of(&c)),
+        (None, Some(url)) => Some(
+            receipts
+                .config_for_url(&app.app_id, url)
+                .map_or_else(|| PostSettings::defaults(url), |c| PostSettings::of(&c)),
+        ),
         (None, None) => None,
     };
-    let Some((url, delay_ms, duplicate)) = target else {
+    let Some(settings) = settings else {
         return Vec::new();
     };
     let mut groups: Vec<(Ack, Vec<String>)> = Vec::new();
@@ -379,18 +382,17 @@ fn plan(
             None => groups.push((ack, vec![reg_id])),
         }
     }
+    let ack_time = now.saturating_add(i64::try_from(settings.delay_ms).unwrap_or(i64::MAX));
     let mut out = Vec::new();
     for ((ack, sub), ids) in groups {
-        for chunk in ids.chunks(RECEIPT_BATCH) {
+        for chunk in ids.chunks(settings.batch_size.max(1)) {
             out.push(Planned {
                 app_id: app.app_id.clone(),
-                url: url.clone(),
-                delay_ms,
-                duplicate,
+                settings: settings.clone(),
                 task_id: task_id.to_string(),
                 entry: VivoReceiptEntry {
                     targets: chunk.join(","),
-                    ack_time: now.saturating_add(i64::try_from(delay_ms).unwrap_or(i64::MAX)),
+                    ack_time,
                     param: msg.param.clone(),
                     ack_type: ack.to_string(),
                     sub_ack_type: sub.map(|s| s.to_string()),

@@ -515,6 +515,171 @@ async fn ack_time_is_when_a_delayed_receipt_is_posted() {
     sim.shutdown().await;
 }
 
+/// The bodies posted so far, once `n` have arrived.
+async fn bodies(seen: &Seen, n: usize) -> Vec<Value> {
+    for _ in 0..300 {
+        let b = seen.lock().unwrap().clone();
+        if b.len() >= n {
+            return b;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("expected {n} receipt posts, got {:?}", seen.lock().unwrap());
+}
+
+/// regIds in an entry's `targets`.
+fn target_count(entry: &Value) -> usize {
+    entry["targets"].as_str().unwrap().split(',').count()
+}
+
+#[tokio::test]
+async fn receipts_are_split_at_the_configured_batch_size() {
+    let sim = sim().await;
+    let (url, seen) = receiver().await;
+    sim.control()
+        .add_vivo_receipt_config(VivoReceiptConfig {
+            app_id: APP.into(),
+            receipt_id: "55".into(),
+            url,
+            batch_size: 2,
+            ..Default::default()
+        })
+        .unwrap();
+    let zero = VivoReceiptConfig {
+        app_id: APP.into(),
+        receipt_id: "56".into(),
+        url: "http://127.0.0.1:9/r".into(),
+        batch_size: 0,
+        ..Default::default()
+    };
+    assert!(sim.control().add_vivo_receipt_config(zero).is_err());
+    let t = token(&sim).await;
+    let mut payload = message("bs-p");
+    payload.as_object_mut().unwrap().remove("regId");
+    payload["extra"] = json!({"callback.id": "55", "callback.param": "n-1"});
+    let saved = post(&sim, "saveListPayload", Some(&t), &payload).await;
+    let task = saved["taskId"].as_str().unwrap().to_string();
+    let regs: Vec<String> = (0..5)
+        .map(|i| format!("165123456789000000001{i:02}"))
+        .collect();
+    let push = json!({"regIds": regs, "taskId": task, "requestId": "bs-1"});
+    assert_eq!(post(&sim, "pushToList", Some(&t), &push).await["result"], 0);
+    let posts = posted(&sim, 3).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let bodies = seen.lock().unwrap().clone();
+    // 5 regIds, at most 2 a POST: 3 POSTs, each keyed by the one taskId.
+    assert_eq!(bodies.len(), 3, "{bodies:?}");
+    let mut counts: Vec<usize> = bodies
+        .iter()
+        .map(|b| {
+            let o = b.as_object().unwrap();
+            assert_eq!(o.len(), 1, "{b}");
+            target_count(&o[&task])
+        })
+        .collect();
+    counts.sort_unstable();
+    assert_eq!(counts, [1, 2, 2]);
+    let mut posted_regs: Vec<String> = bodies
+        .iter()
+        .flat_map(|b| {
+            b[&task]["targets"]
+                .as_str()
+                .unwrap()
+                .split(',')
+                .map(String::from)
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    posted_regs.sort();
+    assert_eq!(posted_regs, regs);
+    let mut ids: Vec<u64> = posts.iter().map(|p| p.post_id).collect();
+    ids.dedup();
+    assert_eq!(ids.len(), 3, "one record per POST: {posts:?}");
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn receipts_of_sends_due_together_share_one_post_keyed_by_task_id() {
+    let sim = sim().await;
+    let (url, seen) = receiver().await;
+    sim.control()
+        .add_vivo_receipt_config(VivoReceiptConfig {
+            app_id: APP.into(),
+            receipt_id: "1234".into(),
+            url,
+            collect_ms: 500,
+            batch_size: 3,
+            ..Default::default()
+        })
+        .unwrap();
+    let t = token(&sim).await;
+    let mut tasks = Vec::new();
+    for i in 0..4 {
+        let mut m = message(&format!("many-{i}"));
+        m["regId"] = json!(format!("165123456789000000002{i:02}"));
+        m["extra"] = json!({"callback.id": "1234", "callback.param": format!("d-{i}")});
+        let a = post(&sim, "send", Some(&t), &m).await;
+        assert_eq!(a["result"], 0, "{a}");
+        tasks.push(a["taskId"].as_str().unwrap().to_string());
+    }
+    let posts = posted(&sim, 4).await;
+    let bodies = bodies(&seen, 2).await;
+    // Four one-regId receipts due within the window, at most 3 regIds a POST.
+    assert_eq!(bodies.len(), 2, "{bodies:?}");
+    let first = bodies[0].as_object().unwrap();
+    assert_eq!(first.len(), 3, "{first:?}");
+    for (i, task) in tasks.iter().take(3).enumerate() {
+        assert_eq!(first[task]["param"], format!("d-{i}"));
+        assert_eq!(target_count(&first[task]), 1);
+    }
+    assert_eq!(bodies[1].as_object().unwrap().len(), 1);
+    assert_eq!(bodies[1][&tasks[3]]["param"], "d-3");
+    let shared: Vec<u64> = tasks
+        .iter()
+        .map(|task| posts.iter().find(|p| &p.task_id == task).unwrap().post_id)
+        .collect();
+    assert_eq!(shared[0], shared[1]);
+    assert_eq!(shared[1], shared[2]);
+    assert_ne!(shared[2], shared[3]);
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn old_style_callbacks_follow_the_configuration_naming_their_url() {
+    let sim = sim().await;
+    let (url, seen) = receiver().await;
+    sim.control()
+        .add_vivo_receipt_config(VivoReceiptConfig {
+            app_id: APP.into(),
+            receipt_id: "9".into(),
+            url: url.clone(),
+            delay_ms: 400,
+            duplicate: true,
+            ..Default::default()
+        })
+        .unwrap();
+    let t = token(&sim).await;
+    let mut m = message("old-late");
+    m["extra"] = json!({"callback": url, "callback.param": "d-old"});
+    let before = sim.control().clock().now_ms;
+    let started = std::time::Instant::now();
+    let task = post(&sim, "send", Some(&t), &m).await["taskId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(seen.lock().unwrap().is_empty(), "posted before the delay");
+    let posts = posted(&sim, 2).await;
+    assert!(started.elapsed() >= Duration::from_millis(400));
+    assert!(posts.iter().all(|p| p.task_id == task && p.delivered));
+    assert!(posts[0].entry.ack_time >= before + 400);
+    assert_ne!(posts[0].post_id, posts[1].post_id, "posted twice");
+    let bodies = bodies(&seen, 2).await;
+    assert_eq!(bodies[0], bodies[1]);
+    assert_eq!(bodies[0][&task]["param"], "d-old");
+    sim.shutdown().await;
+}
+
 #[tokio::test]
 async fn faults_answer_in_vivos_words() {
     let sim = sim().await;

@@ -21,6 +21,17 @@ fn ten_thousand() -> u64 {
     10_000
 }
 
+/// Default for [`VivoReceiptConfig::batch_size`]: most regIds one receipt POST carries.
+pub fn default_vivo_receipt_batch_size() -> usize {
+    100
+}
+
+/// Default for [`VivoReceiptConfig::collect_ms`]: how long receipts falling due wait for
+/// others to share their POST.
+pub fn default_vivo_receipt_collect_ms() -> u64 {
+    50
+}
+
 /// Registers (or replaces) a vivo app (`POST /vivo/apps`). Auth tokens already issued stay
 /// valid.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -110,8 +121,10 @@ pub struct VivoTokenSpec {
 }
 
 /// A receipt configured in the vivo console (`POST /vivo/receipts/config`): messages naming
-/// `extra["callback.id"] = receipt_id` get receipts posted to `url`.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+/// `extra["callback.id"] = receipt_id` get receipts posted to `url`. Old-style messages
+/// (`extra["callback"]`) whose callback URL is exactly this `url` (same app) follow the same
+/// delay, batching and duplicate settings; other old-style URLs get the defaults.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct VivoReceiptConfig {
     /// The app.
@@ -123,9 +136,33 @@ pub struct VivoReceiptConfig {
     /// Delay before the receipts of a send are posted, in milliseconds (default 0).
     #[serde(default)]
     pub delay_ms: u64,
-    /// Fault: post every receipt twice.
+    /// Fault: post every receipt POST twice.
     #[serde(default)]
     pub duplicate: bool,
+    /// Most regIds one POST carries, over all its taskIds (default 100, at least 1). A larger
+    /// group is split over several POSTs.
+    #[serde(default = "default_vivo_receipt_batch_size")]
+    pub batch_size: usize,
+    /// Collect window, ms (default 50): receipts to the same URL falling due within this
+    /// window of the first go out in one POST keyed by their taskIds (vivo.md §7), as long
+    /// as `batch_size` allows and each taskId appears once. 0: only receipts due at the
+    /// same instant share a POST.
+    #[serde(default = "default_vivo_receipt_collect_ms")]
+    pub collect_ms: u64,
+}
+
+impl Default for VivoReceiptConfig {
+    fn default() -> Self {
+        VivoReceiptConfig {
+            app_id: String::new(),
+            receipt_id: String::new(),
+            url: String::new(),
+            delay_ms: 0,
+            duplicate: false,
+            batch_size: default_vivo_receipt_batch_size(),
+            collect_ms: default_vivo_receipt_collect_ms(),
+        }
+    }
 }
 
 /// One receipt entry as posted: `{taskId: entry}`.
@@ -146,9 +183,14 @@ pub struct VivoReceiptEntry {
     pub sub_ack_type: Option<String>,
 }
 
-/// A receipt POST the sim made (or tried), `GET /vivo/receipts`.
+/// One entry of a receipt POST the sim made (or tried), `GET /vivo/receipts`. A POST
+/// carrying several taskIds is listed once per taskId, the records sharing `post_id`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct VivoReceiptPost {
+    /// Sequence number of the POST: records sharing it went out in one POST (the second
+    /// POST of a `duplicate` has its own number).
+    #[serde(default)]
+    pub post_id: u64,
     /// The app.
     pub app_id: String,
     /// The URL posted to.
@@ -157,7 +199,7 @@ pub struct VivoReceiptPost {
     pub task_id: String,
     /// The entry.
     pub entry: VivoReceiptEntry,
-    /// POST attempts made (up to 4).
+    /// POST attempts made (up to 4), for the whole POST.
     pub attempts: u32,
     /// HTTP status of the last attempt (absent: connection failed).
     pub http_status: Option<u16>,
