@@ -22,6 +22,9 @@ pub const DEFAULT_VIVO_PORT: u16 = 8449;
 pub const DEFAULT_HONOR_PORT: u16 = 8450;
 /// Port of WeChat (official account + mini program) in the binary.
 pub const DEFAULT_WECHAT_PORT: u16 = 8451;
+/// Default of [`SimConfig::fcm_device_per_minute`]: FCM's limit of messages to one device
+/// per minute (fcm.md §8).
+const DEFAULT_FCM_DEVICE_PER_MINUTE: u32 = 240;
 /// Port of the HTTP control API in the binary.
 pub const DEFAULT_CONTROL_PORT: u16 = 8440;
 
@@ -32,7 +35,8 @@ pub fn repo_certs_dir() -> PathBuf {
 }
 
 /// How to start a [`Sim`](crate::Sim). `Default`: loopback, ephemeral ports (0), the TLS
-/// material of `certs/`, unknown tokens accepted, nothing preloaded.
+/// material of `certs/`, unknown tokens accepted, FCM's 240/min per-device limit, nothing
+/// preloaded.
 #[derive(Clone, Debug, PartialEq)]
 pub struct SimConfig {
     /// Address every port binds to (default 127.0.0.1).
@@ -68,6 +72,10 @@ pub struct SimConfig {
     pub dev_certs_dir: PathBuf,
     /// Initial value of the `accept_unknown_tokens` setting (default true).
     pub accept_unknown_tokens: bool,
+    /// Initial value of the `fcm_device_per_minute` setting: messages one FCM registration
+    /// token may get per minute before 429 `QUOTA_EXCEEDED` (default `Some(240)`, Google's
+    /// limit; `None` or `Some(0)`: unlimited). Load tests that hammer a few tokens turn it off.
+    pub fcm_device_per_minute: Option<u32>,
     /// Register the dev identities of `dev_certs_dir` at start and on every reset.
     pub preload_dev: bool,
     /// `SETTINGS_MAX_CONCURRENT_STREAMS` of every HTTP/2 connection (default 1000, what APNs
@@ -97,6 +105,7 @@ impl Default for SimConfig {
             ca_cert: certs.join("dev-ca.pem"),
             dev_certs_dir: certs,
             accept_unknown_tokens: true,
+            fcm_device_per_minute: Some(DEFAULT_FCM_DEVICE_PER_MINUTE),
             preload_dev: false,
             max_concurrent_streams: 1000,
             max_recorded_requests: 100_000,

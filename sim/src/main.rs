@@ -51,6 +51,10 @@ struct Args {
     /// Answer BadDeviceToken / INVALID_ARGUMENT / illegal token for tokens nobody registered.
     #[arg(long)]
     reject_unknown_tokens: bool,
+    /// FCM messages one registration token may get per minute before 429 QUOTA_EXCEEDED
+    /// (default 240, Google's limit; 0: unlimited). The `fcm_device_per_minute` setting.
+    #[arg(long, env = "PUSH_SIM_FCM_DEVICE_PER_MINUTE")]
+    fcm_device_per_minute: Option<u32>,
     /// Directory with sim.pem, sim.key, dev-ca.pem and the dev identities.
     #[arg(long, env = "PUSH_SIM_CERTS_DIR")]
     certs_dir: Option<PathBuf>,
@@ -82,6 +86,9 @@ async fn main() -> anyhow::Result<()> {
         preload_dev: args.preload_dev,
         ..SimConfig::default()
     };
+    if let Some(n) = args.fcm_device_per_minute {
+        config.fcm_device_per_minute = Some(n);
+    }
     if let Some(dir) = args.certs_dir {
         config.tls_cert = dir.join("sim.pem");
         config.tls_key = dir.join("sim.key");

@@ -58,6 +58,7 @@ impl Sim {
                     accept_unknown_tokens: config.accept_unknown_tokens,
                     fcm_access_token_ttl_secs: 3599,
                     fcm_project_quota_per_minute: None,
+                    fcm_device_per_minute: config.fcm_device_per_minute.filter(|&n| n > 0),
                     huawei_access_token_ttl_secs: 3600,
                 },
                 config.max_recorded_requests,

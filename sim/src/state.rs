@@ -66,6 +66,9 @@ impl Core {
         if let Some(v) = update.fcm_project_quota_per_minute {
             s.fcm_project_quota_per_minute = (v > 0).then_some(v);
         }
+        if let Some(v) = update.fcm_device_per_minute {
+            s.fcm_device_per_minute = (v > 0).then_some(v);
+        }
         if let Some(v) = update.huawei_access_token_ttl_secs {
             s.huawei_access_token_ttl_secs = v;
         }

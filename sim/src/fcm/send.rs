@@ -70,10 +70,13 @@ fn process(
     }
     if let Target::Token(t) | Target::Fid(t) = &msg.target {
         *token_out = Some(t.clone());
-        state
-            .fcm
-            .tokens
-            .check(project, t, settings.accept_unknown_tokens, now)?;
+        state.fcm.tokens.check(
+            project,
+            t,
+            settings.accept_unknown_tokens,
+            settings.fcm_device_per_minute,
+            now,
+        )?;
     }
     *dry_run = msg.validate_only;
     let id = if msg.validate_only {

@@ -1,5 +1,6 @@
 //! FCM registration tokens: registered per project with a state and an optional per-device
-//! throttle; plus the per-project per-minute quota.
+//! throttle; the default per-device per-minute limit every other token gets (fcm.md §8/§9:
+//! 240 messages a minute to one device); plus the per-project per-minute quota.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -36,10 +37,60 @@ impl Window {
     }
 }
 
+/// The length of the default per-device window (fcm.md §8: "per minute").
+const DEVICE_WINDOW_MS: i64 = 60_000;
+
+/// Fewest device windows kept before expired ones are swept.
+const MIN_DEVICE_SWEEP: usize = 1024;
+
+/// The default per-device windows of tokens without an explicit throttle, keyed by token.
+///
+/// Any number of unregistered tokens may be addressed (`accept_unknown_tokens`), so windows
+/// that ended are swept whenever the map has doubled since the last sweep: memory stays
+/// within about twice the tokens addressed in the last minute, and sweeping costs O(1)
+/// amortised per message. An ended window would restart on its next message anyway, so
+/// dropping it changes no answer.
+#[derive(Debug)]
+struct DeviceWindows {
+    windows: HashMap<String, Window>,
+    sweep_at: usize,
+}
+
+impl Default for DeviceWindows {
+    fn default() -> Self {
+        DeviceWindows {
+            windows: HashMap::new(),
+            sweep_at: MIN_DEVICE_SWEEP,
+        }
+    }
+}
+
+impl DeviceWindows {
+    /// Counts one message to `token`; returns the ms left in its window if it is over `max`.
+    fn hit(&mut self, token: &str, max: u64, now_ms: i64) -> Option<i64> {
+        if let Some(w) = self.windows.get_mut(token) {
+            return w.hit(max, DEVICE_WINDOW_MS, now_ms);
+        }
+        if self.windows.len() >= self.sweep_at {
+            self.windows
+                .retain(|_, w| now_ms - w.start_ms < DEVICE_WINDOW_MS);
+            self.sweep_at = (self.windows.len() * 2).max(MIN_DEVICE_SWEEP);
+        }
+        let mut w = Window {
+            start_ms: now_ms,
+            count: 0,
+        };
+        let over = w.hit(max, DEVICE_WINDOW_MS, now_ms);
+        self.windows.insert(token.to_string(), w);
+        over
+    }
+}
+
 /// Registration tokens and quota windows.
 #[derive(Debug, Default)]
 pub(crate) struct TokenRegistry {
     tokens: Mutex<HashMap<String, Entry>>,
+    devices: Mutex<DeviceWindows>,
     projects: Mutex<HashMap<String, Window>>,
 }
 
@@ -67,19 +118,25 @@ impl TokenRegistry {
     }
 
     /// Decides whether a message of `project_id` to `token` is delivered.
+    ///
+    /// A deliverable message counts against the token's explicit throttle if it has one,
+    /// else against the default per-device limit of `device_per_minute` messages a minute
+    /// (`None`: unlimited); beyond either it gets 429 `QUOTA_EXCEEDED`.
     pub(crate) fn check(
         &self,
         project_id: &str,
         token: &str,
         accept_unknown: bool,
+        device_per_minute: Option<u32>,
         now_ms: i64,
     ) -> Result<(), FcmFailure> {
         let mut tokens = lock(&self.tokens);
         let Some(e) = tokens.get_mut(token) else {
-            if accept_unknown {
-                return Ok(());
+            if !accept_unknown {
+                return Err(FcmFailure::invalid("message.token", INVALID_TOKEN_MESSAGE));
             }
-            return Err(FcmFailure::invalid("message.token", INVALID_TOKEN_MESSAGE));
+            drop(tokens);
+            return self.device_limit(token, device_per_minute, now_ms);
         };
         let state = if e.project_id != project_id {
             FcmTokenState::SenderIdMismatch
@@ -111,8 +168,26 @@ impl TokenRegistry {
             if let Some(left) = e.window.hit(u64::from(t.max_requests), window_ms, now_ms) {
                 return Err(quota_exceeded("device", left));
             }
+            return Ok(());
         }
-        Ok(())
+        drop(tokens);
+        self.device_limit(token, device_per_minute, now_ms)
+    }
+
+    /// Counts a message against the default per-device limit (`None`: unlimited).
+    fn device_limit(
+        &self,
+        token: &str,
+        per_minute: Option<u32>,
+        now_ms: i64,
+    ) -> Result<(), FcmFailure> {
+        let Some(max) = per_minute else {
+            return Ok(());
+        };
+        match lock(&self.devices).hit(token, u64::from(max), now_ms) {
+            Some(left) => Err(quota_exceeded("device", left)),
+            None => Ok(()),
+        }
     }
 
     /// Counts a message against its project's per-minute quota.
@@ -133,6 +208,7 @@ impl TokenRegistry {
     /// Forgets every token and quota window.
     pub(crate) fn clear(&self) {
         lock(&self.tokens).clear();
+        *lock(&self.devices) = DeviceWindows::default();
         lock(&self.projects).clear();
     }
 }
@@ -164,12 +240,18 @@ mod tests {
     fn states_and_other_projects() {
         let reg = TokenRegistry::default();
         reg.set(&spec("p", FcmTokenState::Active), 0).unwrap();
-        assert!(reg.check("p", "tok-1", false, 0).is_ok());
-        assert_eq!(reg.check("q", "tok-1", true, 0).unwrap_err().status, 403);
-        assert!(reg.check("p", "other", true, 0).is_ok());
-        assert_eq!(reg.check("p", "other", false, 0).unwrap_err().status, 400);
+        assert!(reg.check("p", "tok-1", false, None, 0).is_ok());
+        assert_eq!(
+            reg.check("q", "tok-1", true, None, 0).unwrap_err().status,
+            403
+        );
+        assert!(reg.check("p", "other", true, None, 0).is_ok());
+        assert_eq!(
+            reg.check("p", "other", false, None, 0).unwrap_err().status,
+            400
+        );
         reg.set(&spec("p", FcmTokenState::Unregistered), 0).unwrap();
-        let f = reg.check("p", "tok-1", true, 0).unwrap_err();
+        let f = reg.check("p", "tok-1", true, None, 0).unwrap_err();
         assert_eq!(
             (f.status, f.details.error_code.as_deref()),
             (404, Some("UNREGISTERED"))
@@ -186,5 +268,60 @@ mod tests {
             (429, Some("50"))
         );
         assert!(reg.project_quota("p", 1, 60_000).is_ok());
+    }
+
+    #[test]
+    fn default_device_limit_per_token_and_minute() {
+        let reg = TokenRegistry::default();
+        reg.set(&spec("p", FcmTokenState::Active), 0).unwrap();
+        for token in ["tok-1", "unknown"] {
+            for _ in 0..3 {
+                assert!(reg.check("p", token, true, Some(3), 1_000).is_ok());
+            }
+            let f = reg.check("p", token, true, Some(3), 21_000).unwrap_err();
+            assert_eq!(
+                (
+                    f.status,
+                    f.details.error_code.as_deref(),
+                    f.details.retry_after.as_deref()
+                ),
+                (429, Some("QUOTA_EXCEEDED"), Some("40"))
+            );
+            assert!(reg.check("p", token, true, None, 21_000).is_ok());
+            assert!(reg.check("p", token, true, Some(3), 61_000).is_ok());
+        }
+    }
+
+    #[test]
+    fn explicit_throttle_wins_over_the_default() {
+        let reg = TokenRegistry::default();
+        let mut s = spec("p", FcmTokenState::Active);
+        s.throttle = Some(Throttle {
+            max_requests: 5,
+            window_secs: 1,
+        });
+        reg.set(&s, 0).unwrap();
+        for _ in 0..5 {
+            assert!(reg.check("p", "tok-1", true, Some(1), 0).is_ok());
+        }
+        assert_eq!(
+            reg.check("p", "tok-1", true, Some(1), 0)
+                .unwrap_err()
+                .status,
+            429
+        );
+        assert!(reg.check("p", "tok-1", true, Some(1), 1_000).is_ok());
+    }
+
+    #[test]
+    fn ended_device_windows_are_swept() {
+        let reg = TokenRegistry::default();
+        for i in 0..MIN_DEVICE_SWEEP * 4 {
+            let now = i64::try_from(i).unwrap() * 1_000;
+            assert!(reg.check("p", &format!("t{i}"), true, Some(1), now).is_ok());
+        }
+        // One token a second: only the last minute's windows may be left, plus what
+        // accumulated since the last sweep (at most about twice the floor).
+        assert!(lock(&reg.devices).windows.len() <= MIN_DEVICE_SWEEP * 2);
     }
 }

@@ -210,3 +210,106 @@ async fn oversize_and_invalid_messages() {
     assert_eq!((status, fcm_error_code(&answer)), (400, None));
     sim.shutdown().await;
 }
+
+/// Sends `n` messages to `token`; answers how many got 200.
+async fn burst(
+    client: &reqwest::Client,
+    sim: &push_sim::Sim,
+    bearer: &str,
+    token: &str,
+    n: usize,
+) -> usize {
+    let mut ok = 0;
+    for _ in 0..n {
+        let (s, _, body) = fcm_send(client, sim, PROJECT, Some(bearer), &to(token)).await;
+        assert!(s == 200 || s == 429, "{s} {body}");
+        ok += usize::from(s == 200);
+    }
+    ok
+}
+
+/// fcm.md §8/§9/§11: 240 messages a minute to one device by default, registered or not;
+/// the 241st gets 429 `RESOURCE_EXHAUSTED` / `QUOTA_EXCEEDED` with a `QuotaFailure` and a
+/// `Retry-After`; other tokens are unaffected; the window restarts on the sim clock.
+#[tokio::test]
+async fn the_241st_message_a_minute_to_one_device_is_quota_exceeded() {
+    let sim = spawn_sim().await;
+    let client = https_client(&sim);
+    let bearer = access_token(&client, &sim).await;
+    assert_eq!(sim.control().settings().fcm_device_per_minute, Some(240));
+    sim.control()
+        .set_fcm_token(FcmTokenSpec {
+            project_id: PROJECT.into(),
+            token: "registered".into(),
+            state: FcmTokenState::Active,
+            throttle: None,
+        })
+        .unwrap();
+    for token in ["registered", "never-registered"] {
+        assert_eq!(
+            burst(&client, &sim, &bearer, token, 240).await,
+            240,
+            "{token}"
+        );
+        let (s, headers, body) = fcm_send(&client, &sim, PROJECT, Some(&bearer), &to(token)).await;
+        assert_eq!(
+            (s, body["error"]["status"].as_str(), fcm_error_code(&body)),
+            (429, Some("RESOURCE_EXHAUSTED"), Some("QUOTA_EXCEEDED")),
+            "{token}: {body}"
+        );
+        let quota = detail(&body, "type.googleapis.com/google.rpc.QuotaFailure").unwrap();
+        assert!(quota["violations"][0]["description"].is_string(), "{body}");
+        let retry: u64 = headers["retry-after"].to_str().unwrap().parse().unwrap();
+        assert!((1..=60).contains(&retry), "{retry}");
+    }
+    let (s, _, body) = fcm_send(&client, &sim, PROJECT, Some(&bearer), &to("another")).await;
+    assert_eq!(s, 200, "another token is unaffected: {body}");
+    sim.control()
+        .shift_clock(push_sim::types::ClockShift { seconds: 60 });
+    let (s, _, body) = fcm_send(&client, &sim, PROJECT, Some(&bearer), &to("registered")).await;
+    assert_eq!(s, 200, "a new minute on the sim clock: {body}");
+    sim.shutdown().await;
+}
+
+/// `PUT /settings {"fcm_device_per_minute": n}` changes the limit; `0` turns it off, and a
+/// reset restores the configured one.
+#[tokio::test]
+async fn the_device_limit_is_a_setting() {
+    let sim = spawn_sim().await;
+    let client = https_client(&sim);
+    let bearer = access_token(&client, &sim).await;
+    let ctl = reqwest::Client::new();
+    let put = |n: u32| {
+        ctl.put(format!("{}/settings", sim.control_url()))
+            .json(&json!({ "fcm_device_per_minute": n }))
+            .send()
+    };
+    let settings: serde_json::Value = put(2).await.unwrap().json().await.unwrap();
+    assert_eq!(settings["fcm_device_per_minute"], 2);
+    assert_eq!(burst(&client, &sim, &bearer, "t", 3).await, 2);
+    let settings: serde_json::Value = put(0).await.unwrap().json().await.unwrap();
+    assert!(settings["fcm_device_per_minute"].is_null(), "{settings}");
+    assert_eq!(
+        burst(&client, &sim, &bearer, "t", 300).await,
+        300,
+        "no limit"
+    );
+    sim.control().reset();
+    assert_eq!(sim.control().settings().fcm_device_per_minute, Some(240));
+    sim.shutdown().await;
+
+    let sim = push_sim::Sim::start(push_sim::SimConfig {
+        preload_dev: true,
+        fcm_device_per_minute: None,
+        ..push_sim::SimConfig::default()
+    })
+    .await
+    .unwrap();
+    let bearer = access_token(&client, &sim).await;
+    assert_eq!(
+        burst(&client, &sim, &bearer, "t", 250).await,
+        250,
+        "configured off"
+    );
+    sim.shutdown().await;
+}

@@ -70,7 +70,8 @@ pub struct FcmTokenSpec {
     /// New state (default `active`).
     #[serde(default)]
     pub state: FcmTokenState,
-    /// Answer 429 `QUOTA_EXCEEDED` beyond this per-device budget (`null` removes it).
+    /// Answer 429 `QUOTA_EXCEEDED` beyond this per-device budget, which replaces the
+    /// `fcm_device_per_minute` setting for this token (`null`: the setting applies).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub throttle: Option<Throttle>,
 }

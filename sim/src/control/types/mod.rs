@@ -104,6 +104,10 @@ pub struct Settings {
     /// FCM messages per project per minute before 429 `QUOTA_EXCEEDED` (`None`: unlimited;
     /// Google's default is 600,000).
     pub fcm_project_quota_per_minute: Option<u64>,
+    /// FCM messages per device (registration token) per minute before 429 `QUOTA_EXCEEDED`,
+    /// for every token without an explicit `throttle` (`None`: unlimited; Google's limit,
+    /// and the default, is 240).
+    pub fcm_device_per_minute: Option<u32>,
     /// `expires_in` of issued Huawei access tokens (Huawei: 3600).
     pub huawei_access_token_ttl_secs: u64,
 }
@@ -121,6 +125,9 @@ pub struct SettingsUpdate {
     /// See [`Settings::fcm_project_quota_per_minute`]; `0` removes the quota.
     #[serde(default)]
     pub fcm_project_quota_per_minute: Option<u64>,
+    /// See [`Settings::fcm_device_per_minute`]; `0` removes the limit.
+    #[serde(default)]
+    pub fcm_device_per_minute: Option<u32>,
     /// See [`Settings::huawei_access_token_ttl_secs`].
     #[serde(default)]
     pub huawei_access_token_ttl_secs: Option<u64>,
