@@ -343,18 +343,8 @@ async fn batches(sim: &Sim, n: usize) -> Vec<HonorReceiptBatch> {
 async fn receipts_echo_bi_tag_and_count_marketing_per_device() {
     let sim = sim().await;
     // Daytime in China: nothing is held.
-    let hour = super::china_hour(sim.control().clock().now_ms);
-    let seconds = (12 - hour).rem_euclid(24) * 3600;
-    sim.control()
-        .shift_clock(crate::control::types::ClockShift { seconds });
-    let (url, seen) = receiver().await;
-    sim.control()
-        .add_honor_callback(HonorCallbackSpec {
-            app_id: APP.into(),
-            url,
-            ..Default::default()
-        })
-        .unwrap();
+    shift_to_china_hour(&sim, 12);
+    let seen = receipts_to_receiver(&sim).await;
     sim.control()
         .set_honor_token(HonorTokenSpec {
             app_id: APP.into(),
@@ -392,18 +382,8 @@ async fn receipts_echo_bi_tag_and_count_marketing_per_device() {
 async fn test_messages_are_exempt_from_the_marketing_quota() {
     let sim = sim().await;
     // Daytime in China: nothing is held.
-    let hour = super::china_hour(sim.control().clock().now_ms);
-    let seconds = (12 - hour).rem_euclid(24) * 3600;
-    sim.control()
-        .shift_clock(crate::control::types::ClockShift { seconds });
-    let (url, _seen) = receiver().await;
-    sim.control()
-        .add_honor_callback(HonorCallbackSpec {
-            app_id: APP.into(),
-            url,
-            ..Default::default()
-        })
-        .unwrap();
+    shift_to_china_hour(&sim, 12);
+    let _seen = receipts_to_receiver(&sim).await;
     let t = token(&sim).await;
     let mut low_test = message(&["tok-3"]);
     low_test["android"]["notification"]["importance"] = json!("LOW");
@@ -433,6 +413,19 @@ async fn test_messages_are_exempt_from_the_marketing_quota() {
 }
 
 /// Shifts the sim clock to `hour`:xx Beijing time, later today or tomorrow.
+/// Registers a local receiver as the app's receipt URL; answers what it receives.
+async fn receipts_to_receiver(sim: &Sim) -> Seen {
+    let (url, seen) = receiver().await;
+    sim.control()
+        .add_honor_callback(HonorCallbackSpec {
+            app_id: APP.into(),
+            url,
+            ..Default::default()
+        })
+        .unwrap();
+    seen
+}
+
 fn shift_to_china_hour(sim: &Sim, hour: i64) {
     let now = super::china_hour(sim.control().clock().now_ms);
     let seconds = (hour - now).rem_euclid(24) * 3600;
@@ -444,14 +437,7 @@ fn shift_to_china_hour(sim: &Sim, hour: i64) {
 async fn messages_sent_at_night_are_held_until_six() {
     let sim = sim().await;
     shift_to_china_hour(&sim, 2);
-    let (url, seen) = receiver().await;
-    sim.control()
-        .add_honor_callback(HonorCallbackSpec {
-            app_id: APP.into(),
-            url,
-            ..Default::default()
-        })
-        .unwrap();
+    let seen = receipts_to_receiver(&sim).await;
     let t = token(&sim).await;
     let (_, ok) = send(&sim, Some(&t), true, &message(&["tok-night"])).await;
     assert_eq!(ok["code"], 200, "{ok}");
@@ -499,14 +485,7 @@ async fn a_reset_drops_held_receipts() {
     let t = token(&sim).await;
     send(&sim, Some(&t), true, &message(&["tok-night"])).await;
     sim.control().reset();
-    let (url, _seen) = receiver().await;
-    sim.control()
-        .add_honor_callback(HonorCallbackSpec {
-            app_id: APP.into(),
-            url,
-            ..Default::default()
-        })
-        .unwrap();
+    let _seen = receipts_to_receiver(&sim).await;
     // The reset put the clock back; two days on, the release is long past.
     sim.control()
         .shift_clock(crate::control::types::ClockShift {
