@@ -1,4 +1,5 @@
-//! Every APNs error `reason` (apns.md §6.3) with its HTTP status.
+//! Every APNs error `reason` (apns.md §6.3) with its HTTP status, plus the sim's `BadRequest`
+//! for refusals the reference names no reason for.
 
 /// An APNs error reason.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -22,6 +23,10 @@ pub(crate) enum Reason {
     MissingTopic,
     PayloadEmpty,
     TopicDisallowed,
+    /// Not one of Apple's documented reasons: apns.md gives no reason for a request the
+    /// simulator refuses without a specific one (an `apns-channel-id` header on `/3/device`,
+    /// §2.2), so the sim answers 400 with this generic name.
+    BadRequest,
     BadCertificate,
     BadCertificateEnvironment,
     ExpiredProviderToken,
@@ -60,7 +65,8 @@ impl Reason {
             | MissingDeviceToken
             | MissingTopic
             | PayloadEmpty
-            | TopicDisallowed => 400,
+            | TopicDisallowed
+            | BadRequest => 400,
             BadCertificate
             | BadCertificateEnvironment
             | ExpiredProviderToken
@@ -97,6 +103,7 @@ impl Reason {
             MissingTopic => "MissingTopic",
             PayloadEmpty => "PayloadEmpty",
             TopicDisallowed => "TopicDisallowed",
+            BadRequest => "BadRequest",
             BadCertificate => "BadCertificate",
             BadCertificateEnvironment => "BadCertificateEnvironment",
             ExpiredProviderToken => "ExpiredProviderToken",

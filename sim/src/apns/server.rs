@@ -233,6 +233,9 @@ impl ApnsEndpoint {
         let credential = self.authenticate(conn, parts)?;
         let payload: Option<serde_json::Value> = serde_json::from_slice(&body.bytes).ok();
         let push_type = validate::push_type(headers, payload.as_ref())?;
+        if let Credential::Certificate(_) = credential {
+            push_type.check_certificate_auth()?;
+        }
         let header_topic = validate::text(headers, "apns-topic").filter(|t| !t.is_empty());
         let (topic, bundle) = self.resolve_topic(&credential, header_topic, push_type)?;
         answer.topic = Some(topic.clone());

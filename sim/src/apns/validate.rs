@@ -1,6 +1,7 @@
 //! APNs request checks that need no state (apns.md §2, §3): the `:path`, duplicate headers,
 //! push types and their topic suffixes, `apns-id`, `apns-priority`, `apns-expiration`,
-//! `apns-collapse-id` and payload size.
+//! `apns-collapse-id`, the broadcast-only `apns-channel-id`, which push types need token auth,
+//! and payload size.
 
 use http::{HeaderMap, Method};
 
@@ -44,6 +45,23 @@ impl PushType {
             MAX_VOIP_PAYLOAD
         } else {
             MAX_PAYLOAD
+        }
+    }
+
+    /// Whether this push type is refused on certificate connections: apns.md §2.3 and §4.2
+    /// say `liveactivity` and `location` need token-based auth.
+    pub(crate) fn needs_token_auth(self) -> bool {
+        matches!(self.name, "liveactivity" | "location")
+    }
+
+    /// `Forbidden` if this push type needs token auth. apns.md §4.2 names no reason for it;
+    /// the sim answers 403 `Forbidden` ("action not allowed", §6.3), as the push type, not the
+    /// topic, is what the credential may not do.
+    pub(crate) fn check_certificate_auth(self) -> Result<(), Reason> {
+        if self.needs_token_auth() {
+            Err(Reason::Forbidden)
+        } else {
+            Ok(())
         }
     }
 
@@ -123,8 +141,14 @@ pub(crate) fn push_type(
         .ok_or(Reason::InvalidPushType)
 }
 
-/// Checks `apns-id`, `apns-priority`, `apns-expiration` and `apns-collapse-id`.
+/// Checks `apns-id`, `apns-priority`, `apns-expiration` and `apns-collapse-id`, and refuses
+/// `apns-channel-id`.
 pub(crate) fn options(headers: &HeaderMap, push_type: PushType) -> Result<(), Reason> {
+    // apns.md §2.2: the header belongs to broadcast (channel) pushes and is listed so the sim
+    // rejects it on `/3/device`; the reference gives no reason, so 400 `BadRequest`.
+    if headers.contains_key("apns-channel-id") {
+        return Err(Reason::BadRequest);
+    }
     if let Some(id) = text(headers, "apns-id")
         && !is_uuid(id)
     {
@@ -254,5 +278,30 @@ mod tests {
             options(&with("apns-collapse-id", &"x".repeat(64)), alert),
             Ok(())
         );
+        assert_eq!(
+            options(&with("apns-channel-id", "dHN0LXNyY2gtY2hubA=="), alert),
+            Err(Reason::BadRequest)
+        );
+        assert_eq!(Reason::BadRequest.status(), 400);
+    }
+
+    #[test]
+    fn live_activity_and_location_need_token_auth() {
+        let named = |name: &'static str| {
+            let mut h = HeaderMap::new();
+            h.insert("apns-push-type", HeaderValue::from_static(name));
+            push_type(&h, None).unwrap()
+        };
+        for name in ["liveactivity", "location"] {
+            assert_eq!(
+                named(name).check_certificate_auth(),
+                Err(Reason::Forbidden),
+                "{name}"
+            );
+        }
+        for name in ["alert", "background", "voip", "complication"] {
+            assert_eq!(named(name).check_certificate_auth(), Ok(()), "{name}");
+        }
+        assert_eq!(Reason::Forbidden.status(), 403);
     }
 }

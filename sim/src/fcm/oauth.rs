@@ -24,7 +24,9 @@ pub(crate) const MESSAGING_SCOPES: &[&str] = &[
 ];
 /// Longest assertion lifetime (`exp - iat`).
 const MAX_LIFETIME_SECS: i64 = 3600;
-/// How far `iat` may be ahead of the sim clock.
+/// How far `iat` may be from the sim clock, either way (fcm.md §11.1: "`iat` within a small
+/// skew of a controllable clock"). Clients sign with `iat` = now (Go's oauth2 backdates it by
+/// 10 s), so an older `iat` means a replayed or stale assertion, or a wrong clock.
 const MAX_SKEW_SECS: i64 = 300;
 const BAD_TIMES: &str = "Invalid JWT: Token must be a short-lived token (60 minutes) and in a reasonable timeframe. Check your iat and exp values in the JWT claim.";
 const BAD_SIGNATURE: &str = "Invalid JWT Signature.";
@@ -145,7 +147,7 @@ pub(crate) fn exchange(
     let (Some(iat), Some(exp)) = (time("iat"), time("exp")) else {
         return Err(OAuthError::grant(BAD_TIMES));
     };
-    if exp - iat > MAX_LIFETIME_SECS || exp < iat || iat > now + MAX_SKEW_SECS || exp <= now {
+    if !iat_and_exp_acceptable(iat, exp, now) {
         return Err(OAuthError::grant(BAD_TIMES));
     }
     let scopes = scopes(&claims)?;
@@ -161,6 +163,15 @@ pub(crate) fn exchange(
         expires_at_ms,
     });
     Ok(json!({ "access_token": access_token, "expires_in": ttl, "token_type": "Bearer" }))
+}
+
+/// The assertion's time checks: a lifetime of at most an hour, `iat` within
+/// [`MAX_SKEW_SECS`] of `now` in either direction, and `exp` still ahead of `now`.
+fn iat_and_exp_acceptable(iat: i64, exp: i64, now: i64) -> bool {
+    exp >= iat
+        && exp.saturating_sub(iat) <= MAX_LIFETIME_SECS
+        && iat.abs_diff(now) <= MAX_SKEW_SECS.unsigned_abs()
+        && exp > now
 }
 
 fn check_audience(claims: &Value, host: Option<&str>) -> Result<(), OAuthError> {
@@ -206,4 +217,40 @@ fn scopes(claims: &Value) -> Result<Vec<String>, OAuthError> {
         ));
     }
     Ok(scopes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn iat_must_be_near_the_clock_either_way() {
+        let now = 1_800_000_000;
+        assert!(iat_and_exp_acceptable(now, now + 3600, now));
+        assert!(
+            iat_and_exp_acceptable(now - 10, now + 3590, now),
+            "Go backdates 10 s"
+        );
+        assert!(iat_and_exp_acceptable(now - 300, now + 3300, now));
+        assert!(iat_and_exp_acceptable(now + 300, now + 3900, now));
+        assert!(
+            !iat_and_exp_acceptable(now - 301, now + 3299, now),
+            "too old"
+        );
+        assert!(
+            !iat_and_exp_acceptable(now - 1800, now + 1800, now),
+            "too old"
+        );
+        assert!(
+            !iat_and_exp_acceptable(now + 301, now + 3901, now),
+            "future"
+        );
+        assert!(!iat_and_exp_acceptable(now, now + 3601, now), "lifetime");
+        assert!(!iat_and_exp_acceptable(now, now - 1, now), "exp before iat");
+        assert!(!iat_and_exp_acceptable(now - 100, now, now), "expired");
+        assert!(
+            !iat_and_exp_acceptable(i64::MIN, i64::MAX, now),
+            "no overflow"
+        );
+    }
 }

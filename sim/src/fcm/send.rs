@@ -68,11 +68,17 @@ fn process(
     if let Some(q) = settings.fcm_project_quota_per_minute {
         state.fcm.tokens.project_quota(project, q, now)?;
     }
-    if let Target::Token(t) | Target::Fid(t) = &msg.target {
+    let target = match &msg.target {
+        Target::Token(t) => Some((t, "message.token")),
+        Target::Fid(t) => Some((t, "message.fid")),
+        Target::Topic(_) | Target::Condition(_) => None,
+    };
+    if let Some((t, field)) = target {
         *token_out = Some(t.clone());
         state.fcm.tokens.check(
             project,
             t,
+            field,
             settings.accept_unknown_tokens,
             settings.fcm_device_per_minute,
             now,

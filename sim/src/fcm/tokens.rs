@@ -117,7 +117,9 @@ impl TokenRegistry {
         Ok(())
     }
 
-    /// Decides whether a message of `project_id` to `token` is delivered.
+    /// Decides whether a message of `project_id` to `token` is delivered. `field` is the
+    /// message field that named the target (`message.token` or `message.fid`): an unknown
+    /// (with `accept_unknown` false) or malformed target is a violation of that field.
     ///
     /// A deliverable message counts against the token's explicit throttle if it has one,
     /// else against the default per-device limit of `device_per_minute` messages a minute
@@ -126,6 +128,7 @@ impl TokenRegistry {
         &self,
         project_id: &str,
         token: &str,
+        field: &str,
         accept_unknown: bool,
         device_per_minute: Option<u32>,
         now_ms: i64,
@@ -133,7 +136,7 @@ impl TokenRegistry {
         let mut tokens = lock(&self.tokens);
         let Some(e) = tokens.get_mut(token) else {
             if !accept_unknown {
-                return Err(FcmFailure::invalid("message.token", INVALID_TOKEN_MESSAGE));
+                return Err(FcmFailure::invalid(field, INVALID_TOKEN_MESSAGE));
             }
             drop(tokens);
             return self.device_limit(token, device_per_minute, now_ms);
@@ -154,7 +157,7 @@ impl TokenRegistry {
                 return Err(FcmFailure::new(403, "SenderId mismatch").code("SENDER_ID_MISMATCH"));
             }
             FcmTokenState::Malformed => {
-                return Err(FcmFailure::invalid("message.token", INVALID_TOKEN_MESSAGE));
+                return Err(FcmFailure::invalid(field, INVALID_TOKEN_MESSAGE));
             }
             FcmTokenState::ThirdPartyAuthError => {
                 return Err(
@@ -240,18 +243,43 @@ mod tests {
     fn states_and_other_projects() {
         let reg = TokenRegistry::default();
         reg.set(&spec("p", FcmTokenState::Active), 0).unwrap();
-        assert!(reg.check("p", "tok-1", false, None, 0).is_ok());
+        assert!(
+            reg.check("p", "tok-1", "message.token", false, None, 0)
+                .is_ok()
+        );
         assert_eq!(
-            reg.check("q", "tok-1", true, None, 0).unwrap_err().status,
+            reg.check("q", "tok-1", "message.token", true, None, 0)
+                .unwrap_err()
+                .status,
             403
         );
-        assert!(reg.check("p", "other", true, None, 0).is_ok());
+        assert!(
+            reg.check("p", "other", "message.token", true, None, 0)
+                .is_ok()
+        );
         assert_eq!(
-            reg.check("p", "other", false, None, 0).unwrap_err().status,
+            reg.check("p", "other", "message.token", false, None, 0)
+                .unwrap_err()
+                .status,
             400
         );
+        let f = reg
+            .check("p", "other", "message.fid", false, None, 0)
+            .unwrap_err();
+        assert_eq!(f.status, 400);
+        assert_eq!(
+            f.details
+                .violations
+                .iter()
+                .map(|(field, _)| field.as_str())
+                .collect::<Vec<_>>(),
+            ["message.fid"],
+            "an unknown fid is a violation of message.fid"
+        );
         reg.set(&spec("p", FcmTokenState::Unregistered), 0).unwrap();
-        let f = reg.check("p", "tok-1", true, None, 0).unwrap_err();
+        let f = reg
+            .check("p", "tok-1", "message.token", true, None, 0)
+            .unwrap_err();
         assert_eq!(
             (f.status, f.details.error_code.as_deref()),
             (404, Some("UNREGISTERED"))
@@ -276,9 +304,14 @@ mod tests {
         reg.set(&spec("p", FcmTokenState::Active), 0).unwrap();
         for token in ["tok-1", "unknown"] {
             for _ in 0..3 {
-                assert!(reg.check("p", token, true, Some(3), 1_000).is_ok());
+                assert!(
+                    reg.check("p", token, "message.token", true, Some(3), 1_000)
+                        .is_ok()
+                );
             }
-            let f = reg.check("p", token, true, Some(3), 21_000).unwrap_err();
+            let f = reg
+                .check("p", token, "message.token", true, Some(3), 21_000)
+                .unwrap_err();
             assert_eq!(
                 (
                     f.status,
@@ -287,8 +320,14 @@ mod tests {
                 ),
                 (429, Some("QUOTA_EXCEEDED"), Some("40"))
             );
-            assert!(reg.check("p", token, true, None, 21_000).is_ok());
-            assert!(reg.check("p", token, true, Some(3), 61_000).is_ok());
+            assert!(
+                reg.check("p", token, "message.token", true, None, 21_000)
+                    .is_ok()
+            );
+            assert!(
+                reg.check("p", token, "message.token", true, Some(3), 61_000)
+                    .is_ok()
+            );
         }
     }
 
@@ -302,15 +341,21 @@ mod tests {
         });
         reg.set(&s, 0).unwrap();
         for _ in 0..5 {
-            assert!(reg.check("p", "tok-1", true, Some(1), 0).is_ok());
+            assert!(
+                reg.check("p", "tok-1", "message.token", true, Some(1), 0)
+                    .is_ok()
+            );
         }
         assert_eq!(
-            reg.check("p", "tok-1", true, Some(1), 0)
+            reg.check("p", "tok-1", "message.token", true, Some(1), 0)
                 .unwrap_err()
                 .status,
             429
         );
-        assert!(reg.check("p", "tok-1", true, Some(1), 1_000).is_ok());
+        assert!(
+            reg.check("p", "tok-1", "message.token", true, Some(1), 1_000)
+                .is_ok()
+        );
     }
 
     #[test]
@@ -318,7 +363,10 @@ mod tests {
         let reg = TokenRegistry::default();
         for i in 0..MIN_DEVICE_SWEEP * 4 {
             let now = i64::try_from(i).unwrap() * 1_000;
-            assert!(reg.check("p", &format!("t{i}"), true, Some(1), now).is_ok());
+            assert!(
+                reg.check("p", &format!("t{i}"), "message.token", true, Some(1), now)
+                    .is_ok()
+            );
         }
         // One token a second: only the last minute's windows may be left, plus what
         // accumulated since the last sweep (at most about twice the floor).

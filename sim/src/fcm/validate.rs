@@ -236,7 +236,9 @@ fn parse_android(a: &Value) -> Result<(), FcmFailure> {
     }
     if let Some(p) = field(a, "priority") {
         let ok = match p {
-            Value::String(s) => s.eq_ignore_ascii_case("normal") || s.eq_ignore_ascii_case("high"),
+            // fcm.md §3: the reference's `HIGH`/`NORMAL`, and the lowercase the Go Admin SDK
+            // sends; no other spelling. Numbers are the proto3 JSON form of the enum.
+            Value::String(s) => matches!(s.as_str(), "HIGH" | "NORMAL" | "high" | "normal"),
             Value::Number(n) => matches!(n.as_u64(), Some(0 | 1)),
             _ => false,
         };

@@ -100,10 +100,13 @@ fn priority_values() {
     ] {
         assert!(prio(ok).is_ok());
     }
-    assert_eq!(
-        prio(json!("URGENT")).unwrap_err().2,
-        "message.android.priority"
-    );
+    for bad in ["URGENT", "High", "hIGH", "Normal", "", " high"] {
+        assert_eq!(
+            prio(json!(bad)).unwrap_err().2,
+            "message.android.priority",
+            "{bad:?}"
+        );
+    }
 }
 
 #[test]

@@ -257,14 +257,16 @@ async fn certificate_auth_uses_the_certificate_topics() {
     )
     .await;
     assert_eq!(r.reason(), "TopicDisallowed");
-    let live = [
-        ("apns-topic", "com.example.chat.push-type.liveactivity"),
-        ("apns-push-type", "liveactivity"),
-    ];
-    assert_eq!(
-        apns_post(&client, &base, &path, &live, body).await.reason(),
-        "TopicDisallowed"
-    );
+    // apns.md §4.2: token auth is needed for live activities and location queries; the sim
+    // refuses the push type with 403 Forbidden before looking at the topic.
+    for (push_type, topic) in [
+        ("liveactivity", "com.example.chat.push-type.liveactivity"),
+        ("location", "com.example.chat.location-query"),
+    ] {
+        let headers = [("apns-topic", topic), ("apns-push-type", push_type)];
+        let r = apns_post(&client, &base, &path, &headers, body).await;
+        assert_eq!((r.status, r.reason()), (403, "Forbidden"), "{push_type}");
+    }
     sim.shutdown().await;
 }
 

@@ -125,6 +125,16 @@ async fn header_and_payload_checks() {
             400,
             "TopicDisallowed",
         ),
+        (
+            vec![
+                ("apns-topic", TOPIC),
+                ("apns-channel-id", "dHN0LXNyY2gtY2hubA=="),
+            ],
+            TOKEN,
+            ok,
+            400,
+            "BadRequest",
+        ),
         (vec![], TOKEN, ok, 400, "MissingTopic"),
         (vec![("apns-topic", TOPIC)], TOKEN, "", 400, "PayloadEmpty"),
         (
@@ -165,6 +175,19 @@ async fn header_and_payload_checks() {
     )
     .await;
     assert_eq!(r.status, 200, "{r:?}");
+    // Token auth may send the push types a certificate may not (apns.md §4.2).
+    for (push_type, topic) in [
+        ("liveactivity", "com.example.chat.push-type.liveactivity"),
+        ("location", "com.example.chat.location-query"),
+    ] {
+        let headers = [
+            ("authorization", auth.as_str()),
+            ("apns-topic", topic),
+            ("apns-push-type", push_type),
+        ];
+        let r = apns_post(&client, &base, &path, &headers, ok).await;
+        assert_eq!(r.status, 200, "{push_type} with token auth: {r:?}");
+    }
     sim.shutdown().await;
 }
 

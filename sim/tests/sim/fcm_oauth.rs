@@ -70,6 +70,21 @@ async fn token_exchange_failures() {
             "invalid_grant",
         ),
         (assertion(|c| c["exp"] = json!(now() - 1)), "invalid_grant"),
+        // iat must be within 300 s of the sim clock, in the past as in the future.
+        (
+            assertion(|c| {
+                c["iat"] = json!(now() - 1800);
+                c["exp"] = json!(now() + 1800);
+            }),
+            "invalid_grant",
+        ),
+        (
+            assertion(|c| {
+                c["iat"] = json!(now() + 600);
+                c["exp"] = json!(now() + 1200);
+            }),
+            "invalid_grant",
+        ),
         (
             assertion(|c| c["iss"] = json!("nobody@nowhere.iam.gserviceaccount.com")),
             "invalid_grant",

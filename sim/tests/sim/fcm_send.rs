@@ -154,6 +154,14 @@ async fn registration_token_states() {
     });
     let (s, _, body) = fcm_send(&client, &sim, PROJECT, Some(&bearer), &to("never-issued")).await;
     assert_eq!((s, fcm_error_code(&body)), (400, Some("INVALID_ARGUMENT")));
+    let violation = &detail(&body, BAD_REQUEST).unwrap()["fieldViolations"][0];
+    assert_eq!(violation["field"], "message.token");
+    // An unknown installation id is reported on the field that named it.
+    let fid = json!({"message": {"fid": "never-installed", "data": {"a": "b"}}});
+    let (s, _, body) = fcm_send(&client, &sim, PROJECT, Some(&bearer), &fid).await;
+    assert_eq!((s, fcm_error_code(&body)), (400, Some("INVALID_ARGUMENT")));
+    let violation = &detail(&body, BAD_REQUEST).unwrap()["fieldViolations"][0];
+    assert_eq!(violation["field"], "message.fid", "{body}");
     sim.shutdown().await;
 }
 
