@@ -4,9 +4,7 @@
 
 use crate::helpers::*;
 use push_core::adapter::{CheckError, Outcome};
-use push_sim::dev::{DEV_OPPO_APP_KEY, DEV_OPPO_MASTER_SECRET};
-use push_sim::{Sim, SimConfig};
-use pushgate_oppo::{OppoBuilder, OppoConfig};
+use push_sim::Sim;
 use pushgate_testkit::relay::{CountingRelay, closed_port, loopback_addr};
 use std::net::SocketAddr;
 
@@ -14,38 +12,15 @@ fn oppo_addr(sim: &Sim) -> SocketAddr {
     loopback_addr(&sim.oppo_url())
 }
 
-async fn sim() -> Sim {
-    Sim::start(SimConfig {
-        preload_dev: true,
-        ..SimConfig::default()
-    })
-    .await
-    .unwrap()
-}
-
-/// An app talking to `sim` with this config (trusting only the sim's CA).
-fn app_with(sim: Sim, config: OppoConfig) -> TestApp {
-    let adapter = OppoBuilder::new(config)
-        .trust_only(sim.ca_pem_path())
-        .build()
-        .unwrap();
-    TestApp {
-        sim,
-        adapter,
-        credential: credential(DEV_OPPO_APP_KEY, DEV_OPPO_MASTER_SECRET),
-        app: app(None),
-    }
-}
-
 #[tokio::test]
 async fn each_hosts_auth_url_gets_that_hosts_token_and_the_sends_stay_on_the_hosts() {
-    let sim = sim().await;
+    let sim = dev_sim().await;
     let china_auth = CountingRelay::to(oppo_addr(&sim)).await;
     let intl_auth = CountingRelay::to(oppo_addr(&sim)).await;
     let mut config = config_for(&sim, 3);
     config.auth_url = Some(china_auth.url("/server/v1/auth").parse().unwrap());
     config.intl_auth_url = Some(intl_auth.url("/intl/server/v1/auth").parse().unwrap());
-    let t = app_with(sim, config);
+    let t = app_on(sim, config);
     for _ in 0..2 {
         let outcomes = t.send(&chat_message(), &["CN_a", "OPPO_EU_b"]).await;
         assert!(outcomes.iter().all(accepted), "{outcomes:?}");
@@ -77,12 +52,12 @@ async fn each_hosts_auth_url_gets_that_hosts_token_and_the_sends_stay_on_the_hos
 
 #[tokio::test]
 async fn an_unset_auth_url_stays_derived_from_its_host() {
-    let sim = sim().await;
+    let sim = dev_sim().await;
     let intl_auth = CountingRelay::to(oppo_addr(&sim)).await;
     let mut config = config_for(&sim, 3);
     config.intl_auth_url = Some(intl_auth.url("/intl/server/v1/auth").parse().unwrap());
     assert_eq!(config.auth_url, None);
-    let t = app_with(sim, config);
+    let t = app_on(sim, config);
     let outcomes = t.send(&chat_message(), &["CN_a", "IN_d"]).await;
     assert!(outcomes.iter().all(accepted), "{outcomes:?}");
     assert_eq!(
@@ -100,7 +75,7 @@ async fn an_unset_auth_url_stays_derived_from_its_host() {
 
 #[tokio::test]
 async fn the_credential_is_checked_at_auth_url_not_base_url() {
-    let sim = sim().await;
+    let sim = dev_sim().await;
     let mut config = config_for(&sim, 3);
     config.auth_url = Some(
         format!("{}/server/v1/auth", sim.oppo_url())
@@ -110,7 +85,7 @@ async fn the_credential_is_checked_at_auth_url_not_base_url() {
     config.base_url = format!("https://127.0.0.1:{}", closed_port().await)
         .parse()
         .unwrap();
-    let t = app_with(sim, config);
+    let t = app_on(sim, config);
     t.adapter
         .check_credential(&t.app, &t.credential)
         .await
@@ -120,14 +95,14 @@ async fn the_credential_is_checked_at_auth_url_not_base_url() {
 
 #[tokio::test]
 async fn an_unreachable_auth_url_sends_nothing_even_though_the_host_answers() {
-    let sim = sim().await;
+    let sim = dev_sim().await;
     let mut config = config_for(&sim, 3);
     config.auth_url = Some(
         format!("https://127.0.0.1:{}/server/v1/auth", closed_port().await)
             .parse()
             .unwrap(),
     );
-    let t = app_with(sim, config);
+    let t = app_on(sim, config);
     let outcomes = t.send(&chat_message(), &["CN_a"]).await;
     assert!(
         matches!(&outcomes[0], Outcome::Retry { reason, .. } if reason.contains("OPPO auth (China host)")),

@@ -3,38 +3,19 @@
 
 use crate::helpers::*;
 use push_core::adapter::{CheckError, Outcome};
-use push_sim::dev::{DEV_VIVO_APP_ID, DEV_VIVO_APP_KEY, DEV_VIVO_APP_SECRET};
+use push_sim::Sim;
 use push_sim::types::VivoTokenState;
-use push_sim::{Sim, SimConfig};
 use pushgate_testkit::relay::{CountingRelay, closed_port, loopback_addr};
-use pushgate_vivo::{VivoBuilder, VivoConfig};
+use pushgate_vivo::VivoConfig;
 use std::net::SocketAddr;
 
 fn vivo_addr(sim: &Sim) -> SocketAddr {
     loopback_addr(&sim.vivo_url())
 }
 
-async fn sim() -> Sim {
-    Sim::start(SimConfig {
-        preload_dev: true,
-        ..SimConfig::default()
-    })
-    .await
-    .unwrap()
-}
-
-/// An app talking to `sim` with this config (trusting only the sim's CA).
+/// The dev app on `sim` with this config, with regId 1 registered as valid.
 fn app_with(sim: Sim, config: VivoConfig) -> TestApp {
-    let adapter = VivoBuilder::new(config)
-        .trust_only(sim.ca_pem_path())
-        .build()
-        .unwrap();
-    let t = TestApp {
-        sim,
-        adapter,
-        credential: credential(DEV_VIVO_APP_ID, DEV_VIVO_APP_KEY, DEV_VIVO_APP_SECRET),
-        app: app(settings()),
-    };
+    let t = app_on(sim, config);
     t.token(&reg(1), VivoTokenState::Valid);
     t
 }
@@ -47,7 +28,7 @@ fn with_auth_url(sim: &Sim, auth_url: &str) -> VivoConfig {
 
 #[tokio::test]
 async fn without_auth_url_the_auth_call_goes_to_the_base_url() {
-    let sim = sim().await;
+    let sim = dev_sim().await;
     let relay = CountingRelay::to(vivo_addr(&sim)).await;
     let base = format!("https://127.0.0.1:{}", relay.port());
     let config: VivoConfig =
@@ -69,7 +50,7 @@ async fn without_auth_url_the_auth_call_goes_to_the_base_url() {
 
 #[tokio::test]
 async fn an_auth_url_on_another_port_gets_the_token_and_the_sends_stay_on_base_url() {
-    let sim = sim().await;
+    let sim = dev_sim().await;
     let relay = CountingRelay::to(vivo_addr(&sim)).await;
     let config = with_auth_url(
         &sim,
@@ -94,7 +75,7 @@ async fn an_auth_url_on_another_port_gets_the_token_and_the_sends_stay_on_base_u
 
 #[tokio::test]
 async fn the_credential_is_checked_at_auth_url_not_base_url() {
-    let sim = sim().await;
+    let sim = dev_sim().await;
     let auth_url = format!("{}/message/auth", sim.vivo_url());
     let mut config = with_auth_url(&sim, &auth_url);
     config.base_url = format!("https://127.0.0.1:{}", closed_port().await)
@@ -110,7 +91,7 @@ async fn the_credential_is_checked_at_auth_url_not_base_url() {
 
 #[tokio::test]
 async fn an_unreachable_auth_url_sends_nothing_even_though_base_url_answers() {
-    let sim = sim().await;
+    let sim = dev_sim().await;
     let dead = format!("https://127.0.0.1:{}/message/auth", closed_port().await);
     let config = with_auth_url(&sim, &dead);
     let t = app_with(sim, config);

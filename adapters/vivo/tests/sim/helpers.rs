@@ -112,13 +112,24 @@ pub fn config_for(sim: &Sim, timeout_seconds: u64) -> VivoConfig {
 
 /// A sim with the dev identities and an adapter trusting only the sim's CA.
 pub async fn spawn_app() -> TestApp {
-    let sim = Sim::start(SimConfig {
+    let sim = dev_sim().await;
+    let config = config_for(&sim, 3);
+    app_on(sim, config)
+}
+
+/// A sim with the dev identities preloaded.
+pub async fn dev_sim() -> Sim {
+    Sim::start(SimConfig {
         preload_dev: true,
         ..SimConfig::default()
     })
     .await
-    .unwrap();
-    let adapter = VivoBuilder::new(config_for(&sim, 3))
+    .unwrap()
+}
+
+/// The dev app talking to `sim` with this adapter configuration (trusting only the sim's CA).
+pub fn app_on(sim: Sim, config: VivoConfig) -> TestApp {
+    let adapter = VivoBuilder::new(config)
         .trust_only(sim.ca_pem_path())
         .build()
         .unwrap();
