@@ -108,12 +108,8 @@ impl Application {
             .await
             .with_context(|| format!("cannot listen on {}", config.listen))?;
         let online = online_core(config, &store, &dyn_store, &queue, &vault);
-        // The ack route verifies client tokens like `GET /v1/ws`; its own cache of the keys
-        // (5 s, as across instances) keeps the online core's internals private.
-        let client_keys = Arc::new(pushgate_online::keys::ClientKeys::new(
-            online_store(&store),
-            Arc::new(VaultSealer(Arc::clone(&vault))),
-        ));
+        // The ack route verifies client tokens with the online core's keys, as `GET /v1/ws`.
+        let client_keys = online.client_keys();
         let state = AppState {
             store: dyn_store,
             vault,

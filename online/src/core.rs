@@ -37,7 +37,7 @@ pub struct OnlinePorts {
 pub(crate) struct Shared {
     pub config: OnlineConfig,
     pub store: OnlineStore,
-    pub keys: ClientKeys,
+    pub keys: Arc<ClientKeys>,
     pub hub: Arc<Hub>,
     pub cluster: Option<Cluster>,
     pub offline: Offline,
@@ -92,7 +92,7 @@ impl OnlineCore {
                 .unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string()),
         });
         let shared = Shared {
-            keys: ClientKeys::new(store.clone(), ports.sealer),
+            keys: Arc::new(ClientKeys::new(store.clone(), ports.sealer)),
             hub: Arc::new(Hub::new(config.outbound_buffer)),
             offline: Offline::new(Arc::clone(&ports.store), Arc::clone(&ports.queue)),
             store,
@@ -106,6 +106,12 @@ impl OnlineCore {
         Self {
             shared: Arc::new(shared),
         }
+    }
+
+    /// The apps' client keys as this core verifies them (one cache for every route that
+    /// takes a client token, so a key change shows at once on this instance).
+    pub fn client_keys(&self) -> Arc<ClientKeys> {
+        Arc::clone(&self.shared.keys)
     }
 
     /// `GET /v1/ws` and the online REST routes (empty when disabled).

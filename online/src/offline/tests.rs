@@ -309,7 +309,7 @@ fn instance(
     Arc::new(Shared {
         config: OnlineConfig::default(),
         store: store.clone(),
-        keys: ClientKeys::new(store.clone(), Arc::new(NoSealer)),
+        keys: Arc::new(ClientKeys::new(store.clone(), Arc::new(NoSealer))),
         hub: Arc::new(Hub::new(16)),
         cluster: None,
         offline: Offline::with_directory(devices, Arc::clone(&queue)),
