@@ -2,7 +2,7 @@
 //! of an app's tokens, cached for a few seconds so every instance picks up a new key
 //! quickly without a database read per connection.
 
-use crate::jwt::{ClientAlg, KeyError, KeyMaterial, Verifier};
+use crate::jwt::{Claims, ClientAlg, KeyError, KeyMaterial, TokenError, Verifier, unverified_app};
 use crate::seal::SecretSealer;
 use crate::store::OnlineStore;
 use crate::store::client_keys::StoredClientKey;
@@ -42,6 +42,15 @@ pub enum KeysError {
     /// The stored key cannot be opened or parsed.
     #[error("the stored client key is unusable: {0}")]
     Unusable(String),
+}
+
+/// Why a client token was not taken.
+#[derive(Debug)]
+pub enum TokenCheck {
+    /// The token itself: malformed, bad signature, expired, unknown app… (401).
+    Refused(TokenError),
+    /// The app's key could not be read or used (503 / 500).
+    Keys(KeysError),
 }
 
 type CacheEntry = (Instant, Option<Arc<Verifier>>);
@@ -109,6 +118,29 @@ impl ClientKeys {
         let done = self.store.delete_client_key(app).await?;
         self.forget(app);
         Ok(done)
+    }
+
+    /// Verifies a client token fully: its `app` claim (read unverified) only picks the app's
+    /// key, which then checks signature, algorithm and expiry, and the verified claims must
+    /// name the same app. Every route that takes a client token (`GET /v1/ws`, client acks)
+    /// goes through here.
+    pub async fn verify_token(&self, token: &str) -> Result<Claims, TokenCheck> {
+        let app = unverified_app(token).map_err(TokenCheck::Refused)?;
+        let Some(verifier) = self.verifier(&app).await.map_err(TokenCheck::Keys)? else {
+            return Err(TokenCheck::Refused(TokenError::Refused(
+                "unknown app or no client key".into(),
+            )));
+        };
+        match verifier.verify(token) {
+            Ok(claims) if claims.app == app => Ok(claims),
+            Ok(_) => Err(TokenCheck::Refused(TokenError::Refused(
+                "app claim mismatch".into(),
+            ))),
+            Err(e) => {
+                tracing::debug!(app = %app, reason = %e, "client token refused");
+                Err(TokenCheck::Refused(e))
+            }
+        }
     }
 
     /// The verifier of `app`'s tokens; `None` when the app has no key (or does not exist).

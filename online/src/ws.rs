@@ -3,8 +3,8 @@
 
 use crate::connection::{self, Session};
 use crate::core::Shared;
-use crate::jwt::{TokenError, unverified_app};
-use crate::keys::KeysError;
+use crate::jwt::TokenError;
+use crate::keys::{KeysError, TokenCheck};
 use crate::rest::access::bearer;
 use crate::rest::error::RestError;
 use axum::extract::rejection::QueryRejection;
@@ -52,30 +52,18 @@ pub(crate) async fn upgrade(
             }
         },
     };
-    let app = match unverified_app(&token) {
-        Ok(app) => app,
-        Err(e) => return refuse(e),
-    };
-    let verifier = match shared.keys.verifier(&app).await {
-        Ok(Some(v)) => v,
-        Ok(None) => return refuse(TokenError::Refused("unknown app or no client key".into())),
-        Err(KeysError::Store(e)) => return RestError::store(e).into_response(),
-        Err(e) => {
-            tracing::error!(error = %e, app = %app, "client key unusable");
+    let claims = match shared.keys.verify_token(&token).await {
+        Ok(claims) => claims,
+        Err(TokenCheck::Refused(e)) => return refuse(e),
+        Err(TokenCheck::Keys(KeysError::Store(e))) => return RestError::store(e).into_response(),
+        Err(TokenCheck::Keys(e)) => {
+            tracing::error!(error = %e, "client key unusable");
             return RestError::new(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "internal",
                 "internal error; see the server log",
             )
             .into_response();
-        }
-    };
-    let claims = match verifier.verify(&token) {
-        Ok(c) if c.app == app => c,
-        Ok(_) => return refuse(TokenError::Refused("app claim mismatch".into())),
-        Err(e) => {
-            tracing::debug!(app = %app, reason = %e, "client token refused");
-            return refuse(e);
         }
     };
     let ws = match ws {

@@ -7,8 +7,8 @@ use super::auth::{API_KEY_PREFIX, TenantCaller, bearer};
 use super::error::ApiError;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
-use pushgate_online::jwt::{Claims, unverified_app};
-use pushgate_online::keys::{ClientKeys, KeysError};
+use pushgate_online::jwt::Claims;
+use pushgate_online::keys::{ClientKeys, KeysError, TokenCheck};
 
 /// A tenant by its API key, or a device by a client token of the app. The handler checks
 /// that the token's app and device are the ones the request is about.
@@ -37,23 +37,12 @@ impl FromRequestParts<AppState> for TenantOrDevice {
     }
 }
 
-/// Verifies a client token as `GET /v1/ws` does: its `app` claim (read unverified) only
-/// picks the app's client key, which then checks signature, algorithm and expiry.
+/// Verifies a client token as `GET /v1/ws` does ([`ClientKeys::verify_token`]).
 async fn verify_client_token(keys: &ClientKeys, token: &str) -> Result<Claims, ApiError> {
-    let refused = |reason: &dyn std::fmt::Display| ApiError::unauthorized(&reason.to_string());
-    let app = unverified_app(token).map_err(|e| refused(&e))?;
-    let verifier = match keys.verifier(&app).await {
-        Ok(Some(verifier)) => verifier,
-        Ok(None) => return Err(refused(&"token refused: unknown app or no client key")),
-        Err(KeysError::Store(e)) => return Err(e.into()),
-        Err(e) => return Err(ApiError::internal("client key unusable", &e)),
-    };
-    match verifier.verify(token) {
-        Ok(claims) if claims.app == app => Ok(claims),
-        Ok(_) => Err(refused(&"token refused: app claim mismatch")),
-        Err(e) => {
-            tracing::debug!(app = %app, reason = %e, "client token refused");
-            Err(refused(&e))
-        }
+    match keys.verify_token(token).await {
+        Ok(claims) => Ok(claims),
+        Err(TokenCheck::Refused(e)) => Err(ApiError::unauthorized(&e.to_string())),
+        Err(TokenCheck::Keys(KeysError::Store(e))) => Err(e.into()),
+        Err(TokenCheck::Keys(e)) => Err(ApiError::internal("client key unusable", &e)),
     }
 }
