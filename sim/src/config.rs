@@ -76,6 +76,9 @@ pub struct SimConfig {
     /// token may get per minute before 429 `QUOTA_EXCEEDED` (default `Some(240)`, Google's
     /// limit; `None` or `Some(0)`: unlimited). Load tests that hammer a few tokens turn it off.
     pub fcm_device_per_minute: Option<u32>,
+    /// Initial value of the `honor_night_hold` setting (default true: Honor holds messages
+    /// sent 00:00–06:00 Beijing time until 06:00, as the real service does).
+    pub honor_night_hold: bool,
     /// Register the dev identities of `dev_certs_dir` at start and on every reset.
     pub preload_dev: bool,
     /// `SETTINGS_MAX_CONCURRENT_STREAMS` of every HTTP/2 connection (default 1000, what APNs
@@ -106,6 +109,7 @@ impl Default for SimConfig {
             dev_certs_dir: certs,
             accept_unknown_tokens: true,
             fcm_device_per_minute: Some(DEFAULT_FCM_DEVICE_PER_MINUTE),
+            honor_night_hold: true,
             preload_dev: false,
             max_concurrent_streams: 1000,
             max_recorded_requests: 100_000,

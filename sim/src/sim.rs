@@ -60,6 +60,7 @@ impl Sim {
                     fcm_project_quota_per_minute: None,
                     fcm_device_per_minute: config.fcm_device_per_minute.filter(|&n| n > 0),
                     huawei_access_token_ttl_secs: 3600,
+                    honor_night_hold: config.honor_night_hold,
                 },
                 config.max_recorded_requests,
             ),

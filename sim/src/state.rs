@@ -72,6 +72,9 @@ impl Core {
         if let Some(v) = update.huawei_access_token_ttl_secs {
             s.huawei_access_token_ttl_secs = v;
         }
+        if let Some(v) = update.honor_night_hold {
+            s.honor_night_hold = v;
+        }
         s.clone()
     }
 

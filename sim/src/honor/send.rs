@@ -301,7 +301,8 @@ fn deliver(
     // receipt a message gets by day is posted once the sim clock passes 06:00. Held messages
     // still count against the per-device quota of the day they are sent, which is the day
     // they are shown.
-    let release = (china_hour(now) < 6).then(|| release_ms(now));
+    let hold = state.core.settings().honor_night_hold;
+    let release = (hold && china_hour(now) < 6).then(|| release_ms(now));
     let receipts: Vec<HonorReceiptStatus> = accepted
         .into_iter()
         .map(|(token, forced)| {

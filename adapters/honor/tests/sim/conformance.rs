@@ -91,6 +91,8 @@ impl VendorHooks for Hooks {
 pub async fn sim_and_config(timeout_seconds: u64) -> (Sim, HonorConfig) {
     let sim = Sim::start(SimConfig {
         preload_dev: true,
+        // Receipts at once whatever the hour: these tests are not about Honor's night hold.
+        honor_night_hold: false,
         ..SimConfig::default()
     })
     .await

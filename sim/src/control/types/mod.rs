@@ -110,6 +110,15 @@ pub struct Settings {
     pub fcm_device_per_minute: Option<u32>,
     /// `expires_in` of issued Huawei access tokens (Huawei: 3600).
     pub huawei_access_token_ttl_secs: u64,
+    /// Whether Honor holds messages sent 00:00–06:00 Beijing time on the sim clock and posts
+    /// their receipts at 06:00 (honor.md §5; default true). Tests that need receipts at once
+    /// whatever the hour turn it off.
+    #[serde(default = "default_true")]
+    pub honor_night_hold: bool,
+}
+
+fn default_true() -> bool {
+    true
 }
 
 /// A partial update of [`Settings`] (`PUT /settings`); absent fields stay as they are.
@@ -131,6 +140,9 @@ pub struct SettingsUpdate {
     /// See [`Settings::huawei_access_token_ttl_secs`].
     #[serde(default)]
     pub huawei_access_token_ttl_secs: Option<u64>,
+    /// See [`Settings::honor_night_hold`].
+    #[serde(default)]
+    pub honor_night_hold: Option<bool>,
 }
 
 /// Moves the sim clock (`POST /clock/shift`).
